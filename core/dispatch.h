@@ -1,0 +1,71 @@
+#pragma once
+/// One function table per op family, indexed by device type (PyTorch's DispatchStub,
+/// simplified). core/ops*.cpp check arguments, allocate outputs and call `table.get(device)`;
+/// backends fill their slots in register_cpu_kernels() / register_cuda_kernels(), called once
+/// on first use. An empty slot throws "<op>: not implemented for CUDA", never crashes.
+#include <array>
+#include <cstddef>
+#include <string>
+
+#include "core/device.h"
+#include "core/kernel_args.h"
+
+namespace nudge {
+
+/// Memory and copies for one device type.
+struct DeviceRuntime {
+  /// Number of usable devices; on 0, `why_none` says why (no driver, no GPU, ...).
+  int (*device_count)(std::string* why_none) = nullptr;
+  void* (*allocate)(int index, std::size_t nbytes) = nullptr;
+  void (*deallocate)(int index, void* ptr, std::size_t nbytes) noexcept = nullptr;
+  /// Copies `nbytes` of contiguous memory; at least one side is this runtime's device type.
+  void (*copy_bytes)(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) = nullptr;
+  /// Waits until all work queued on the device is done.
+  void (*synchronize)(int index) = nullptr;
+};
+
+namespace dispatch {
+
+template <class Fn>
+class Table {
+ public:
+  /// Returns the kernel for `device`, or throws "<what>: not implemented for CUDA".
+  Fn get(Device device, const char* what) const;
+  void set(DeviceType type, Fn fn) { fns_[static_cast<int>(type)] = fn; }
+
+ private:
+  std::array<Fn, kNumDeviceTypes> fns_{};
+};
+
+using UnaryFn = void (*)(int device_index, const UnaryCall&);
+using BinaryFn = void (*)(int device_index, const BinaryCall&);
+using BinaryScalarFn = void (*)(int device_index, const BinaryScalarCall&);
+using CopyFn = void (*)(int device_index, const CopyCall&);
+using FillFn = void (*)(int device_index, const FillCall&);
+using ReduceFn = void (*)(int device_index, const ReduceCall&);
+using MatmulFn = void (*)(int device_index, const MatmulCall&);
+
+extern Table<UnaryFn> unary;
+extern Table<BinaryFn> binary;
+extern Table<BinaryScalarFn> binary_scalar;
+extern Table<CopyFn> copy;
+extern Table<FillFn> fill;
+extern Table<ReduceFn> reduce;
+extern Table<MatmulFn> matmul;
+
+/// The memory runtime of a device type; throws when that backend is absent or has no device.
+const DeviceRuntime& runtime(Device device);
+/// The runtime slot of a device type, or nullptr when that backend was not built.
+const DeviceRuntime* runtime_if_built(DeviceType type);
+void set_runtime(DeviceType type, const DeviceRuntime& runtime);
+
+/// Fills every table (idempotent, thread-safe). Called by the tables themselves.
+void ensure_kernels_registered();
+
+}  // namespace dispatch
+
+/// Defined by kernels/cpu and kernels/cuda; called once by ensure_kernels_registered().
+void register_cpu_kernels();
+void register_cuda_kernels();
+
+}  // namespace nudge

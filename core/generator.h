@@ -1,0 +1,33 @@
+#pragma once
+/// Seeded random numbers. Values are always drawn on the host and then copied to the target
+/// device, so the same seed gives the same tensor on CPU and on CUDA: CPU and GPU training runs
+/// start from identical weights and can be compared step by step.
+#include <cstdint>
+#include <random>
+
+namespace nudge {
+
+class Generator {
+ public:
+  explicit Generator(std::uint64_t seed = 0) : engine_(seed) {}
+  void manual_seed(std::uint64_t seed) { engine_.seed(seed); has_spare_normal_ = false; }
+
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform_double() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+  /// Uniform in [0, 1) with 24 random bits, so it never rounds up to 1.0f.
+  float uniform_float() { return static_cast<float>(engine_() >> 40) * 0x1.0p-24f; }
+  /// Standard normal (Box-Muller; the second value of each pair is kept for the next call).
+  double normal();
+
+ private:
+  std::mt19937_64 engine_;
+  bool has_spare_normal_ = false;
+  double spare_normal_ = 0;
+};
+
+/// The generator used when none is passed (seed 0 until manual_seed is called).
+Generator& default_generator();
+/// Reseeds the default generator, like torch::manual_seed.
+void manual_seed(std::uint64_t seed);
+
+}  // namespace nudge

@@ -1,0 +1,99 @@
+#pragma once
+/// The plain-data contract between core/ops and the backends in kernels/: each struct describes
+/// one unit of work (pointers, sizes, strides) with no Tensor in sight, so kernels never depend on
+/// the Tensor class or on autograd, and the same struct is passed by value to a CUDA kernel.
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/scalar.h"
+
+namespace nudge {
+
+/// Most dims an elementwise loop handles after coalescing (PyTorch allows 25; 8 covers every
+/// model here and keeps the CUDA kernel argument small).
+inline constexpr int kMaxDims = 8;
+
+/// N strided operands walked in lock-step over the same logical shape; operand 0 is the output.
+/// Strides are in elements (0 for a broadcast dim); data pointers already include the offset.
+template <int N>
+struct StridedLoop {
+  std::int64_t numel = 0;
+  int ndim = 0;
+  bool contiguous = false;  // every operand is dense and in row-major order: index i is element i
+  std::int64_t sizes[kMaxDims] = {};
+  std::int64_t strides[N][kMaxDims] = {};
+  void* data[N] = {};
+};
+
+enum class UnaryOp : std::uint8_t { Neg, Exp, Log, Sqrt, Abs, Sigmoid, Tanh, Relu, Pow };
+enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Lt, Gt };
+enum class ReduceOp : std::uint8_t { Sum, Max };
+
+/// out = op(in) elementwise; `scalar` is the exponent for Pow.
+struct UnaryCall {
+  UnaryOp op;
+  DType dtype;
+  Scalar scalar = 0;
+  StridedLoop<2> loop;  // {out, in}
+};
+
+/// out = op(a, b) elementwise, both operands tensors broadcast to out's shape.
+struct BinaryCall {
+  BinaryOp op;
+  DType dtype;
+  StridedLoop<3> loop;  // {out, a, b}
+};
+
+/// out = op(in, scalar), or op(scalar, in) when scalar_first.
+struct BinaryScalarCall {
+  BinaryOp op;
+  DType dtype;
+  Scalar scalar;
+  bool scalar_first = false;
+  StridedLoop<2> loop;  // {out, in}
+};
+
+/// out = in converted to out's dtype (same device); also used for contiguous() and copy_.
+struct CopyCall {
+  DType dst_dtype;
+  DType src_dtype;
+  StridedLoop<2> loop;  // {dst, src}
+};
+
+/// out = value for every element.
+struct FillCall {
+  DType dtype;
+  Scalar value;
+  StridedLoop<1> loop;
+};
+
+/// Reduces a dense row-major [outer, reduce, inner] input over its middle axis into [outer, inner].
+/// `indices` (may be null) receives the argmax for Max.
+struct ReduceCall {
+  ReduceOp op;
+  DType dtype;
+  const void* in;
+  void* out;
+  std::int64_t* indices;
+  std::int64_t outer, reduce, inner;
+};
+
+/// One side of a GEMM: a row-major [rows, cols] matrix, possibly transposed in memory
+/// (element (r, c) at r*ld + c, or at c*ld + r when `transposed`), repeated every `batch_stride`
+/// elements (0 broadcasts one matrix over the batch).
+struct MatrixArg {
+  const void* data;
+  std::int64_t ld;
+  std::int64_t batch_stride;
+  bool transposed;
+};
+
+/// c[b] = a[b] @ b[b] for b in [0, batch); c is dense row-major [m, n] per batch.
+struct MatmulCall {
+  DType dtype;
+  std::int64_t batch, m, n, k;
+  MatrixArg a, b;
+  void* c;
+};
+
+}  // namespace nudge

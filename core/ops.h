@@ -1,0 +1,90 @@
+#pragma once
+/// The public op functions. Each checks its arguments (same device, same dtype, broadcastable
+/// shapes), allocates the output and calls the backend through core/dispatch.h. dtypes are
+/// never promoted implicitly: mixing float32 and float64 is an error, convert with .to(dtype).
+#include <cstdint>
+#include <tuple>
+
+#include "core/scalar.h"
+#include "core/tensor.h"
+
+namespace nudge {
+
+// ---- unary (float dtypes; neg, abs and relu also take int64) --------------------------------
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+/// 1 / (1 + e^-x), computed without overflow for large |x|.
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor relu(const Tensor& x);
+/// x^exponent elementwise.
+Tensor pow(const Tensor& x, Scalar exponent);
+
+// ---- binary, with NumPy broadcasting; a Scalar operand takes the tensor's dtype -------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor add(const Tensor& a, Scalar b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, Scalar b);
+Tensor sub(Scalar a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, Scalar b);
+/// Float dtypes only (int64 division would need promotion, which nudge never does silently).
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, Scalar b);
+Tensor div(Scalar a, const Tensor& b);
+/// Elementwise max/min; a NaN in either operand gives NaN.
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+/// Comparison masks: 1 where true, 0 where false, in the operands' dtype (nudge has no bool).
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor eq(const Tensor& a, Scalar b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, Scalar b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, Scalar b);
+
+// ---- reductions -------------------------------------------------------------------------------
+/// Sum of all elements (0-dim result; 0 for an empty tensor).
+Tensor sum(const Tensor& x);
+Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Float dtypes only.
+Tensor mean(const Tensor& x);
+Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Largest element (NaN if any element is NaN); throws on an empty tensor.
+Tensor max(const Tensor& x);
+/// (values, int64 indices of the first largest element) along `dim`.
+std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Index of the first largest element of the flattened tensor (0-dim int64).
+Tensor argmax(const Tensor& x);
+Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);
+
+// ---- linear algebra ---------------------------------------------------------------------------
+/// Matrix product: 1-D·1-D, 2-D@2-D, batched 3-D@3-D, and 3-D with 2-D (the matrix is shared
+/// across the batch), 1-D operands promoted as in PyTorch. float32/float64, BLAS / cuBLAS.
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// ---- operators ----------------------------------------------------------------------------------
+inline Tensor operator-(const Tensor& x) { return neg(x); }
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator+(const Tensor& a, Scalar b) { return add(a, b); }
+inline Tensor operator+(Scalar a, const Tensor& b) { return add(b, a); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator-(const Tensor& a, Scalar b) { return sub(a, b); }
+inline Tensor operator-(Scalar a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b); }
+inline Tensor operator*(Scalar a, const Tensor& b) { return mul(b, a); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator/(const Tensor& a, Scalar b) { return div(a, b); }
+inline Tensor operator/(Scalar a, const Tensor& b) { return div(a, b); }
+inline Tensor& operator+=(Tensor& a, const Tensor& b) { return a.add_(b); }
+inline Tensor& operator+=(Tensor& a, Scalar b) { return a.add_(b); }
+inline Tensor& operator-=(Tensor& a, const Tensor& b) { return a.sub_(b); }
+inline Tensor& operator-=(Tensor& a, Scalar b) { return a.sub_(b); }
+inline Tensor& operator*=(Tensor& a, const Tensor& b) { return a.mul_(b); }
+inline Tensor& operator*=(Tensor& a, Scalar b) { return a.mul_(b); }
+
+}  // namespace nudge

@@ -1,0 +1,24 @@
+#pragma once
+/// Argument checks shared by the op implementations; each message names the op and operands.
+#include "core/tensor.h"
+
+namespace nudge::detail {
+
+inline void check_defined(const Tensor& t, const char* op) {
+  NUDGE_CHECK(t.defined(), op, ": got an undefined tensor");
+}
+
+inline void check_same_device_and_dtype(const Tensor& a, const Tensor& b, const char* op) {
+  check_defined(a, op);
+  check_defined(b, op);
+  NUDGE_CHECK(a.device() == b.device(), op, ": expected both operands on the same device, got a ", describe(a),
+              " and a ", describe(b), "; move one with .to(device)");
+  NUDGE_CHECK(a.dtype() == b.dtype(), op, ": expected operands of the same dtype, got a ", describe(a), " and a ",
+              describe(b), "; convert one with .to(dtype) (nudge does not promote dtypes)");
+}
+
+inline void check_floating(const Tensor& t, const char* op) {
+  NUDGE_CHECK(is_floating(t.dtype()), op, ": expects a float32 or float64 tensor, got a ", describe(t));
+}
+
+}  // namespace nudge::detail

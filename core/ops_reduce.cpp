@@ -1,0 +1,82 @@
+// Reductions: every reduction is expressed as a dense [outer, reduce, inner] problem over a
+// contiguous input, so each backend implements one kernel shape for all dims.
+#include <optional>
+
+#include "core/dispatch.h"
+#include "core/ops.h"
+#include "core/ops_checks.h"
+
+namespace nudge {
+
+namespace {
+
+struct Reduction {
+  Tensor values;
+  Tensor indices;  // int64, only for ReduceOp::Max
+};
+
+Reduction reduce(ReduceOp op, const Tensor& x, std::optional<std::int64_t> dim, bool keepdim, const char* name) {
+  detail::check_defined(x, name);
+  const Tensor input = x.contiguous();
+  std::int64_t outer = 1, reduce = x.numel(), inner = 1;
+  Shape out_shape;
+  if (dim) {
+    const std::int64_t d = wrap_dim(*dim, x.dim(), name);
+    out_shape = x.shape();
+    if (x.dim() > 0) {
+      reduce = x.shape()[d];
+      for (std::int64_t i = 0; i < d; ++i) outer *= x.shape()[i];
+      for (std::int64_t i = d + 1; i < x.dim(); ++i) inner *= x.shape()[i];
+      if (keepdim) out_shape[d] = 1;
+      else out_shape.erase(out_shape.begin() + d);
+    }
+  } else if (keepdim) {
+    out_shape.assign(x.dim(), 1);
+  }
+  NUDGE_CHECK(op != ReduceOp::Max || reduce > 0 || outer * inner == 0, name, ": cannot reduce over zero elements of a ",
+              describe(x), dim ? " along dim " + std::to_string(*dim) : std::string());
+  const TensorOptions options = TensorOptions(x.dtype()).device(x.device());
+  Reduction r{empty(out_shape, options), {}};
+  if (op == ReduceOp::Max) r.indices = empty(out_shape, options.dtype(kInt64));
+  if (outer * inner == 0) return r;
+  ReduceCall call{op,    x.dtype(), input.data_ptr(), r.values.data_ptr(),
+                  op == ReduceOp::Max ? r.indices.data_ptr<std::int64_t>() : nullptr,
+                  outer, reduce,     inner};
+  dispatch::reduce.get(x.device(), name)(x.device().index(), call);
+  return r;
+}
+
+Tensor mean_of(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
+  detail::check_defined(x, "mean");
+  detail::check_floating(x, "mean");
+  Tensor total = reduce(ReduceOp::Sum, x, dim, keepdim, "mean").values;
+  const std::int64_t count = x.numel() == 0 ? 0 : x.numel() / std::max<std::int64_t>(total.numel(), 1);
+  return div(total, Scalar(count));
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x) { return reduce(ReduceOp::Sum, x, std::nullopt, false, "sum").values; }
+Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) { return reduce(ReduceOp::Sum, x, dim, keepdim, "sum").values; }
+Tensor mean(const Tensor& x) { return mean_of(x, std::nullopt, false); }
+Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) { return mean_of(x, dim, keepdim); }
+Tensor max(const Tensor& x) { return reduce(ReduceOp::Max, x, std::nullopt, false, "max").values; }
+std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) {
+  Reduction r = reduce(ReduceOp::Max, x, dim, keepdim, "max");
+  return {r.values, r.indices};
+}
+Tensor argmax(const Tensor& x) { return reduce(ReduceOp::Max, x, std::nullopt, false, "argmax").indices; }
+Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return reduce(ReduceOp::Max, x, dim, keepdim, "argmax").indices;
+}
+
+Tensor Tensor::sum() const { return nudge::sum(*this); }
+Tensor Tensor::sum(std::int64_t dim, bool keepdim) const { return nudge::sum(*this, dim, keepdim); }
+Tensor Tensor::mean() const { return nudge::mean(*this); }
+Tensor Tensor::mean(std::int64_t dim, bool keepdim) const { return nudge::mean(*this, dim, keepdim); }
+Tensor Tensor::max() const { return nudge::max(*this); }
+std::tuple<Tensor, Tensor> Tensor::max(std::int64_t dim, bool keepdim) const { return nudge::max(*this, dim, keepdim); }
+Tensor Tensor::argmax() const { return nudge::argmax(*this); }
+Tensor Tensor::argmax(std::int64_t dim, bool keepdim) const { return nudge::argmax(*this, dim, keepdim); }
+
+}  // namespace nudge

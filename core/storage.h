@@ -1,0 +1,39 @@
+#pragma once
+/// A block of device memory shared by a tensor and all of its views, with the version counter
+/// that in-place ops bump (autograd uses it to detect a saved tensor modified after the fact).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "core/device.h"
+
+namespace nudge {
+
+class Storage {
+ public:
+  /// Allocates `nbytes` on `device` from that device's allocator (a pool on CUDA).
+  Storage(Device device, std::size_t nbytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  std::size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
+  std::uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
+
+ private:
+  Device device_;
+  std::size_t nbytes_;
+  void* data_;
+  std::uint64_t version_ = 0;
+};
+
+namespace memory {
+/// Bytes held by live tensor storages on `device` (not the allocator's cache): the number the
+/// flat-memory tests watch over long training loops.
+std::int64_t live_bytes(Device device);
+}  // namespace memory
+
+}  // namespace nudge

@@ -1,0 +1,311 @@
+#include "core/tensor.h"
+
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
+#include "core/dispatch.h"
+#include "core/ops.h"
+#include "core/strided_loop.h"
+
+namespace nudge {
+
+// ---- construction and metadata -----------------------------------------------------------
+
+Tensor make_tensor(std::shared_ptr<Storage> storage, Shape shape, Strides strides, std::int64_t offset, DType dtype) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::move(storage);
+  impl->shape = std::move(shape);
+  impl->strides = std::move(strides);
+  impl->offset = offset;
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor empty(Shape shape, TensorOptions options) {
+  for (auto s : shape) NUDGE_CHECK(s >= 0, "empty: negative size in shape ", shape_str(shape));
+  const std::size_t nbytes = static_cast<std::size_t>(numel_of(shape)) * itemsize(options.dtype());
+  auto storage = std::make_shared<Storage>(options.device(), nbytes);
+  Strides strides = contiguous_strides(shape);
+  return make_tensor(std::move(storage), std::move(shape), std::move(strides), 0, options.dtype());
+}
+
+const TensorImpl& Tensor::impl() const {
+  NUDGE_CHECK(impl_ != nullptr, "use of an undefined tensor (default-constructed Tensor)");
+  return *impl_;
+}
+TensorImpl& Tensor::impl() {
+  NUDGE_CHECK(impl_ != nullptr, "use of an undefined tensor (default-constructed Tensor)");
+  return *impl_;
+}
+
+std::int64_t Tensor::size(std::int64_t dim) const { return shape()[wrap_dim(dim, this->dim(), "size")]; }
+std::int64_t Tensor::stride(std::int64_t dim) const { return strides()[wrap_dim(dim, this->dim(), "stride")]; }
+
+bool Tensor::is_contiguous() const {
+  std::int64_t expected = 1;
+  for (auto i = dim(); i-- > 0;) {
+    if (shape()[i] == 1) continue;
+    if (strides()[i] != expected) return numel() == 0;
+    expected *= shape()[i];
+  }
+  return true;
+}
+
+void* Tensor::data_ptr() const {
+  return static_cast<char*>(storage()->data()) + storage_offset() * static_cast<std::int64_t>(element_size());
+}
+
+std::string describe(const Tensor& t) {
+  if (!t.defined()) return "undefined tensor";
+  return "tensor of shape " + shape_str(t.shape()) + ", " + std::string(dtype_name(t.dtype())) + ", " + t.device().str();
+}
+
+// ---- views --------------------------------------------------------------------------------
+
+namespace {
+
+Tensor view_of(const Tensor& t, Shape shape, Strides strides, std::int64_t offset) {
+  return make_tensor(t.storage(), std::move(shape), std::move(strides), offset, t.dtype());
+}
+
+/// Replaces one -1 in `shape` by the size that keeps `numel` elements.
+Shape infer_size(Shape shape, std::int64_t numel, const char* op, const Tensor& t) {
+  std::int64_t known = 1, infer_at = -1;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      NUDGE_CHECK(infer_at < 0, op, ": only one dim may be -1, got ", shape_str(shape));
+      infer_at = static_cast<std::int64_t>(i);
+    } else {
+      NUDGE_CHECK(shape[i] >= 0, op, ": invalid size ", shape[i], " in shape ", shape_str(shape));
+      known *= shape[i];
+    }
+  }
+  if (infer_at >= 0) {
+    NUDGE_CHECK(known != 0 && numel % known == 0, op, ": shape ", shape_str(shape), " is invalid for a ", describe(t));
+    shape[infer_at] = numel / known;
+  }
+  NUDGE_CHECK(numel_of(shape) == numel, op, ": shape ", shape_str(shape), " is invalid for a ", describe(t), " (",
+              numel, " elements)");
+  return shape;
+}
+
+/// Strides that let `new_shape` view the same elements as (old_shape, old_strides), or nothing
+/// when no strides can (the old layout is not contiguous across the dims being merged).
+/// This is PyTorch's computeStride: walk the old dims from the back in contiguous chunks.
+std::optional<Strides> view_strides(const Shape& old_shape, const Strides& old_strides, const Shape& new_shape) {
+  if (old_shape.empty() || numel_of(old_shape) == 0) return contiguous_strides(new_shape);
+  Strides new_strides(new_shape.size());
+  auto view_d = static_cast<std::int64_t>(new_shape.size()) - 1;
+  std::int64_t chunk_base = old_strides.back(), tensor_numel = 1, view_numel = 1;
+  for (auto d = static_cast<std::int64_t>(old_shape.size()) - 1; d >= 0; --d) {
+    tensor_numel *= old_shape[d];
+    const bool chunk_ends = d == 0 || (old_shape[d - 1] != 1 && old_strides[d - 1] != tensor_numel * chunk_base);
+    if (!chunk_ends) continue;
+    while (view_d >= 0 && (view_numel < tensor_numel || new_shape[view_d] == 1)) {
+      new_strides[view_d] = view_numel * chunk_base;
+      view_numel *= new_shape[view_d];
+      --view_d;
+    }
+    if (view_numel != tensor_numel) return std::nullopt;
+    if (d > 0) {
+      chunk_base = old_strides[d - 1];
+      tensor_numel = view_numel = 1;
+    }
+  }
+  if (view_d != -1) return std::nullopt;
+  return new_strides;
+}
+
+}  // namespace
+
+Tensor Tensor::view(Shape shape) const {
+  shape = infer_size(std::move(shape), numel(), "view", *this);
+  auto strides = view_strides(this->shape(), this->strides(), shape);
+  NUDGE_CHECK(strides.has_value(), "view: shape ", shape_str(shape), " cannot view a ", describe(*this), " with strides ",
+              shape_str(this->strides()), " without copying; use reshape() or contiguous() first");
+  return view_of(*this, std::move(shape), std::move(*strides), storage_offset());
+}
+
+Tensor Tensor::reshape(Shape shape) const {
+  shape = infer_size(std::move(shape), numel(), "reshape", *this);
+  if (auto strides = view_strides(this->shape(), this->strides(), shape))
+    return view_of(*this, std::move(shape), std::move(*strides), storage_offset());
+  return contiguous().view(std::move(shape));
+}
+
+Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const {
+  dim0 = wrap_dim(dim0, dim(), "transpose");
+  dim1 = wrap_dim(dim1, dim(), "transpose");
+  Shape shape = this->shape();
+  Strides strides = this->strides();
+  if (dim() == 0) return *this;
+  std::swap(shape[dim0], shape[dim1]);
+  std::swap(strides[dim0], strides[dim1]);
+  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+}
+
+Tensor Tensor::t() const {
+  NUDGE_CHECK(dim() <= 2, "t: expects a tensor with at most 2 dims, got a ", describe(*this));
+  return dim() < 2 ? *this : transpose(0, 1);
+}
+
+Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
+  NUDGE_CHECK(static_cast<std::int64_t>(dims.size()) == dim(), "permute: got ", dims.size(), " dims ",
+              shape_str(dims), " for a ", describe(*this));
+  Shape shape(dims.size());
+  Strides strides(dims.size());
+  std::vector<bool> seen(dims.size(), false);
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    const auto d = wrap_dim(dims[i], dim(), "permute");
+    NUDGE_CHECK(!seen[d], "permute: dim ", d, " repeats in ", shape_str(dims));
+    seen[d] = true;
+    shape[i] = this->shape()[d];
+    strides[i] = this->strides()[d];
+  }
+  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+}
+
+Tensor Tensor::slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) const {
+  dim = wrap_dim(dim, this->dim(), "slice");
+  NUDGE_CHECK(step > 0, "slice: step must be positive, got ", step);
+  const std::int64_t n = shape()[dim];
+  // Python semantics: negative bounds count from the end; out-of-range bounds are clamped.
+  auto clamp = [n](std::int64_t i) { return std::clamp<std::int64_t>(i < 0 ? i + n : i, 0, n); };
+  start = clamp(start);
+  end = std::max(clamp(end), start);
+  Shape shape = this->shape();
+  Strides strides = this->strides();
+  shape[dim] = (end - start + step - 1) / step;
+  const std::int64_t offset = storage_offset() + start * strides[dim];
+  strides[dim] *= step;
+  return view_of(*this, std::move(shape), std::move(strides), offset);
+}
+
+Tensor Tensor::narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const {
+  dim = wrap_dim(dim, this->dim(), "narrow");
+  const std::int64_t n = shape()[dim];
+  if (start < 0) start += n;
+  NUDGE_CHECK(start >= 0 && length >= 0 && start + length <= n, "narrow: range [", start, ", ", start + length,
+              ") is out of bounds for dim ", dim, " of size ", n, " in a ", describe(*this));
+  return slice(dim, start, start + length);
+}
+
+Tensor Tensor::select(std::int64_t dim, std::int64_t index) const {
+  dim = wrap_dim(dim, this->dim(), "select");
+  const std::int64_t n = shape()[dim];
+  NUDGE_CHECK(index >= -n && index < n, "select: index ", index, " is out of bounds for dim ", dim, " of size ", n,
+              " in a ", describe(*this));
+  if (index < 0) index += n;
+  Shape shape = this->shape();
+  Strides strides = this->strides();
+  const std::int64_t offset = storage_offset() + index * strides[dim];
+  shape.erase(shape.begin() + dim);
+  strides.erase(strides.begin() + dim);
+  return view_of(*this, std::move(shape), std::move(strides), offset);
+}
+
+Tensor Tensor::unsqueeze(std::int64_t dim) const {
+  dim = wrap_dim(dim, this->dim() + 1, "unsqueeze");
+  Shape shape = this->shape();
+  Strides strides = this->strides();
+  const std::int64_t stride = dim < this->dim() ? strides[dim] * shape[dim] : 1;
+  shape.insert(shape.begin() + dim, 1);
+  strides.insert(strides.begin() + dim, stride);
+  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+}
+
+Tensor Tensor::squeeze() const {
+  Shape shape;
+  Strides strides;
+  for (std::int64_t d = 0; d < dim(); ++d) {
+    if (this->shape()[d] == 1) continue;
+    shape.push_back(this->shape()[d]);
+    strides.push_back(this->strides()[d]);
+  }
+  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+}
+
+Tensor Tensor::squeeze(std::int64_t dim) const {
+  dim = wrap_dim(dim, this->dim(), "squeeze");
+  if (this->dim() == 0 || shape()[dim] != 1) return *this;
+  Shape shape = this->shape();
+  Strides strides = this->strides();
+  shape.erase(shape.begin() + dim);
+  strides.erase(strides.begin() + dim);
+  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+}
+
+Tensor Tensor::expand(Shape shape) const {
+  NUDGE_CHECK(shape.size() >= this->shape().size(), "expand: cannot expand a ", describe(*this), " to ",
+              shape_str(shape), " (fewer dims)");
+  const std::size_t lead = shape.size() - this->shape().size();
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i < lead) {
+      NUDGE_CHECK(shape[i] >= 0, "expand: size -1 is not allowed for a new leading dim in ", shape_str(shape));
+      continue;
+    }
+    const std::int64_t own = this->shape()[i - lead];
+    if (shape[i] == -1) shape[i] = own;
+    NUDGE_CHECK(own == shape[i] || own == 1, "expand: cannot expand a ", describe(*this), " to ", shape_str(shape),
+                " (dim ", i, ": ", own, " vs ", shape[i], ")");
+  }
+  Strides strides = detail::broadcast_strides(*this, shape);
+  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+}
+
+// ---- copies -------------------------------------------------------------------------------
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), TensorOptions(dtype()).device(device()));
+  out.copy_(*this);
+  return out;
+}
+
+Tensor Tensor::to(DType dtype) const {
+  if (dtype == this->dtype()) return *this;
+  Tensor out = empty(shape(), TensorOptions(dtype).device(device()));
+  out.copy_(*this);
+  return out;
+}
+
+Tensor Tensor::to(Device device) const {
+  if (device == this->device()) return *this;
+  const Tensor src = contiguous();
+  Tensor out = empty(shape(), TensorOptions(dtype()).device(device));
+  // Whichever side is not the CPU owns the copy (a CUDA memcpy in either direction).
+  const Device owner = device.is_cpu() ? src.device() : device;
+  const std::size_t nbytes = static_cast<std::size_t>(numel()) * element_size();
+  if (nbytes > 0) dispatch::runtime(owner).copy_bytes(out.data_ptr(), device, src.data_ptr(), src.device(), nbytes);
+  return out;
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  NUDGE_CHECK(src.defined(), "copy_: source is an undefined tensor");
+  detail::check_writable(*this, "copy_");
+  NUDGE_CHECK(broadcast_shapes(shape(), src.shape(), "copy_") == shape(), "copy_: cannot copy a ", describe(src),
+              " into a ", describe(*this), " (source must broadcast to the destination)");
+  Tensor source = src.to(device());
+  // A source that aliases the destination differently (t.copy_(t.t())) would be read after
+  // being overwritten; copy it out first.
+  if (source.storage() == storage() && (source.storage_offset() != storage_offset() || source.strides() != strides()))
+    source = source.clone();
+  storage()->bump_version();
+  if (numel() == 0) return *this;
+  CopyCall call{dtype(), source.dtype(), detail::make_strided_loop<2>(shape(), {this, &source}, "copy_")};
+  dispatch::copy.get(device(), "copy_")(device().index(), call);
+  return *this;
+}
+
+Tensor& Tensor::fill_(Scalar value) {
+  detail::check_writable(*this, "fill_");
+  storage()->bump_version();
+  if (numel() == 0) return *this;
+  FillCall call{dtype(), value, detail::make_strided_loop<1>(shape(), {this}, "fill_")};
+  dispatch::fill.get(device(), "fill_")(device().index(), call);
+  return *this;
+}
+
+}  // namespace nudge

@@ -1,0 +1,174 @@
+#pragma once
+/// Tensor: a cheap, shared handle to a strided view of a Storage. Copying a Tensor copies the
+/// handle, not the data (as in PyTorch); views share storage; `clone()` copies.
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/device.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/scalar.h"
+#include "core/shape.h"
+#include "core/storage.h"
+#include "core/tensor_options.h"
+
+namespace nudge {
+
+/// The state behind a Tensor handle. Views have their own TensorImpl over a shared Storage.
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  Strides strides;
+  std::int64_t offset = 0;  // in elements
+  DType dtype = DType::Float32;
+};
+
+class Tensor {
+ public:
+  /// An undefined tensor (like a default torch::Tensor); most calls on it throw.
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  bool defined() const { return impl_ != nullptr; }
+
+  // ---- metadata --------------------------------------------------------------------------
+  const Shape& sizes() const { return impl().shape; }
+  const Shape& shape() const { return impl().shape; }
+  /// Size of `dim` (negative counts from the end).
+  std::int64_t size(std::int64_t dim) const;
+  const Strides& strides() const { return impl().strides; }
+  std::int64_t stride(std::int64_t dim) const;
+  std::int64_t storage_offset() const { return impl().offset; }
+  std::int64_t dim() const { return static_cast<std::int64_t>(impl().shape.size()); }
+  std::int64_t numel() const { return numel_of(impl().shape); }
+  DType dtype() const { return impl().dtype; }
+  Device device() const { return impl().storage->device(); }
+  std::size_t element_size() const { return itemsize(dtype()); }
+  bool is_contiguous() const;
+  bool is_cuda() const { return device().is_cuda(); }
+  const std::shared_ptr<Storage>& storage() const { return impl().storage; }
+  /// Address of the first element (storage offset applied).
+  void* data_ptr() const;
+  /// Typed address of the first element; throws when T does not match dtype().
+  template <class T> T* data_ptr() const;
+
+  // ---- views (share storage) -------------------------------------------------------------
+  /// Same data, new shape (one dim may be -1); throws when the strides cannot express it.
+  Tensor view(Shape shape) const;
+  /// A view when possible, otherwise a contiguous copy.
+  Tensor reshape(Shape shape) const;
+  Tensor flatten() const { return reshape({-1}); }
+  Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
+  /// Transpose of a 2-D tensor (0-D and 1-D are returned as is).
+  Tensor t() const;
+  Tensor permute(const std::vector<std::int64_t>& dims) const;
+  /// Elements [start, start + length) along `dim`.
+  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  /// Elements start, start+step, ... < end along `dim` (Python slicing, clamped).
+  Tensor slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) const;
+  /// Index `index` along `dim`, removing that dim.
+  Tensor select(std::int64_t dim, std::int64_t index) const;
+  Tensor unsqueeze(std::int64_t dim) const;
+  /// Removes every size-1 dim.
+  Tensor squeeze() const;
+  /// Removes `dim` if it has size 1 (otherwise returns the same view, as PyTorch does).
+  Tensor squeeze(std::int64_t dim) const;
+  /// Broadcasts size-1 dims to `shape` without copying (-1 keeps a size).
+  Tensor expand(Shape shape) const;
+  /// This tensor when already contiguous, otherwise a contiguous copy.
+  Tensor contiguous() const;
+  Tensor clone() const;
+
+  // ---- conversion ------------------------------------------------------------------------
+  /// A copy on `device` (this tensor itself when already there).
+  Tensor to(Device device) const;
+  Tensor to(DeviceType type) const { return to(Device(type)); }
+  Tensor to(const char* device) const { return to(Device(device)); }
+  /// A copy with element type `dtype` (this tensor itself when already that type).
+  Tensor to(DType dtype) const;
+  Tensor cpu() const { return to(Device::cpu()); }
+  Tensor cuda(int index = 0) const { return to(Device::cuda(index)); }
+  /// The value of a one-element tensor, converted to T.
+  template <class T> T item() const;
+  /// The elements in row-major order, converted to T (copied to the host if needed).
+  template <class T> std::vector<T> to_vector() const;
+
+  // ---- in-place (bump the storage version) -----------------------------------------------
+  Tensor& add_(const Tensor& other);
+  Tensor& add_(Scalar other);
+  Tensor& sub_(const Tensor& other);
+  Tensor& sub_(Scalar other);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(Scalar other);
+  /// Copies `src` into this tensor, broadcasting it and converting dtype and device.
+  Tensor& copy_(const Tensor& src);
+  Tensor& fill_(Scalar value);
+  Tensor& zero_() { return fill_(0); }
+
+  // ---- op methods (same as the free functions in core/ops.h) ------------------------------
+  Tensor sum() const;
+  Tensor sum(std::int64_t dim, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(std::int64_t dim, bool keepdim = false) const;
+  Tensor max() const;
+  std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
+  Tensor argmax() const;
+  Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  Tensor matmul(const Tensor& other) const;
+  Tensor neg() const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor sigmoid() const;
+  Tensor tanh() const;
+  Tensor relu() const;
+  Tensor pow(Scalar exponent) const;
+
+  /// PyTorch-style text: values, then shape, dtype and device.
+  std::string str() const;
+
+  const TensorImpl& impl() const;
+  TensorImpl& impl();
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& out, const Tensor& t);
+
+/// "tensor of shape [2, 3], float32, cpu": how error messages describe an operand.
+std::string describe(const Tensor& t);
+
+/// A new tensor over `storage` with the given geometry (used by views and factories).
+Tensor make_tensor(std::shared_ptr<Storage> storage, Shape shape, Strides strides, std::int64_t offset, DType dtype);
+/// A new, uninitialised, contiguous tensor.
+Tensor empty(Shape shape, TensorOptions options = {});
+
+// ---- template definitions ---------------------------------------------------------------
+
+template <class T>
+T* Tensor::data_ptr() const {
+  NUDGE_CHECK(dtype() == dtype_of<T>(), "data_ptr: requested ", dtype_name(dtype_of<T>()), " from a ", describe(*this));
+  return static_cast<T*>(data_ptr());
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  const Tensor host = to(Device::cpu()).to(dtype_of<T>()).contiguous();
+  const T* p = host.data_ptr<T>();
+  return std::vector<T>(p, p + host.numel());
+}
+
+template <class T>
+T Tensor::item() const {
+  NUDGE_CHECK(numel() == 1, "item: expected a tensor with one element, got a ", describe(*this));
+  return to_vector<T>()[0];
+}
+
+}  // namespace nudge

@@ -1,0 +1,39 @@
+// CPU elementwise kernels: the functors of kernels/functors.h run through kernels/cpu/loops.h.
+#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/loops.h"
+
+namespace nudge::cpu {
+
+void unary(int, const UnaryCall& call) {
+  visit_dtype(call.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    fn::visit_unary<T>(call.op, call.scalar, [&](auto f) { map_unary<T, T>(call.loop, f); });
+  });
+}
+
+void binary(int, const BinaryCall& call) {
+  visit_dtype(call.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    fn::visit_binary<T>(call.op, [&](auto f) { map_binary<T>(call.loop, f); });
+  });
+}
+
+void binary_scalar(int, const BinaryScalarCall& call) {
+  visit_dtype(call.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    fn::visit_binary_scalar<T>(call.op, call.scalar, call.scalar_first, [&](auto f) { map_unary<T, T>(call.loop, f); });
+  });
+}
+
+void copy(int, const CopyCall& call) {
+  visit_dtype(call.dst_dtype, [&](auto dst_tag) {
+    using To = decltype(dst_tag);
+    visit_dtype(call.src_dtype, [&](auto src_tag) { map_unary<To, decltype(src_tag)>(call.loop, fn::Cast<To>{}); });
+  });
+}
+
+void fill(int, const FillCall& call) {
+  visit_dtype(call.dtype, [&](auto tag) { fill_values(call.loop, call.value.to<decltype(tag)>()); });
+}
+
+}  // namespace nudge::cpu

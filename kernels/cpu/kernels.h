@@ -1,0 +1,16 @@
+#pragma once
+/// The CPU backend's entry points, installed into core/dispatch.h by register_cpu_kernels().
+#include "core/dispatch.h"
+
+namespace nudge::cpu {
+
+void unary(int device_index, const UnaryCall& call);
+void binary(int device_index, const BinaryCall& call);
+void binary_scalar(int device_index, const BinaryScalarCall& call);
+void copy(int device_index, const CopyCall& call);
+void fill(int device_index, const FillCall& call);
+void reduce(int device_index, const ReduceCall& call);
+void matmul(int device_index, const MatmulCall& call);
+DeviceRuntime runtime();
+
+}  // namespace nudge::cpu

@@ -1,0 +1,24 @@
+#pragma once
+/// Every CUDA runtime and cuBLAS call goes through these: a failure throws nudge::Error naming
+/// the call, the error and where it happened.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "core/error.h"
+
+#define NUDGE_CUDA_CHECK(expr)                                                                   \
+  do {                                                                                           \
+    const cudaError_t nudge_err_ = (expr);                                                       \
+    NUDGE_CHECK(nudge_err_ == cudaSuccess, "CUDA error in ", #expr, ": ", cudaGetErrorName(nudge_err_), " (", \
+                cudaGetErrorString(nudge_err_), ")");                                            \
+  } while (0)
+
+/// After every kernel launch: catches bad launch configurations immediately.
+#define NUDGE_CUDA_CHECK_LAUNCH() NUDGE_CUDA_CHECK(cudaGetLastError())
+
+#define NUDGE_CUBLAS_CHECK(expr)                                                                 \
+  do {                                                                                           \
+    const cublasStatus_t nudge_status_ = (expr);                                                 \
+    NUDGE_CHECK(nudge_status_ == CUBLAS_STATUS_SUCCESS, "cuBLAS error in ", #expr, ": ",         \
+                cublasGetStatusName(nudge_status_), " (", cublasGetStatusString(nudge_status_), ")"); \
+  } while (0)

@@ -1,0 +1,44 @@
+// CUDA GEMM through cuBLAS. cuBLAS is column-major; a row-major C = A·B is the column-major
+// Cᵀ = Bᵀ·Aᵀ, so the operands are passed swapped, and a row-major matrix read column-major is
+// already its transpose: no data is moved.
+#include <climits>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/kernels.h"
+
+namespace nudge::cuda {
+
+namespace {
+
+int blas_int(std::int64_t v, const char* what) {
+  NUDGE_CHECK(v <= INT_MAX, "matmul: ", what, " = ", v, " exceeds cuBLAS's 32-bit integer range");
+  return static_cast<int>(v);
+}
+
+cublasOperation_t op_of(const MatrixArg& m) { return m.transposed ? CUBLAS_OP_T : CUBLAS_OP_N; }
+
+template <class T, class Gemm>
+void gemm(int device, const MatmulCall& call, Gemm gemm_fn) {
+  DeviceGuard guard(device);
+  const DeviceContext& ctx = context(device);
+  const T alpha = 1, beta = 0;
+  NUDGE_CUBLAS_CHECK(gemm_fn(ctx.cublas, op_of(call.b), op_of(call.a), blas_int(call.n, "n"), blas_int(call.m, "m"),
+                             blas_int(call.k, "k"), &alpha, static_cast<const T*>(call.b.data), blas_int(call.b.ld, "ldb"),
+                             call.b.batch_stride, static_cast<const T*>(call.a.data), blas_int(call.a.ld, "lda"),
+                             call.a.batch_stride, &beta, static_cast<T*>(call.c), blas_int(call.n, "ldc"),
+                             call.m * call.n, blas_int(call.batch, "batch")));
+}
+
+}  // namespace
+
+void matmul(int device, const MatmulCall& call) {
+  switch (call.dtype) {
+    case DType::Float32: return gemm<float>(device, call, cublasSgemmStridedBatched);
+    case DType::Float64: return gemm<double>(device, call, cublasDgemmStridedBatched);
+    case DType::Int64: break;
+  }
+  NUDGE_FAIL("matmul: int64 has no cuBLAS kernel");
+}
+
+}  // namespace nudge::cuda

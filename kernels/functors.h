@@ -1,0 +1,185 @@
+#pragma once
+/// The elementwise and reduction math, written ONCE and compiled for both backends:
+/// kernels/cpu loops call these on the host, kernels/cuda launches call them on the device.
+/// The CPU tests therefore already check the math the GPU runs; only indexing and launch
+/// configuration are GPU-specific (and the cross-device tests cover those).
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+#include "core/error.h"
+#include "core/kernel_args.h"
+
+#if defined(__CUDACC__)
+#define NUDGE_HD __host__ __device__ __forceinline__
+#else
+#define NUDGE_HD inline
+#endif
+
+namespace nudge::fn {
+
+// ---- scalar math with float/double overloads that exist on host and device ----------------
+NUDGE_HD float exp_(float x) { return ::expf(x); }
+NUDGE_HD double exp_(double x) { return ::exp(x); }
+NUDGE_HD float log_(float x) { return ::logf(x); }
+NUDGE_HD double log_(double x) { return ::log(x); }
+NUDGE_HD float sqrt_(float x) { return ::sqrtf(x); }
+NUDGE_HD double sqrt_(double x) { return ::sqrt(x); }
+NUDGE_HD float tanh_(float x) { return ::tanhf(x); }
+NUDGE_HD double tanh_(double x) { return ::tanh(x); }
+NUDGE_HD float pow_(float x, float e) { return ::powf(x, e); }
+NUDGE_HD double pow_(double x, double e) { return ::pow(x, e); }
+template <class T> NUDGE_HD bool isnan_(T x) {
+  if constexpr (std::is_floating_point_v<T>) return x != x;
+  else return false;
+}
+
+// ---- unary ----------------------------------------------------------------------------------
+struct Neg { template <class T> NUDGE_HD T operator()(T x) const { return -x; } };
+struct Abs { template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? -x : x; } };
+struct Relu {
+  // NaN stays NaN (x > 0 is false for NaN, so test the other way round).
+  template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? T(0) : x; }
+};
+struct Exp { template <class T> NUDGE_HD T operator()(T x) const { return exp_(x); } };
+struct Log { template <class T> NUDGE_HD T operator()(T x) const { return log_(x); } };
+struct Sqrt { template <class T> NUDGE_HD T operator()(T x) const { return sqrt_(x); } };
+struct Tanh { template <class T> NUDGE_HD T operator()(T x) const { return tanh_(x); } };
+struct Sigmoid {
+  // exp of a non-positive number only, so sigmoid(-400) is a tiny positive, not 0/inf.
+  template <class T> NUDGE_HD T operator()(T x) const {
+    if (x >= T(0)) return T(1) / (T(1) + exp_(-x));
+    const T e = exp_(x);
+    return e / (T(1) + e);
+  }
+};
+template <class T>
+struct PowScalar {
+  T exponent;
+  NUDGE_HD T operator()(T x) const { return pow_(x, exponent); }
+};
+
+// ---- binary ---------------------------------------------------------------------------------
+struct Add { template <class T> NUDGE_HD T operator()(T a, T b) const { return a + b; } };
+struct Sub { template <class T> NUDGE_HD T operator()(T a, T b) const { return a - b; } };
+struct Mul { template <class T> NUDGE_HD T operator()(T a, T b) const { return a * b; } };
+struct Div { template <class T> NUDGE_HD T operator()(T a, T b) const { return a / b; } };
+struct Maximum {
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return isnan_(a) || a > b ? a : b; }
+};
+struct Minimum {
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return isnan_(a) || a < b ? a : b; }
+};
+struct Eq { template <class T> NUDGE_HD T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
+struct Lt { template <class T> NUDGE_HD T operator()(T a, T b) const { return a < b ? T(1) : T(0); } };
+struct Gt { template <class T> NUDGE_HD T operator()(T a, T b) const { return a > b ? T(1) : T(0); } };
+
+/// f(x, s) and f(s, x) as unary functors: a tensor-scalar op is a unary map.
+template <class F, class T>
+struct ScalarSecond {
+  F f;
+  T s;
+  NUDGE_HD T operator()(T x) const { return f(x, s); }
+};
+template <class F, class T>
+struct ScalarFirst {
+  F f;
+  T s;
+  NUDGE_HD T operator()(T x) const { return f(s, x); }
+};
+
+/// Dtype conversion for copies.
+template <class To>
+struct Cast {
+  template <class From> NUDGE_HD To operator()(From x) const { return static_cast<To>(x); }
+};
+
+// ---- reductions -------------------------------------------------------------------------------
+/// A running value and the index it came from (the index matters only for Max).
+template <class A>
+struct Acc {
+  A value;
+  std::int64_t index;
+};
+
+/// Sum; accumulates float32 in float (a tree on CUDA, blocked on the CPU) and float64 in double.
+template <class T>
+struct SumReducer {
+  using A = Acc<T>;
+  NUDGE_HD A identity() const { return {T(0), -1}; }
+  NUDGE_HD A combine(A a, A b) const { return {a.value + b.value, -1}; }
+};
+
+/// Max with the index of its first occurrence; NaN wins (as in PyTorch). Commutative and
+/// associative, so any reduction order (CPU loop, CUDA tree) gives the same answer.
+template <class T>
+struct MaxReducer {
+  using A = Acc<T>;
+  NUDGE_HD A identity() const { return {std::numeric_limits<T>::lowest(), -1}; }
+  NUDGE_HD A combine(A a, A b) const { return better(b, a) ? b : a; }
+  NUDGE_HD static bool better(A b, A a) {
+    if (b.index < 0) return false;
+    if (a.index < 0) return true;
+    const bool a_nan = isnan_(a.value), b_nan = isnan_(b.value);
+    if (a_nan || b_nan) return a_nan && b_nan ? b.index < a.index : b_nan;
+    if (b.value != a.value) return b.value > a.value;
+    return b.index < a.index;
+  }
+};
+
+// ---- op enum -> functor, in one place for both backends ---------------------------------------
+
+/// Calls `k(functor)` with the functor of `op` for element type T (Pow gets its exponent).
+/// Ops undefined for T (exp of an int64, say) were rejected in core/ops before dispatch.
+template <class T, class K>
+void visit_unary(UnaryOp op, Scalar scalar, K&& k) {
+  switch (op) {
+    case UnaryOp::Neg: return k(Neg{});
+    case UnaryOp::Abs: return k(Abs{});
+    case UnaryOp::Relu: return k(Relu{});
+    default: break;
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    switch (op) {
+      case UnaryOp::Exp: return k(Exp{});
+      case UnaryOp::Log: return k(Log{});
+      case UnaryOp::Sqrt: return k(Sqrt{});
+      case UnaryOp::Sigmoid: return k(Sigmoid{});
+      case UnaryOp::Tanh: return k(Tanh{});
+      case UnaryOp::Pow: return k(PowScalar<T>{scalar.to<T>()});
+      default: break;
+    }
+  }
+  NUDGE_FAIL("unary op ", static_cast<int>(op), " has no kernel for ", dtype_name(dtype_of<T>()));
+}
+
+template <class T, class K>
+void visit_binary(BinaryOp op, K&& k) {
+  switch (op) {
+    case BinaryOp::Add: return k(Add{});
+    case BinaryOp::Sub: return k(Sub{});
+    case BinaryOp::Mul: return k(Mul{});
+    case BinaryOp::Div:
+      if constexpr (std::is_floating_point_v<T>) return k(Div{});
+      NUDGE_FAIL("div has no kernel for ", dtype_name(dtype_of<T>()));
+    case BinaryOp::Maximum: return k(Maximum{});
+    case BinaryOp::Minimum: return k(Minimum{});
+    case BinaryOp::Eq: return k(Eq{});
+    case BinaryOp::Lt: return k(Lt{});
+    case BinaryOp::Gt: return k(Gt{});
+  }
+}
+
+/// A tensor-scalar op as a unary functor.
+template <class T, class K>
+void visit_binary_scalar(BinaryOp op, Scalar scalar, bool scalar_first, K&& k) {
+  visit_binary<T>(op, [&](auto f) {
+    using F = decltype(f);
+    if (scalar_first) k(ScalarFirst<F, T>{f, scalar.to<T>()});
+    else k(ScalarSecond<F, T>{f, scalar.to<T>()});
+  });
+}
+
+}  // namespace nudge::fn
