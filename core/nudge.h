@@ -1,5 +1,9 @@
 #pragma once
 /// Everything a nudge program needs: `#include <nudge/nudge.h>`.
+#include "core/autograd/engine.h"
+#include "core/autograd/grad_mode.h"
+#include "core/autograd/gradcheck.h"
+#include "core/autograd/node.h"
 #include "core/cuda.h"
 #include "core/device.h"
 #include "core/dtype.h"

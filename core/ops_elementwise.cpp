@@ -1,5 +1,6 @@
 // Elementwise ops: argument checks, output allocation, dispatch. The math itself lives once, in
 // kernels/functors.h.
+#include "core/autograd/node.h"
 #include "core/dispatch.h"
 #include "core/ops.h"
 #include "core/ops_checks.h"
@@ -92,6 +93,7 @@ Tensor binary(BinaryOp op, const Tensor& a, Scalar s, bool scalar_first = false)
 
 void binary_inplace(BinaryOp op, Tensor& self, const Tensor& other, const char* name) {
   detail::check_same_device_and_dtype(self, other, name);
+  detail::check_inplace(self, &other, name);
   NUDGE_CHECK(broadcast_shapes(self.shape(), other.shape(), name) == self.shape(), name, ": the result of a ",
               describe(self), " and a ", describe(other), " does not fit in place (", shape_str(self.shape()), ")");
   detail::check_writable(self, name);
@@ -105,6 +107,7 @@ void binary_inplace(BinaryOp op, Tensor& self, const Tensor& other, const char* 
 
 void binary_inplace(BinaryOp op, Tensor& self, Scalar s, const char* name) {
   detail::check_defined(self, name);
+  detail::check_inplace(self, nullptr, name);
   detail::check_writable(self, name);
   self.storage()->bump_version();
   run_binary_scalar(op, self, self, s, false);
@@ -112,28 +115,177 @@ void binary_inplace(BinaryOp op, Tensor& self, Scalar s, const char* name) {
 
 }  // namespace
 
-Tensor neg(const Tensor& x) { return unary(UnaryOp::Neg, x); }
-Tensor exp(const Tensor& x) { return unary(UnaryOp::Exp, x); }
-Tensor log(const Tensor& x) { return unary(UnaryOp::Log, x); }
-Tensor sqrt(const Tensor& x) { return unary(UnaryOp::Sqrt, x); }
-Tensor abs(const Tensor& x) { return unary(UnaryOp::Abs, x); }
-Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::Sigmoid, x); }
-Tensor tanh(const Tensor& x) { return unary(UnaryOp::Tanh, x); }
-Tensor relu(const Tensor& x) { return unary(UnaryOp::Relu, x); }
-Tensor pow(const Tensor& x, Scalar exponent) { return unary(UnaryOp::Pow, x, exponent); }
+// ---- forward and backward, side by side ----------------------------------------------------
+// Each backward gets the output's gradient `g` and returns one gradient per input, in the
+// broadcast output shape (the engine sums it down to each input's shape).
 
-Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Add, a, b); }
-Tensor add(const Tensor& a, Scalar b) { return binary(BinaryOp::Add, a, b); }
-Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Sub, a, b); }
-Tensor sub(const Tensor& a, Scalar b) { return binary(BinaryOp::Sub, a, b); }
-Tensor sub(Scalar a, const Tensor& b) { return binary(BinaryOp::Sub, b, a, /*scalar_first=*/true); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mul, a, b); }
-Tensor mul(const Tensor& a, Scalar b) { return binary(BinaryOp::Mul, a, b); }
-Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Div, a, b); }
-Tensor div(const Tensor& a, Scalar b) { return binary(BinaryOp::Div, a, b); }
-Tensor div(Scalar a, const Tensor& b) { return binary(BinaryOp::Div, b, a, /*scalar_first=*/true); }
-Tensor maximum(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Maximum, a, b); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Minimum, a, b); }
+using autograd::Grads;
+using autograd::needs_grad;
+using autograd::record;
+using autograd::SavedTensor;
+
+Tensor neg(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Neg, x);
+  record("neg", y, {&x}, [](const Tensor& g) { return Grads{-g}; });
+  return y;
+}
+
+Tensor exp(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Exp, x);
+  if (needs_grad({&x}))
+    record("exp", y, {&x}, [y_ = SavedTensor(y, "exp", true)](const Tensor& g) { return Grads{g * y_.get()}; });
+  return y;
+}
+
+Tensor log(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Log, x);
+  record("log", y, {&x}, [x_ = SavedTensor(x, "log")](const Tensor& g) { return Grads{g / x_.get()}; });
+  return y;
+}
+
+Tensor sqrt(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Sqrt, x);
+  if (needs_grad({&x}))
+    record("sqrt", y, {&x}, [y_ = SavedTensor(y, "sqrt", true)](const Tensor& g) { return Grads{g * 0.5 / y_.get()}; });
+  return y;
+}
+
+Tensor abs(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Abs, x);
+  record("abs", y, {&x}, [x_ = SavedTensor(x, "abs")](const Tensor& g) {
+    const Tensor& v = x_.get();
+    return Grads{g * (gt(v, 0) - lt(v, 0))};  // sign(x); 0 at 0, as in PyTorch
+  });
+  return y;
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Sigmoid, x);
+  if (needs_grad({&x}))
+    record("sigmoid", y, {&x}, [y_ = SavedTensor(y, "sigmoid", true)](const Tensor& g) {
+      const Tensor& v = y_.get();
+      return Grads{g * v * (1 - v)};
+    });
+  return y;
+}
+
+Tensor tanh(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Tanh, x);
+  if (needs_grad({&x}))
+    record("tanh", y, {&x}, [y_ = SavedTensor(y, "tanh", true)](const Tensor& g) {
+      const Tensor& v = y_.get();
+      return Grads{g * (1 - v * v)};
+    });
+  return y;
+}
+
+Tensor relu(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Relu, x);
+  if (needs_grad({&x}))
+    record("relu", y, {&x}, [y_ = SavedTensor(y, "relu", true)](const Tensor& g) { return Grads{g * gt(y_.get(), 0)}; });
+  return y;
+}
+
+Tensor pow(const Tensor& x, Scalar exponent) {
+  Tensor y = unary(UnaryOp::Pow, x, exponent);
+  record("pow", y, {&x}, [x_ = SavedTensor(x, "pow"), e = exponent.to_double()](const Tensor& g) {
+    return Grads{g * e * pow(x_.get(), e - 1)};
+  });
+  return y;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor y = binary(BinaryOp::Add, a, b);
+  record("add", y, {&a, &b}, [](const Tensor& g) { return Grads{g, g}; });
+  return y;
+}
+
+Tensor add(const Tensor& a, Scalar b) {
+  Tensor y = binary(BinaryOp::Add, a, b);
+  record("add", y, {&a}, [](const Tensor& g) { return Grads{g}; });
+  return y;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor y = binary(BinaryOp::Sub, a, b);
+  record("sub", y, {&a, &b}, [](const Tensor& g) { return Grads{g, -g}; });
+  return y;
+}
+
+Tensor sub(const Tensor& a, Scalar b) {
+  Tensor y = binary(BinaryOp::Sub, a, b);
+  record("sub", y, {&a}, [](const Tensor& g) { return Grads{g}; });
+  return y;
+}
+
+Tensor sub(Scalar a, const Tensor& b) {
+  Tensor y = binary(BinaryOp::Sub, b, a, /*scalar_first=*/true);
+  record("sub", y, {&b}, [](const Tensor& g) { return Grads{-g}; });
+  return y;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor y = binary(BinaryOp::Mul, a, b);
+  record("mul", y, {&a, &b}, [a_ = SavedTensor(a, "mul"), b_ = SavedTensor(b, "mul")](const Tensor& g) {
+    return Grads{g * b_.get(), g * a_.get()};
+  });
+  return y;
+}
+
+Tensor mul(const Tensor& a, Scalar b) {
+  Tensor y = binary(BinaryOp::Mul, a, b);
+  record("mul", y, {&a}, [b](const Tensor& g) { return Grads{g * b}; });
+  return y;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor y = binary(BinaryOp::Div, a, b);
+  record("div", y, {&a, &b}, [a_ = SavedTensor(a, "div"), b_ = SavedTensor(b, "div")](const Tensor& g) {
+    const Tensor& d = b_.get();
+    return Grads{g / d, -g * a_.get() / (d * d)};
+  });
+  return y;
+}
+
+Tensor div(const Tensor& a, Scalar b) {
+  Tensor y = binary(BinaryOp::Div, a, b);
+  record("div", y, {&a}, [b](const Tensor& g) { return Grads{g / b}; });
+  return y;
+}
+
+Tensor div(Scalar a, const Tensor& b) {
+  Tensor y = binary(BinaryOp::Div, b, a, /*scalar_first=*/true);
+  record("div", y, {&b}, [a, b_ = SavedTensor(b, "div")](const Tensor& g) {
+    const Tensor& d = b_.get();
+    return Grads{-g * a / (d * d)};
+  });
+  return y;
+}
+
+// Ties split the gradient evenly between the operands, as PyTorch does.
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  Tensor y = binary(BinaryOp::Maximum, a, b);
+  record("maximum", y, {&a, &b}, [a_ = SavedTensor(a, "maximum"), b_ = SavedTensor(b, "maximum")](const Tensor& g) {
+    const Tensor& x = a_.get();
+    const Tensor& z = b_.get();
+    const Tensor half_ties = eq(x, z) * 0.5;
+    return Grads{g * (gt(x, z) + half_ties), g * (lt(x, z) + half_ties)};
+  });
+  return y;
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  Tensor y = binary(BinaryOp::Minimum, a, b);
+  record("minimum", y, {&a, &b}, [a_ = SavedTensor(a, "minimum"), b_ = SavedTensor(b, "minimum")](const Tensor& g) {
+    const Tensor& x = a_.get();
+    const Tensor& z = b_.get();
+    const Tensor half_ties = eq(x, z) * 0.5;
+    return Grads{g * (lt(x, z) + half_ties), g * (gt(x, z) + half_ties)};
+  });
+  return y;
+}
+
+// Comparison masks are piecewise constant: no gradient flows through them.
 Tensor eq(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Eq, a, b); }
 Tensor eq(const Tensor& a, Scalar b) { return binary(BinaryOp::Eq, a, b); }
 Tensor lt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Lt, a, b); }

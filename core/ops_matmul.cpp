@@ -2,6 +2,7 @@
 // flag instead of being copied.
 #include <algorithm>
 
+#include "core/autograd/node.h"
 #include "core/dispatch.h"
 #include "core/ops.h"
 #include "core/ops_checks.h"
@@ -59,12 +60,18 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const std::int64_t batch = std::max(batch_a, batch_b);
   Shape out_shape = a.dim() == 3 || b.dim() == 3 ? Shape{batch, m, n} : Shape{m, n};
   Tensor out = empty(out_shape, TensorOptions(a.dtype()).device(a.device()));
-  if (out.numel() == 0) return out;
-  if (k == 0) return out.fill_(0);
-
-  Tensor a_copy, b_copy;
-  MatmulCall call{a.dtype(), batch, m, n, k, matrix_arg(a, a_copy), matrix_arg(b, b_copy), out.data_ptr()};
-  dispatch::matmul.get(a.device(), "matmul")(a.device().index(), call);
+  if (out.numel() > 0 && k == 0) out.fill_(0);
+  if (out.numel() > 0 && k > 0) {
+    Tensor a_copy, b_copy;
+    MatmulCall call{a.dtype(), batch, m, n, k, matrix_arg(a, a_copy), matrix_arg(b, b_copy), out.data_ptr()};
+    dispatch::matmul.get(a.device(), "matmul")(a.device().index(), call);
+  }
+  // dA = dC·Bᵀ, dB = Aᵀ·dC; a matrix shared across the batch gets a batched gradient that the
+  // engine sums over the batch.
+  autograd::record("matmul", out, {&a, &b},
+                   [a_ = autograd::SavedTensor(a, "matmul"), b_ = autograd::SavedTensor(b, "matmul")](const Tensor& g) {
+                     return autograd::Grads{matmul(g, b_.get().transpose(-1, -2)), matmul(a_.get().transpose(-1, -2), g)};
+                   });
   return out;
 }
 

@@ -2,7 +2,9 @@
 // contiguous input, so each backend implements one kernel shape for all dims.
 #include <optional>
 
+#include "core/autograd/node.h"
 #include "core/dispatch.h"
+#include "core/factory.h"
 #include "core/ops.h"
 #include "core/ops_checks.h"
 
@@ -49,22 +51,70 @@ Reduction reduce(ReduceOp op, const Tensor& x, std::optional<std::int64_t> dim, 
 Tensor mean_of(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
   detail::check_defined(x, "mean");
   detail::check_floating(x, "mean");
-  Tensor total = reduce(ReduceOp::Sum, x, dim, keepdim, "mean").values;
+  Tensor total = dim ? sum(x, *dim, keepdim) : sum(x);
   const std::int64_t count = x.numel() == 0 ? 0 : x.numel() / std::max<std::int64_t>(total.numel(), 1);
   return div(total, Scalar(count));
 }
 
 }  // namespace
 
-Tensor sum(const Tensor& x) { return reduce(ReduceOp::Sum, x, std::nullopt, false, "sum").values; }
-Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) { return reduce(ReduceOp::Sum, x, dim, keepdim, "sum").values; }
+using autograd::Grads;
+using autograd::record;
+using autograd::SavedTensor;
+
+/// The gradient of a reduction over `dim` broadcast back to the input's shape.
+Tensor expand_reduced(const Tensor& g, const Shape& input_shape, std::optional<std::int64_t> dim, bool keepdim) {
+  if (dim && !keepdim && !input_shape.empty()) return g.unsqueeze(*dim).expand(input_shape);
+  return g.expand(input_shape);
+}
+
+Tensor sum(const Tensor& x) {
+  Tensor y = reduce(ReduceOp::Sum, x, std::nullopt, false, "sum").values;
+  record("sum", y, {&x}, [shape = x.shape()](const Tensor& g) { return Grads{g.expand(shape)}; });
+  return y;
+}
+
+Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
+  Tensor y = reduce(ReduceOp::Sum, x, dim, keepdim, "sum").values;
+  record("sum", y, {&x}, [shape = x.shape(), d = wrap_dim(dim, x.dim(), "sum"), keepdim](const Tensor& g) {
+    return Grads{expand_reduced(g, shape, d, keepdim)};
+  });
+  return y;
+}
+
+// mean is sum then div: both record, so its gradient needs no formula of its own.
 Tensor mean(const Tensor& x) { return mean_of(x, std::nullopt, false); }
 Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) { return mean_of(x, dim, keepdim); }
-Tensor max(const Tensor& x) { return reduce(ReduceOp::Max, x, std::nullopt, false, "max").values; }
+
+// The gradient of a full max is shared evenly by every element equal to the max (PyTorch's rule).
+Tensor max(const Tensor& x) {
+  Tensor y = reduce(ReduceOp::Max, x, std::nullopt, false, "max").values;
+  if (autograd::needs_grad({&x}))
+    record("max", y, {&x}, [x_ = SavedTensor(x, "max"), y_ = SavedTensor(y, "max", true)](const Tensor& g) {
+      const Tensor winners = eq(x_.get(), y_.get());
+      return Grads{g * winners / sum(winners)};
+    });
+  return y;
+}
+
+// Along a dim, the gradient goes to the index that won (one-hot along dim).
 std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) {
   Reduction r = reduce(ReduceOp::Max, x, dim, keepdim, "max");
+  if (autograd::needs_grad({&x})) {
+    const std::int64_t d = wrap_dim(dim, x.dim(), "max");
+    record("max", r.values, {&x}, [idx = SavedTensor(r.indices, "max"), shape = x.shape(), d, keepdim,
+                                   options = TensorOptions(x.dtype()).device(x.device())](const Tensor& g) {
+      if (shape.empty()) return Grads{g};
+      Shape positions_shape(shape.size(), 1);
+      positions_shape[d] = shape[d];
+      const Tensor positions = arange(shape[d], options.dtype(kInt64)).view(positions_shape);
+      const Tensor winner = keepdim ? idx.get() : idx.get().unsqueeze(d);
+      return Grads{eq(positions, winner).to(options.dtype()) * expand_reduced(g, shape, d, keepdim)};
+    });
+  }
   return {r.values, r.indices};
 }
+
 Tensor argmax(const Tensor& x) { return reduce(ReduceOp::Max, x, std::nullopt, false, "argmax").indices; }
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {
   return reduce(ReduceOp::Max, x, dim, keepdim, "argmax").indices;

@@ -1,11 +1,15 @@
 #include "core/tensor.h"
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 #include <optional>
 
+#include "core/autograd/node.h"
 #include "core/dispatch.h"
+#include "core/factory.h"
 #include "core/ops.h"
+#include "core/ops_checks.h"
 #include "core/strided_loop.h"
 
 namespace nudge {
@@ -62,8 +66,19 @@ std::string describe(const Tensor& t) {
 }
 
 // ---- views --------------------------------------------------------------------------------
+// Each view records how its gradient maps back onto the input's shape.
+
+using autograd::Grads;
+using autograd::record;
 
 namespace {
+
+/// The gradient of a view that picks some elements: zeros, with `g` written where they were.
+Grads scatter_into_zeros(const Tensor& g, const Shape& shape, const std::function<Tensor(const Tensor&)>& pick) {
+  Tensor full_grad = zeros(shape, TensorOptions(g.dtype()).device(g.device()));
+  pick(full_grad).copy_(g);
+  return {full_grad};
+}
 
 Tensor view_of(const Tensor& t, Shape shape, Strides strides, std::int64_t offset) {
   return make_tensor(t.storage(), std::move(shape), std::move(strides), offset, t.dtype());
@@ -124,13 +139,14 @@ Tensor Tensor::view(Shape shape) const {
   auto strides = view_strides(this->shape(), this->strides(), shape);
   NUDGE_CHECK(strides.has_value(), "view: shape ", shape_str(shape), " cannot view a ", describe(*this), " with strides ",
               shape_str(this->strides()), " without copying; use reshape() or contiguous() first");
-  return view_of(*this, std::move(shape), std::move(*strides), storage_offset());
+  Tensor out = view_of(*this, std::move(shape), std::move(*strides), storage_offset());
+  record("view", out, {this}, [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
+  return out;
 }
 
 Tensor Tensor::reshape(Shape shape) const {
   shape = infer_size(std::move(shape), numel(), "reshape", *this);
-  if (auto strides = view_strides(this->shape(), this->strides(), shape))
-    return view_of(*this, std::move(shape), std::move(*strides), storage_offset());
+  if (view_strides(this->shape(), this->strides(), shape)) return view(std::move(shape));
   return contiguous().view(std::move(shape));
 }
 
@@ -142,7 +158,9 @@ Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const {
   if (dim() == 0) return *this;
   std::swap(shape[dim0], shape[dim1]);
   std::swap(strides[dim0], strides[dim1]);
-  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  record("transpose", out, {this}, [dim0, dim1](const Tensor& g) { return Grads{g.transpose(dim0, dim1)}; });
+  return out;
 }
 
 Tensor Tensor::t() const {
@@ -155,15 +173,17 @@ Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
               shape_str(dims), " for a ", describe(*this));
   Shape shape(dims.size());
   Strides strides(dims.size());
-  std::vector<bool> seen(dims.size(), false);
+  std::vector<std::int64_t> inverse(dims.size(), -1);
   for (std::size_t i = 0; i < dims.size(); ++i) {
     const auto d = wrap_dim(dims[i], dim(), "permute");
-    NUDGE_CHECK(!seen[d], "permute: dim ", d, " repeats in ", shape_str(dims));
-    seen[d] = true;
+    NUDGE_CHECK(inverse[d] < 0, "permute: dim ", d, " repeats in ", shape_str(dims));
+    inverse[d] = static_cast<std::int64_t>(i);
     shape[i] = this->shape()[d];
     strides[i] = this->strides()[d];
   }
-  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  record("permute", out, {this}, [inverse](const Tensor& g) { return Grads{g.permute(inverse)}; });
+  return out;
 }
 
 Tensor Tensor::slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) const {
@@ -179,7 +199,11 @@ Tensor Tensor::slice(std::int64_t dim, std::int64_t start, std::int64_t end, std
   shape[dim] = (end - start + step - 1) / step;
   const std::int64_t offset = storage_offset() + start * strides[dim];
   strides[dim] *= step;
-  return view_of(*this, std::move(shape), std::move(strides), offset);
+  Tensor out = view_of(*this, std::move(shape), std::move(strides), offset);
+  record("slice", out, {this}, [in = this->shape(), dim, start, end, step](const Tensor& g) {
+    return scatter_into_zeros(g, in, [&](const Tensor& t) { return t.slice(dim, start, end, step); });
+  });
+  return out;
 }
 
 Tensor Tensor::narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const {
@@ -202,7 +226,11 @@ Tensor Tensor::select(std::int64_t dim, std::int64_t index) const {
   const std::int64_t offset = storage_offset() + index * strides[dim];
   shape.erase(shape.begin() + dim);
   strides.erase(strides.begin() + dim);
-  return view_of(*this, std::move(shape), std::move(strides), offset);
+  Tensor out = view_of(*this, std::move(shape), std::move(strides), offset);
+  record("select", out, {this}, [in = this->shape(), dim, index](const Tensor& g) {
+    return scatter_into_zeros(g, in, [&](const Tensor& t) { return t.select(dim, index); });
+  });
+  return out;
 }
 
 Tensor Tensor::unsqueeze(std::int64_t dim) const {
@@ -212,7 +240,9 @@ Tensor Tensor::unsqueeze(std::int64_t dim) const {
   const std::int64_t stride = dim < this->dim() ? strides[dim] * shape[dim] : 1;
   shape.insert(shape.begin() + dim, 1);
   strides.insert(strides.begin() + dim, stride);
-  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  record("unsqueeze", out, {this}, [dim](const Tensor& g) { return Grads{g.squeeze(dim)}; });
+  return out;
 }
 
 Tensor Tensor::squeeze() const {
@@ -223,7 +253,9 @@ Tensor Tensor::squeeze() const {
     shape.push_back(this->shape()[d]);
     strides.push_back(this->strides()[d]);
   }
-  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  record("squeeze", out, {this}, [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
+  return out;
 }
 
 Tensor Tensor::squeeze(std::int64_t dim) const {
@@ -233,7 +265,9 @@ Tensor Tensor::squeeze(std::int64_t dim) const {
   Strides strides = this->strides();
   shape.erase(shape.begin() + dim);
   strides.erase(strides.begin() + dim);
-  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  record("squeeze", out, {this}, [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
+  return out;
 }
 
 Tensor Tensor::expand(Shape shape) const {
@@ -251,7 +285,10 @@ Tensor Tensor::expand(Shape shape) const {
                 " (dim ", i, ": ", own, " vs ", shape[i], ")");
   }
   Strides strides = detail::broadcast_strides(*this, shape);
-  return view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
+  // The engine sums the gradient back over the expanded dims.
+  record("expand", out, {this}, [](const Tensor& g) { return Grads{g}; });
+  return out;
 }
 
 // ---- copies -------------------------------------------------------------------------------
@@ -260,14 +297,22 @@ Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), TensorOptions(dtype()).device(device()));
-  out.copy_(*this);
+  {
+    NoGradGuard no_grad;  // copy_ into a fresh tensor; the history is recorded below
+    out.copy_(*this);
+  }
+  record("clone", out, {this}, [](const Tensor& g) { return Grads{g}; });
   return out;
 }
 
 Tensor Tensor::to(DType dtype) const {
   if (dtype == this->dtype()) return *this;
   Tensor out = empty(shape(), TensorOptions(dtype).device(device()));
-  out.copy_(*this);
+  {
+    NoGradGuard no_grad;
+    out.copy_(*this);
+  }
+  if (is_floating(dtype)) record("to", out, {this}, [from = this->dtype()](const Tensor& g) { return Grads{g.to(from)}; });
   return out;
 }
 
@@ -279,11 +324,13 @@ Tensor Tensor::to(Device device) const {
   const Device owner = device.is_cpu() ? src.device() : device;
   const std::size_t nbytes = static_cast<std::size_t>(numel()) * element_size();
   if (nbytes > 0) dispatch::runtime(owner).copy_bytes(out.data_ptr(), device, src.data_ptr(), src.device(), nbytes);
+  record("to", out, {this}, [from = this->device()](const Tensor& g) { return Grads{g.to(from)}; });
   return out;
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
   NUDGE_CHECK(src.defined(), "copy_: source is an undefined tensor");
+  detail::check_inplace(*this, &src, "copy_");
   detail::check_writable(*this, "copy_");
   NUDGE_CHECK(broadcast_shapes(shape(), src.shape(), "copy_") == shape(), "copy_: cannot copy a ", describe(src),
               " into a ", describe(*this), " (source must broadcast to the destination)");
@@ -300,6 +347,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::fill_(Scalar value) {
+  detail::check_inplace(*this, nullptr, "fill_");
   detail::check_writable(*this, "fill_");
   storage()->bump_version();
   if (numel() == 0) return *this;

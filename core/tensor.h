@@ -18,6 +18,10 @@
 
 namespace nudge {
 
+namespace autograd {
+class Node;
+}
+
 /// The state behind a Tensor handle. Views have their own TensorImpl over a shared Storage.
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
@@ -25,6 +29,11 @@ struct TensorImpl {
   Strides strides;
   std::int64_t offset = 0;  // in elements
   DType dtype = DType::Float32;
+  // ---- autograd ----
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;               // accumulated gradient (leaves)
+  std::shared_ptr<autograd::Node> grad_fn;        // the op that produced this tensor (non-leaves)
+  std::weak_ptr<autograd::Node> grad_accumulator; // a leaf's sink; weak, as the sink owns the leaf
 };
 
 class Tensor {
@@ -128,6 +137,24 @@ class Tensor {
   Tensor tanh() const;
   Tensor relu() const;
   Tensor pow(Scalar exponent) const;
+
+  // ---- autograd (core/autograd) ----------------------------------------------------------
+  bool requires_grad() const { return impl().requires_grad; }
+  /// Marks a leaf as needing gradients (float dtypes only).
+  Tensor& requires_grad_(bool requires_grad = true);
+  /// The accumulated gradient (undefined until a backward reaches this tensor).
+  Tensor grad() const;
+  /// Replaces (or, with an undefined tensor, clears) the accumulated gradient.
+  void set_grad(const Tensor& grad);
+  /// The node that produced this tensor; null for leaves.
+  const std::shared_ptr<autograd::Node>& grad_fn() const { return impl().grad_fn; }
+  /// True unless this tensor was produced by a recorded op.
+  bool is_leaf() const { return impl().grad_fn == nullptr; }
+  /// Back-propagates from this tensor: `gradient` may be omitted for a one-element tensor.
+  /// Without retain_graph, saved tensors are freed and a second backward throws.
+  void backward(const Tensor& gradient = {}, bool retain_graph = false) const;
+  /// The same data (shared storage) cut off from the graph.
+  Tensor detach() const;
 
   /// PyTorch-style text: values, then shape, dtype and device.
   std::string str() const;

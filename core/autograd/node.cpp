@@ -1,0 +1,87 @@
+#include "core/autograd/node.h"
+
+#include "core/ops.h"
+
+namespace nudge::autograd {
+
+Node::~Node() {
+  // Children whose last owner is this node are queued and destroyed by the outermost
+  // destructor's loop, instead of recursively (depth would equal the graph's length).
+  thread_local std::vector<std::shared_ptr<Node>> pending;
+  thread_local bool draining = false;
+  for (Edge& e : next_)
+    if (e.node && e.node.use_count() == 1) pending.push_back(std::move(e.node));
+  if (draining) return;
+  draining = true;
+  while (!pending.empty()) {
+    std::shared_ptr<Node> last = std::move(pending.back());
+    pending.pop_back();
+    last.reset();  // may push its own children onto `pending`
+  }
+  draining = false;
+}
+
+Grads FunctionNode::apply(const Tensor& grad_output) {
+  NUDGE_CHECK(backward_ != nullptr, "backward: trying to backward through the graph a second time (", name(),
+              "'s saved tensors were already freed); pass retain_graph=true to the first backward()");
+  return backward_(grad_output);
+}
+
+Grads AccumulateGrad::apply(const Tensor& grad_output) {
+  if (!leaf_->grad) {
+    // Keep our own copy: the incoming gradient may be shared (add's backward hands the same
+    // tensor to both inputs) and later accumulation happens in place.
+    leaf_->grad = grad_output.storage().use_count() == 1 && grad_output.is_contiguous()
+                      ? grad_output.impl_ptr()
+                      : grad_output.clone().impl_ptr();
+  } else {
+    Tensor(leaf_->grad).add_(grad_output);
+  }
+  return {};
+}
+
+SavedTensor::SavedTensor(const Tensor& t, const char* op, bool is_output)
+    : tensor_(is_output ? t.detach() : t), version_(t.storage()->version()), op_(op) {}
+
+const Tensor& SavedTensor::get() const {
+  NUDGE_CHECK(tensor_.defined(), op_, ": a saved tensor was already freed by an earlier backward");
+  NUDGE_CHECK(tensor_.storage()->version() == version_, op_, ": a ", describe(tensor_),
+              " saved for its backward was modified by an in-place op (version ", tensor_.storage()->version(),
+              ", saved at version ", version_, "); clone it before modifying, or modify it before the op");
+  return tensor_;
+}
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+std::shared_ptr<Node> gradient_edge(const Tensor& t) {
+  if (!t.requires_grad()) return nullptr;
+  TensorImpl& impl = const_cast<Tensor&>(t).impl();
+  if (impl.grad_fn) return impl.grad_fn;
+  std::shared_ptr<Node> acc = impl.grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    impl.grad_accumulator = acc;
+  }
+  return acc;
+}
+
+void set_history(Tensor& output, std::shared_ptr<Node> node, std::initializer_list<const Tensor*> inputs) {
+  std::vector<Edge> edges;
+  edges.reserve(inputs.size());
+  for (const Tensor* t : inputs) edges.push_back({gradient_edge(*t), t->shape()});
+  node->set_next_edges(std::move(edges));
+  output.impl().grad_fn = std::move(node);
+  output.impl().requires_grad = true;
+}
+
+void record(const char* op, Tensor& output, std::initializer_list<const Tensor*> inputs, FunctionNode::Backward backward) {
+  if (!needs_grad(inputs)) return;
+  set_history(output, std::make_shared<FunctionNode>(op, std::move(backward)), inputs);
+}
+
+}  // namespace nudge::autograd

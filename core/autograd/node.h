@@ -1,0 +1,102 @@
+#pragma once
+/// The graph that define-by-run autograd records. Each differentiable op that sees an input
+/// requiring grad creates a Node for its output holding the backward formula, the tensors it
+/// saved, and one Edge per input. Nodes point only to their inputs' nodes, and an op saves its
+/// own output only detached (no grad_fn), so the graph has no reference cycles.
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/autograd/grad_mode.h"
+#include "core/tensor.h"
+
+namespace nudge::autograd {
+
+class Node;
+using Grads = std::vector<Tensor>;
+
+/// Where the gradient of one input goes, and the input's shape (the engine sums a broadcast
+/// gradient down to it). `node` is null for an input that does not require grad.
+struct Edge {
+  std::shared_ptr<Node> node;
+  Shape shape;
+};
+
+class Node {
+ public:
+  explicit Node(std::string name) : name_(std::move(name)) {}
+  /// Releases the chain of inputs iteratively: a 100,000-op graph must not overflow the stack
+  /// when its last handle goes away.
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  /// Gradients w.r.t. each input (in the output's broadcast shape), given the output's gradient.
+  virtual Grads apply(const Tensor& grad_output) = 0;
+  /// Drops saved tensors after a backward without retain_graph.
+  virtual void release_saved() {}
+
+  const std::string& name() const { return name_; }
+  const std::vector<Edge>& next_edges() const { return next_; }
+  void set_next_edges(std::vector<Edge> next) { next_ = std::move(next); }
+
+ private:
+  std::string name_;
+  std::vector<Edge> next_;
+};
+
+/// A node whose backward is a function (usually a lambda capturing SavedTensors), so an op's
+/// forward and backward sit next to each other in the source.
+class FunctionNode : public Node {
+ public:
+  using Backward = std::function<Grads(const Tensor& grad_output)>;
+  FunctionNode(std::string name, Backward backward) : Node(std::move(name)), backward_(std::move(backward)) {}
+  Grads apply(const Tensor& grad_output) override;
+  void release_saved() override { backward_ = nullptr; }
+
+ private:
+  Backward backward_;
+};
+
+/// The sink of a leaf tensor: adds incoming gradients into its `.grad()`. Holds the leaf
+/// strongly; the leaf holds this node only weakly (no cycle).
+class AccumulateGrad : public Node {
+ public:
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {}
+  Grads apply(const Tensor& grad_output) override;
+
+ private:
+  std::shared_ptr<TensorImpl> leaf_;
+};
+
+/// A tensor saved for backward, with the storage version it had; using it after an in-place
+/// change throws, naming the op.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  /// `is_output`: the op's own output, saved detached to avoid a reference cycle.
+  SavedTensor(const Tensor& t, const char* op, bool is_output = false);
+  const Tensor& get() const;
+
+ private:
+  Tensor tensor_;
+  std::uint64_t version_ = 0;
+  const char* op_ = "";
+};
+
+/// True when grad mode is on and any input requires grad: the op must record a node.
+bool needs_grad(std::initializer_list<const Tensor*> inputs);
+
+/// Makes `node` the grad_fn of `output`, with one edge per input.
+void set_history(Tensor& output, std::shared_ptr<Node> node, std::initializer_list<const Tensor*> inputs);
+
+/// Records `backward` as the grad_fn of `output` when needs_grad(inputs).
+/// Use needs_grad() first when building the backward saves tensors (it costs an allocation).
+void record(const char* op, Tensor& output, std::initializer_list<const Tensor*> inputs, FunctionNode::Backward backward);
+
+/// The node that receives the gradient of `t`: its grad_fn, or its leaf accumulator.
+std::shared_ptr<Node> gradient_edge(const Tensor& t);
+
+}  // namespace nudge::autograd
