@@ -34,8 +34,6 @@ void check_finite(const Tensor& grad, const Node& node, std::size_t input) {
 }  // namespace
 
 void backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) {
-  NUDGE_CHECK(root.requires_grad(), "backward: the ", describe(root),
-              " does not require grad (no input of the ops that made it has requires_grad_())");
   std::shared_ptr<Node> root_node = gradient_edge(root);
   NoGradGuard no_grad;  // backward formulas are not themselves recorded
 

@@ -29,11 +29,11 @@ Grads FunctionNode::apply(const Tensor& grad_output) {
 
 Grads AccumulateGrad::apply(const Tensor& grad_output) {
   if (!leaf_->grad) {
-    // Keep our own copy: the incoming gradient may be shared (add's backward hands the same
-    // tensor to both inputs) and later accumulation happens in place.
-    leaf_->grad = grad_output.storage().use_count() == 1 && grad_output.is_contiguous()
-                      ? grad_output.impl_ptr()
-                      : grad_output.clone().impl_ptr();
+    // Later accumulation happens in place, so the gradient must not be shared: add's backward
+    // hands one tensor to both inputs, and views share storage. Take it over only when the
+    // engine's handle is its sole owner; otherwise keep a copy.
+    const bool sole_owner = grad_output.impl_ptr().use_count() == 1 && grad_output.storage().use_count() == 1;
+    leaf_->grad = sole_owner && grad_output.is_contiguous() ? grad_output.impl_ptr() : grad_output.clone().impl_ptr();
   } else {
     Tensor(leaf_->grad).add_(grad_output);
   }

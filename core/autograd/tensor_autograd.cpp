@@ -27,6 +27,8 @@ Tensor Tensor::detach() const {
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  NUDGE_CHECK(requires_grad(), "backward: the ", describe(*this),
+              " does not require grad (no input of the ops that made it has requires_grad_())");
   Tensor seed = gradient;
   if (!seed.defined()) {
     NUDGE_CHECK(numel() == 1, "backward: a gradient must be given for a non-scalar ", describe(*this),
