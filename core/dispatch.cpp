@@ -47,9 +47,16 @@ template class Table<FillFn>;
 template class Table<ReduceFn>;
 template class Table<MatmulFn>;
 
-void set_runtime(DeviceType type, const DeviceRuntime& rt) {
-  runtimes[static_cast<int>(type)] = rt;
+void install(DeviceType type, const KernelSet& k) {
+  runtimes[static_cast<int>(type)] = k.runtime;
   runtime_set[static_cast<int>(type)] = true;
+  unary.set(type, k.unary);
+  binary.set(type, k.binary);
+  binary_scalar.set(type, k.binary_scalar);
+  copy.set(type, k.copy);
+  fill.set(type, k.fill);
+  reduce.set(type, k.reduce);
+  matmul.set(type, k.matmul);
 }
 
 const DeviceRuntime* runtime_if_built(DeviceType type) {

@@ -53,11 +53,23 @@ extern Table<FillFn> fill;
 extern Table<ReduceFn> reduce;
 extern Table<MatmulFn> matmul;
 
+/// Everything one backend provides; a backend hands it to install() once.
+struct KernelSet {
+  DeviceRuntime runtime;
+  UnaryFn unary;
+  BinaryFn binary;
+  BinaryScalarFn binary_scalar;
+  CopyFn copy;
+  FillFn fill;
+  ReduceFn reduce;
+  MatmulFn matmul;
+};
+void install(DeviceType type, const KernelSet& kernels);
+
 /// The memory runtime of a device type; throws when that backend is absent or has no device.
 const DeviceRuntime& runtime(Device device);
 /// The runtime slot of a device type, or nullptr when that backend was not built.
 const DeviceRuntime* runtime_if_built(DeviceType type);
-void set_runtime(DeviceType type, const DeviceRuntime& runtime);
 
 /// Fills every table (idempotent, thread-safe). Called by the tables themselves.
 void ensure_kernels_registered();

@@ -50,6 +50,15 @@ TEST_P(AutogradTest, LeavesNeverShareAGradientTensor) {
   EXPECT_NE(z.grad().storage(), seed.storage());
 }
 
+TEST_P(AutogradTest, GradientsFlowAcrossDevicesAndDtypes) {
+  Tensor x = tensor({1, 2}, kFloat64).requires_grad_();  // a CPU leaf
+  const Tensor y = x.to(device()) * tensor({3, 4}, options(kFloat64));
+  sum(y.to(kFloat32) * 2).backward();
+  EXPECT_EQ(x.grad().device(), Device::cpu());
+  EXPECT_EQ(x.grad().dtype(), kFloat64);
+  EXPECT_TRUE(values_are(x.grad(), {6, 8}));
+}
+
 TEST_P(AutogradTest, BackwardWithAnExplicitGradient) {
   Tensor x = leaf({1, 2, 3}, {3});
   const Tensor y = x * x;

@@ -10,38 +10,34 @@ class GradMode {
   static void set_enabled(bool enabled);
 };
 
-/// Turns graph recording off for its lifetime (optimizers step under it).
-class NoGradGuard {
- public:
-  NoGradGuard() : previous_(GradMode::is_enabled()) { GradMode::set_enabled(false); }
-  ~NoGradGuard() { GradMode::set_enabled(previous_); }
-  NoGradGuard(const NoGradGuard&) = delete;
-  NoGradGuard& operator=(const NoGradGuard&) = delete;
-
- private:
-  bool previous_;
-};
-
 namespace autograd {
-
 class AnomalyMode {
  public:
   static bool is_enabled();
   static void set_enabled(bool enabled);
 };
+}  // namespace autograd
 
-/// While alive, a backward that produces a NaN or Inf gradient throws, naming the op whose
-/// backward produced it. Costs a device-to-host copy per gradient: for debugging only.
-class DetectAnomalyGuard {
+/// Sets a thread-local mode to `kValue` for its lifetime, then restores the previous value.
+template <class Mode, bool kValue>
+class ScopedMode {
  public:
-  DetectAnomalyGuard() : previous_(AnomalyMode::is_enabled()) { AnomalyMode::set_enabled(true); }
-  ~DetectAnomalyGuard() { AnomalyMode::set_enabled(previous_); }
-  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
-  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+  ScopedMode() : previous_(Mode::is_enabled()) { Mode::set_enabled(kValue); }
+  ~ScopedMode() { Mode::set_enabled(previous_); }
+  ScopedMode(const ScopedMode&) = delete;
+  ScopedMode& operator=(const ScopedMode&) = delete;
 
  private:
   bool previous_;
 };
 
+/// Turns graph recording off for its lifetime (optimizers step under it).
+using NoGradGuard = ScopedMode<GradMode, false>;
+
+namespace autograd {
+/// While alive, a backward that produces a NaN or Inf gradient throws, naming the op whose
+/// backward produced it. Costs a device-to-host copy per gradient: for debugging only.
+using DetectAnomalyGuard = ScopedMode<AnomalyMode, true>;
 }  // namespace autograd
+
 }  // namespace nudge

@@ -3,14 +3,14 @@
 namespace nudge {
 
 void register_cpu_kernels() {
-  dispatch::set_runtime(DeviceType::CPU, cpu::runtime());
-  dispatch::unary.set(DeviceType::CPU, cpu::unary);
-  dispatch::binary.set(DeviceType::CPU, cpu::binary);
-  dispatch::binary_scalar.set(DeviceType::CPU, cpu::binary_scalar);
-  dispatch::copy.set(DeviceType::CPU, cpu::copy);
-  dispatch::fill.set(DeviceType::CPU, cpu::fill);
-  dispatch::reduce.set(DeviceType::CPU, cpu::reduce);
-  dispatch::matmul.set(DeviceType::CPU, cpu::matmul);
+  dispatch::install(DeviceType::CPU, {.runtime = cpu::runtime(),
+                                      .unary = cpu::unary,
+                                      .binary = cpu::binary,
+                                      .binary_scalar = cpu::binary_scalar,
+                                      .copy = cpu::copy,
+                                      .fill = cpu::fill,
+                                      .reduce = cpu::reduce,
+                                      .matmul = cpu::matmul});
 }
 
 }  // namespace nudge
