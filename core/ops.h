@@ -66,6 +66,15 @@ Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// across the batch), 1-D operands promoted as in PyTorch. float32/float64, BLAS / cuBLAS.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+// ---- composites (core/ops_composite.cpp) --------------------------------------------------------
+/// log(softmax(x)) along `dim`, computed stably (max-shifted log-sum-exp).
+Tensor log_softmax(const Tensor& x, std::int64_t dim);
+Tensor softmax(const Tensor& x, std::int64_t dim);
+/// [..., num_classes] with 1 at each int64 index; throws on an index outside [0, num_classes).
+Tensor one_hot(const Tensor& indices, std::int64_t num_classes, DType dtype = kFloat32);
+/// max(x, min) elementwise.
+Tensor clamp_min(const Tensor& x, Scalar min);
+
 // ---- operators ----------------------------------------------------------------------------------
 inline Tensor operator-(const Tensor& x) { return neg(x); }
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

@@ -1,0 +1,47 @@
+#pragma once
+/// Activation modules.
+#include "core/ops.h"
+#include "nn/module.h"
+
+namespace nudge::nn {
+
+/// The activations a Linear layer can apply itself (and, later, fuse into its kernel).
+enum class Activation { Identity, Sigmoid, ReLU, Tanh };
+
+/// act(x) for an Activation value.
+Tensor apply_activation(Activation activation, const Tensor& x);
+
+class Sigmoid : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return sigmoid(x); }
+};
+
+class ReLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return relu(x); }
+};
+
+class Tanh : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return tanh(x); }
+};
+
+class Softmax : public Module {
+ public:
+  explicit Softmax(std::int64_t dim) : dim_(dim) {}
+  Tensor forward(const Tensor& x) override { return softmax(x, dim_); }
+
+ private:
+  std::int64_t dim_;
+};
+
+class LogSoftmax : public Module {
+ public:
+  explicit LogSoftmax(std::int64_t dim) : dim_(dim) {}
+  Tensor forward(const Tensor& x) override { return log_softmax(x, dim_); }
+
+ private:
+  std::int64_t dim_;
+};
+
+}  // namespace nudge::nn

@@ -1,0 +1,41 @@
+#include "nn/linear.h"
+
+#include <cmath>
+
+#include "core/factory.h"
+#include "nn/init.h"
+
+namespace nudge::nn {
+
+Tensor apply_activation(Activation activation, const Tensor& x) {
+  switch (activation) {
+    case Activation::Identity: return x;
+    case Activation::Sigmoid: return sigmoid(x);
+    case Activation::ReLU: return relu(x);
+    case Activation::Tanh: return tanh(x);
+  }
+  return x;
+}
+
+Linear::Linear(std::int64_t in_features, std::int64_t out_features, LinearOptions options)
+    : activation(options.activation) {
+  NUDGE_CHECK(in_features > 0 && out_features > 0, "Linear: features must be positive, got in=", in_features,
+              " out=", out_features);
+  weight = register_parameter("weight", empty({out_features, in_features}));
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (options.bias) {
+    bias = register_parameter("bias", empty({out_features}));
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
+    init::uniform_(bias, -bound, bound);
+  }
+}
+
+Tensor Linear::forward(const Tensor& x) {
+  NUDGE_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "Linear: expected input with last dim ", weight.size(1),
+              ", got a ", describe(x));
+  Tensor y = matmul(x, weight.t());
+  if (bias.defined()) y = y + bias;
+  return apply_activation(activation, y);
+}
+
+}  // namespace nudge::nn

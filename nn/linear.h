@@ -1,0 +1,30 @@
+#pragma once
+/// nn::Linear (alias nn::Dense): y = act(x · Wᵀ + b), W of shape [out, in].
+#include "nn/activation.h"
+#include "nn/module.h"
+
+namespace nudge::nn {
+
+struct LinearOptions {
+  bool bias = true;
+  Activation activation = Activation::Identity;
+};
+
+class Linear : public Module {
+ public:
+  /// PyTorch's default initialisation: W and b ~ U(−1/√in, 1/√in) (kaiming_uniform with
+  /// a = √5), drawn from the default generator (seed it with nudge::manual_seed).
+  Linear(std::int64_t in_features, std::int64_t out_features, LinearOptions options = {});
+  Linear(std::int64_t in_features, std::int64_t out_features, Activation activation)
+      : Linear(in_features, out_features, LinearOptions{true, activation}) {}
+
+  Tensor forward(const Tensor& x) override;
+
+  Tensor weight;
+  Tensor bias;  // undefined without bias
+  Activation activation;
+};
+
+using Dense = Linear;
+
+}  // namespace nudge::nn

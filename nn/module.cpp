@@ -1,0 +1,118 @@
+#include "nn/module.h"
+
+#include <set>
+
+#include "core/autograd/grad_mode.h"
+#include "core/ops.h"
+
+namespace nudge::nn {
+
+namespace {
+
+/// Replaces the data behind `t` (every handle to it sees the change), keeping it a leaf.
+void rebind(Tensor& t, const Tensor& data) {
+  TensorImpl& impl = t.impl();
+  const Tensor fresh = data.contiguous();
+  impl.storage = fresh.storage();
+  impl.shape = fresh.shape();
+  impl.strides = fresh.strides();
+  impl.offset = fresh.storage_offset();
+  impl.dtype = fresh.dtype();
+}
+
+}  // namespace
+
+Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
+  NUDGE_CHECK(!name.empty() && name.find('.') == std::string::npos, "register_parameter: invalid name \"", name, "\"");
+  for (const auto& [n, p] : parameters_) NUDGE_CHECK(n != name, "register_parameter: \"", name, "\" is already registered");
+  tensor = tensor.detach();
+  if (requires_grad) tensor.requires_grad_();
+  parameters_.emplace_back(name, tensor);
+  return tensor;
+}
+
+void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
+  NUDGE_CHECK(module != nullptr, "register_module: \"", name, "\" is null");
+  NUDGE_CHECK(!name.empty() && name.find('.') == std::string::npos, "register_module: invalid name \"", name, "\"");
+  for (const auto& [n, m] : children_) NUDGE_CHECK(n != name, "register_module: \"", name, "\" is already registered");
+  children_.emplace_back(name, std::move(module));
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+  std::vector<std::pair<std::string, Tensor>> out = parameters_;
+  if (!recurse) return out;
+  for (const auto& [child_name, child] : children_)
+    for (auto& [name, p] : child->named_parameters(true)) out.emplace_back(child_name + "." + name, p);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters(bool recurse) const {
+  std::vector<Tensor> out;
+  for (auto& [name, p] : named_parameters(recurse)) out.push_back(p);
+  return out;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->train(on);
+}
+
+void Module::to(Device device) {
+  NoGradGuard no_grad;
+  for (Tensor& p : parameters()) {
+    const Tensor grad = p.grad();
+    rebind(p, p.to(device));
+    if (grad.defined()) p.set_grad(grad.to(device));
+  }
+}
+
+void Module::to(DType dtype) {
+  NUDGE_CHECK(is_floating(dtype), "Module::to: parameters must stay float, got ", dtype);
+  NoGradGuard no_grad;
+  for (Tensor& p : parameters()) {
+    rebind(p, p.to(dtype));
+    p.set_grad(Tensor());
+  }
+}
+
+void Module::zero_grad(bool set_to_none) {
+  NoGradGuard no_grad;
+  for (Tensor& p : parameters()) {
+    if (set_to_none) p.set_grad(Tensor());
+    else if (p.grad().defined()) p.grad().zero_();
+  }
+}
+
+StateDict Module::state_dict() const {
+  NoGradGuard no_grad;
+  StateDict out;
+  for (auto& [name, p] : named_parameters()) out.emplace_back(name, p.detach().clone());
+  return out;
+}
+
+void Module::load_state_dict(const StateDict& state, bool strict) {
+  const auto own = named_parameters();
+  std::set<std::string> given;
+  for (const auto& [name, t] : state) given.insert(name);
+  std::string missing, unexpected;
+  for (const auto& [name, p] : own)
+    if (!given.count(name)) missing += (missing.empty() ? "" : ", ") + name;
+  std::set<std::string> known;
+  for (const auto& [name, p] : own) known.insert(name);
+  for (const auto& [name, t] : state)
+    if (!known.count(name)) unexpected += (unexpected.empty() ? "" : ", ") + name;
+  NUDGE_CHECK(!strict || (missing.empty() && unexpected.empty()), "load_state_dict: ",
+              missing.empty() ? "" : "missing parameters: " + missing, missing.empty() || unexpected.empty() ? "" : "; ",
+              unexpected.empty() ? "" : "unexpected parameters: " + unexpected);
+  for (const auto& [name, t] : state)
+    for (const auto& [own_name, p] : own)
+      if (own_name == name)
+        NUDGE_CHECK(t.shape() == p.shape(), "load_state_dict: \"", name, "\" has shape ", shape_str(t.shape()),
+                    " in the state dict but ", shape_str(p.shape()), " in the model");
+  NoGradGuard no_grad;
+  for (const auto& [name, t] : state)
+    for (auto [own_name, p] : own)
+      if (own_name == name) p.copy_(t);
+}
+
+}  // namespace nudge::nn

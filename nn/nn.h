@@ -1,0 +1,8 @@
+#pragma once
+/// Everything in nudge::nn.
+#include "nn/activation.h"
+#include "nn/init.h"
+#include "nn/linear.h"
+#include "nn/loss.h"
+#include "nn/module.h"
+#include "nn/sequential.h"

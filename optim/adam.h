@@ -1,0 +1,44 @@
+#pragma once
+/// Adam and AdamW, following PyTorch's update rule. For parameter p with gradient g at step t:
+///
+///   Adam:  g ← g + weight_decay · p          AdamW:  p ← p · (1 − lr · weight_decay)
+///   m ← β₁ · m + (1 − β₁) · g
+///   v ← β₂ · v + (1 − β₂) · g²
+///   p ← p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+#include "optim/optimizer.h"
+
+namespace nudge::optim {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0;
+};
+
+class Adam : public Optimizer {
+ public:
+  Adam(std::vector<Tensor> params, AdamOptions options);
+  void step() override;
+
+ protected:
+  /// AdamW: weight decay applied to the parameter directly, not through the gradient.
+  Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled_weight_decay);
+
+ private:
+  struct State {
+    std::int64_t step = 0;
+    Tensor exp_avg, exp_avg_sq;
+  };
+  AdamOptions options_;
+  bool decoupled_;
+};
+
+/// Adam with decoupled weight decay (Loshchilov & Hutter). PyTorch's default weight_decay is 0.01.
+class AdamW : public Adam {
+ public:
+  AdamW(std::vector<Tensor> params, AdamOptions options) : Adam(std::move(params), options, true) {}
+};
+
+}  // namespace nudge::optim

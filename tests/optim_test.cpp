@@ -1,0 +1,127 @@
+// optim: update rules against values worked out from the published rules (see the derivation in
+// each header), schedulers, clipping and early stopping.
+#include <cmath>
+
+#include "test_util.h"
+
+namespace nudge::testing {
+namespace {
+
+class OptimTest : public DeviceTest {
+ protected:
+  /// Runs `steps` updates on loss = Σ c·p² from p = [1, −2], c = [1, 3]; returns p.
+  template <class Make>
+  Tensor run(Make make_optimizer, int steps) {
+    Tensor p = tensor({1, -2}, options(kFloat64)).requires_grad_();
+    const Tensor c = tensor({1, 3}, options(kFloat64));
+    auto opt = make_optimizer(std::vector<Tensor>{p});
+    for (int i = 0; i < steps; ++i) {
+      opt.zero_grad();
+      sum(c * p * p).backward();
+      opt.step();
+    }
+    return p;
+  }
+};
+
+TEST_P(OptimTest, PlainSgd) {
+  // p ← p − 0.1·2cp: 0.8ⁿ and 0.4ⁿ by hand.
+  const Tensor p = run([](auto ps) { return optim::SGD(ps, {.lr = 0.1}); }, 3);
+  EXPECT_TRUE(values_are(p, {0.512, -0.128}, 1e-12));
+}
+
+TEST_P(OptimTest, SgdMomentumDampeningWeightDecay) {
+  const Tensor p = run([](auto ps) { return optim::SGD(ps, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01}); }, 3);
+  EXPECT_TRUE(values_are(p, {0.09499854318999995, 1.6905520576199997}, 1e-12));
+}
+
+TEST_P(OptimTest, SgdNesterov) {
+  const Tensor p = run([](auto ps) { return optim::SGD(ps, {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true}); }, 3);
+  EXPECT_TRUE(values_are(p, {-0.11165109425900016, 0.6056591301179999}, 1e-12));
+}
+
+TEST_P(OptimTest, AdamAndAdamW) {
+  const Tensor a = run([](auto ps) { return optim::Adam(ps, {.lr = 0.1, .weight_decay = 0.01}); }, 3);
+  EXPECT_TRUE(values_are(a, {0.7015862729382771, -1.7006233915356082}, 1e-12));
+  const Tensor w = run([](auto ps) { return optim::AdamW(ps, {.lr = 0.1, .weight_decay = 0.01}); }, 3);
+  EXPECT_TRUE(values_are(w, {0.6989111831582322, -1.694944513874826}, 1e-12));
+}
+
+TEST_P(OptimTest, ZeroGradAndParameterGroups) {
+  Tensor a = ones({2}, options()).requires_grad_(), b = ones({2}, options()).requires_grad_();
+  optim::SGD opt({optim::ParamGroup{{a}, 0.5}, optim::ParamGroup{{b}, 0.1}}, {});
+  sum(a + b).backward();
+  opt.step();
+  EXPECT_TRUE(values_are(a, {0.5, 0.5}));
+  EXPECT_TRUE(values_are(b, {0.9, 0.9}));
+  opt.zero_grad(/*set_to_none=*/false);
+  EXPECT_TRUE(values_are(a.grad(), {0, 0}));
+  opt.zero_grad();
+  EXPECT_FALSE(a.grad().defined());
+  opt.step();  // parameters without gradients are skipped
+  EXPECT_TRUE(values_are(a, {0.5, 0.5}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, OptimTest, ::testing::ValuesIn(test_devices()), device_param_name);
+
+TEST(Optimizer, Errors) {
+  EXPECT_TRUE(throws_error_with([] { optim::SGD(std::vector<Tensor>{}, {}); }, {"optimizer", "empty parameter list"}));
+  EXPECT_TRUE(throws_error_with([] { optim::SGD({zeros({2})}, {}); }, {"optimizer", "require grad"}));
+  Tensor p = zeros({2}).requires_grad_();
+  EXPECT_TRUE(throws_error_with([&] { optim::SGD({p}, {.lr = 0.1, .nesterov = true}); }, {"SGD", "nesterov", "momentum"}));
+  EXPECT_TRUE(throws_error_with([&] { optim::Adam({p}, {.beta1 = 1.0}); }, {"Adam", "betas"}));
+  EXPECT_TRUE(throws_error_with([&] { optim::SGD({p}, {.lr = -1}); }, {"learning rate", "-1"}));
+}
+
+TEST(Schedulers, FollowTheirFormulas) {
+  Tensor p = zeros({1}).requires_grad_();
+  optim::SGD opt({p}, {.lr = 1.0});
+  optim::StepLR step_lr(opt, 2, 0.5);
+  std::vector<double> lrs;
+  for (int i = 0; i < 5; ++i) {
+    step_lr.step();
+    lrs.push_back(opt.lr());
+  }
+  EXPECT_EQ(lrs, (std::vector<double>{1.0, 0.5, 0.5, 0.25, 0.25}));
+
+  optim::SGD opt2({p}, {.lr = 2.0});
+  optim::ExponentialLR exp_lr(opt2, 0.5);
+  exp_lr.step();
+  exp_lr.step();
+  EXPECT_DOUBLE_EQ(opt2.lr(), 0.5);
+
+  optim::SGD opt3({p}, {.lr = 1.0});
+  optim::CosineAnnealingLR cos_lr(opt3, 4, 0.1);
+  cos_lr.step();
+  cos_lr.step();
+  EXPECT_NEAR(opt3.lr(), 0.55, 1e-12);  // halfway: eta_min + (1 − eta_min)/2
+  cos_lr.step();
+  cos_lr.step();
+  EXPECT_NEAR(opt3.lr(), 0.1, 1e-12);
+
+  optim::SGD opt4({p}, {.lr = 1.0});
+  optim::ReduceLROnPlateau plateau(opt4, {.factor = 0.5, .patience = 1});
+  for (double loss : {1.0, 0.5, 0.5, 0.5}) plateau.step(loss);  // two epochs without improvement > patience
+  EXPECT_DOUBLE_EQ(opt4.lr(), 0.5);
+}
+
+TEST(ClipAndEarlyStopping, Work) {
+  Tensor a = zeros({2}).requires_grad_(), b = zeros({1}).requires_grad_();
+  a.set_grad(tensor({3, 0}));
+  b.set_grad(tensor({4}));
+  EXPECT_NEAR(optim::clip_grad_norm_({a, b}, 1.0), 5.0, 1e-6);
+  EXPECT_TRUE(values_are(a.grad(), {0.6, 0}, 1e-5));
+  EXPECT_TRUE(values_are(b.grad(), {0.8}, 1e-5));
+  EXPECT_NEAR(optim::clip_grad_norm_({a, b}, 10.0), 1.0, 1e-5);  // under the limit: unchanged
+  EXPECT_TRUE(values_are(b.grad(), {0.8}, 1e-5));
+
+  optim::EarlyStopping stop(2, 0.01);
+  EXPECT_FALSE(stop.step(1.0));
+  EXPECT_FALSE(stop.step(0.5));
+  EXPECT_FALSE(stop.step(0.495));  // improvement below min_delta counts as none
+  EXPECT_TRUE(stop.step(0.6));
+  EXPECT_DOUBLE_EQ(stop.best(), 0.5);
+}
+
+}  // namespace
+}  // namespace nudge::testing
