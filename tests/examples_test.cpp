@@ -1,0 +1,114 @@
+// Runs the example programs on each available device and checks what they print.
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "test_util.h"
+
+namespace nudge::testing {
+namespace {
+
+struct ExampleRun {
+  int exit_code;
+  std::string output;
+  std::map<std::string, double> final;  // parsed from the `final:` line
+};
+
+ExampleRun run_example(const std::string& name, const std::string& args) {
+  const std::string command = std::string(NUDGE_BIN_DIR) + "/" + name + " " + args + " 2>&1";
+  ExampleRun run{-1, "", {}};
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return run;
+  std::array<char, 4096> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe)) run.output += buffer.data();
+  run.exit_code = WEXITSTATUS(pclose(pipe));
+  std::istringstream lines(run.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("final:", 0) != 0) continue;
+    std::istringstream fields(line.substr(6));
+    for (std::string kv; fields >> kv;) run.final[kv.substr(0, kv.find('='))] = std::stod(kv.substr(kv.find('=') + 1));
+  }
+  return run;
+}
+
+class ExamplesTest : public DeviceTest {
+ protected:
+  ExampleRun run(const std::string& name, const std::string& args = "") {
+    ExampleRun r = run_example(name, "--device " + device().str() + " " + args);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_FALSE(r.final.empty()) << "no final line in:\n" << r.output;
+    return r;
+  }
+};
+
+TEST_P(ExamplesTest, TwoParameterTable) {
+  const ExampleRun r = run("two_parameter");
+  EXPECT_NE(r.output.find("   0   3.0000   4.0000   7.0000   3.0000   6.0000   6.0000   9.0000"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("   1   2.4000   3.4000   5.8000   1.8000   3.6000   3.6000   3.2400"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("   5   1.6166   2.6166   4.2333   0.2333   0.4666   0.4666   0.0544"), std::string::npos) << r.output;
+}
+
+TEST_P(ExamplesTest, OneNeuronFindsTheIdealWeight) {
+  const ExampleRun r = run("one_neuron");
+  EXPECT_NEAR(r.final.at("w"), 1 / 1.5, 1e-3);
+}
+
+TEST_P(ExamplesTest, AndGateLearnsTheTruthTable) {
+  for (const std::string mode : {"", "--batch"}) {
+    SCOPED_TRACE(mode);
+    const ExampleRun r = run("and_gate", mode);
+    EXPECT_LT(r.final.at("p00"), 0.3);
+    EXPECT_LT(r.final.at("p01"), 0.3);
+    EXPECT_LT(r.final.at("p10"), 0.3);
+    EXPECT_GT(r.final.at("p11"), 0.7);
+  }
+}
+
+TEST_P(ExamplesTest, SigmoidNeuronSeparatesThePoints) {
+  for (const std::string mode : {"", "--momentum 0.9", "--momentum 0.9 --nesterov"}) {
+    SCOPED_TRACE(mode);
+    const ExampleRun r = run("sigmoid_neuron", mode);
+    EXPECT_GT(r.final.at("p0"), 0.6);
+    EXPECT_LT(r.final.at("p1"), 0.4);
+    EXPECT_GT(r.final.at("p2"), 0.6);
+    EXPECT_LT(r.final.at("p3"), 0.4);
+  }
+}
+
+TEST_P(ExamplesTest, WritesTheLossHistoryCsv) {
+  const std::string path = ::testing::TempDir() + "one_neuron_" + device_param_name({device(), 0}) + ".csv";
+  run("one_neuron", "--csv " + path);
+  std::ifstream in(path);
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header, "epoch,loss");
+  int rows = 0;
+  for (std::string line; std::getline(in, line);) ++rows;
+  EXPECT_EQ(rows, 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, ExamplesTest, ::testing::ValuesIn(test_devices()), device_param_name);
+
+TEST(ExamplesCrossDevice, CpuAndCudaRunsAgree) {
+  NUDGE_REQUIRE_CUDA();
+  for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron"}) {
+    SCOPED_TRACE(name);
+    const ExampleRun cpu = run_example(name, "--device cpu"), gpu = run_example(name, "--device cuda");
+    ASSERT_EQ(cpu.final.size(), gpu.final.size());
+    for (const auto& [key, value] : cpu.final)
+      EXPECT_NEAR(gpu.final.at(key), value, 1e-5 * std::max(1.0, std::fabs(value))) << key;
+  }
+}
+
+TEST(ExamplesErrors, BadDeviceIsAClearError) {
+  const ExampleRun r = run_example("one_neuron", "--device tpu");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("error: Device: expected \"cpu\", \"cuda\" or \"cuda:N\", got \"tpu\""), std::string::npos)
+      << r.output;
+}
+
+}  // namespace
+}  // namespace nudge::testing
