@@ -78,6 +78,29 @@ TEST_P(ExamplesTest, SigmoidNeuronSeparatesThePoints) {
   }
 }
 
+TEST_P(ExamplesTest, XorIsSolved) {
+  const ExampleRun r = run("xor");
+  EXPECT_EQ(r.final.at("solved"), 1);
+  EXPECT_LT(r.final.at("p00"), 0.5);
+  EXPECT_GT(r.final.at("p01"), 0.5);
+  EXPECT_GT(r.final.at("p10"), 0.5);
+  EXPECT_LT(r.final.at("p11"), 0.5);
+}
+
+TEST_P(ExamplesTest, ApartmentPricesDivergeExactlyAboveTwoOverLambdaMax) {
+  const ExampleRun below = run("apartment_prices", "--check-rate 0.98");
+  const ExampleRun above = run("apartment_prices", "--check-rate 1.02");
+  EXPECT_EQ(below.final.at("check_diverged"), 0) << below.output;
+  EXPECT_EQ(above.final.at("check_diverged"), 1) << above.output;
+  EXPECT_EQ(below.final.at("large_diverged"), 1);
+  EXPECT_NE(below.output.find("2/λmax = "), std::string::npos);
+  // Standardising converges in far fewer epochs, to a line near the generating one.
+  EXPECT_LT(below.final.at("standardised_epochs") * 100, below.final.at("raw_epochs"));
+  EXPECT_NEAR(below.final.at("slope"), 2500, 400);
+  EXPECT_GT(below.final.at("test_mae"), 0);
+  EXPECT_NE(below.output.find("(early stop)"), std::string::npos);
+}
+
 TEST_P(ExamplesTest, WritesTheLossHistoryCsv) {
   const std::string path = ::testing::TempDir() + "one_neuron_" + device_param_name({device(), 0}) + ".csv";
   run("one_neuron", "--csv " + path);
@@ -94,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(Devices, ExamplesTest, ::testing::ValuesIn(test_devices
 
 TEST(ExamplesCrossDevice, CpuAndCudaRunsAgree) {
   NUDGE_REQUIRE_CUDA();
-  for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron"}) {
+  for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices"}) {
     SCOPED_TRACE(name);
     const ExampleRun cpu = run_example(name, "--device cpu"), gpu = run_example(name, "--device cuda");
     ASSERT_EQ(cpu.final.size(), gpu.final.size());
