@@ -47,6 +47,24 @@ class LossHistory {
   std::vector<std::pair<long, double>> rows_;
 };
 
+/// Full-batch training: each epoch zeroes the gradients, computes `loss_fn()`, back-propagates and
+/// steps; the loss is recorded every epoch and printed every `print_every`. Returns the last loss.
+template <class LossFn>
+double train_full_batch(nudge::optim::Optimizer& optimizer, int epochs, int print_every, LossHistory& history,
+                        LossFn loss_fn) {
+  double loss_value = 0;
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    optimizer.zero_grad();
+    const nudge::Tensor loss = loss_fn();
+    loss.backward();
+    optimizer.step();
+    loss_value = loss.item<double>();
+    history.add(epoch, loss_value);
+    if (epoch % print_every == 0) std::printf("%6d %12.6f\n", epoch, loss_value);
+  }
+  return loss_value;
+}
+
 /// Prints `final: a=... b=...` with full precision, in the given order.
 inline void print_final(const std::vector<std::pair<std::string, double>>& values) {
   std::printf("final:");

@@ -23,16 +23,8 @@ int main(int argc, char** argv) {
 
       std::printf("device: %s, momentum %.2f%s\n%6s %12s\n", device.str().c_str(), *momentum,
                   *nesterov ? " (Nesterov)" : "", "epoch", "loss");
-      double loss_value = 0;
-      for (int epoch = 1; epoch <= *epochs; ++epoch) {
-        sgd.zero_grad();
-        const nudge::Tensor loss = mse(nudge::sigmoid(nudge::matmul(x, w) + b), y);
-        loss.backward();
-        sgd.step();
-        loss_value = loss.item<double>();
-        history.add(epoch, loss_value);
-        if (epoch % 500 == 0) std::printf("%6d %12.6f\n", epoch, loss_value);
-      }
+      const double loss_value =
+          examples::train_full_batch(sgd, *epochs, 500, history, [&] { return mse(nudge::sigmoid(nudge::matmul(x, w) + b), y); });
       nudge::NoGradGuard no_grad;
       const auto p = nudge::sigmoid(nudge::matmul(x, w) + b).to_vector<double>();
       const auto wv = w.to_vector<double>();

@@ -27,16 +27,8 @@ int main(int argc, char** argv) {
 
       std::printf("device: %s, 2-%d-1 sigmoid MLP, seed %llu\n%6s %12s\n", device.str().c_str(), *hidden,
                   static_cast<unsigned long long>(*seed), "epoch", "loss");
-      double loss_value = 0;
-      for (int epoch = 1; epoch <= *epochs; ++epoch) {
-        sgd.zero_grad();
-        const nudge::Tensor loss = mse(model(x), y);
-        loss.backward();
-        sgd.step();
-        loss_value = loss.item<double>();
-        history.add(epoch, loss_value);
-        if (epoch % 500 == 0) std::printf("%6d %12.6f\n", epoch, loss_value);
-      }
+      const double loss_value =
+          examples::train_full_batch(sgd, *epochs, 500, history, [&] { return mse(model(x), y); });
       nudge::NoGradGuard no_grad;
       const auto p = model(x).to_vector<double>();
       bool solved = true;
