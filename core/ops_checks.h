@@ -1,5 +1,6 @@
 #pragma once
 /// Argument checks shared by the op implementations; each message names the op and operands.
+#include "core/autograd/grad_mode.h"
 #include "core/tensor.h"
 
 namespace nudge::detail {
@@ -20,12 +21,6 @@ inline void check_same_device_and_dtype(const Tensor& a, const Tensor& b, const 
 inline void check_floating(const Tensor& t, const char* op) {
   NUDGE_CHECK(is_floating(t.dtype()), op, ": expects a float32 or float64 tensor, got a ", describe(t));
 }
-
-}  // namespace nudge::detail
-
-#include "core/autograd/grad_mode.h"
-
-namespace nudge::detail {
 
 /// In-place ops are not recorded in the graph: refuse them where a gradient would be lost.
 inline void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
