@@ -1,5 +1,6 @@
 // Every user-facing error: a nudge::Error whose message names the op and the operands' shapes,
 // dtypes and devices.
+#include "core/dispatch.h"
 #include "test_util.h"
 
 namespace nudge::testing {
@@ -70,9 +71,19 @@ TEST(Errors, CudaWithoutADevice) {
   }
   const std::string reason = cuda::unavailable_reason();
   EXPECT_FALSE(reason.empty());
-  EXPECT_TRUE(throws_error_with([] { zeros({2}, kCUDA); }, {"cuda:0", "requested"}));
-  EXPECT_TRUE(throws_error_with([] { zeros({2}).cuda(); }, {"cuda:0", "requested"}));
+  // A CPU-only build and a CUDA build on a machine without a GPU say different things.
+  const std::string why = reason.find("built without CUDA") != std::string::npos ? "built without CUDA (NUDGE_CUDA=OFF)"
+                                                                                  : "no CUDA device is available";
+  EXPECT_TRUE(throws_error_with([] { zeros({2}, kCUDA); }, {"cuda:0", "requested", why}));
+  EXPECT_TRUE(throws_error_with([] { zeros({2}).cuda(); }, {"cuda:0", "requested", why}));
   EXPECT_TRUE(throws_error_with([] { cuda::synchronize(); }, {"cuda:0"}));
+}
+
+TEST(Errors, EmptyDispatchSlotNamesTheOpAndBackend) {
+  dispatch::Table<dispatch::UnaryFn> table;  // a table no backend filled
+  table.set(DeviceType::CPU, dispatch::unary.get(Device::cpu(), "neg"));
+  EXPECT_NE(table.get(Device::cpu(), "sigmoid"), nullptr);
+  EXPECT_TRUE(throws_error_with([&] { table.get(Device::cuda(0), "sigmoid"); }, {"sigmoid: not implemented for CUDA"}));
 }
 
 TEST(Errors, DeviceMismatch) {
