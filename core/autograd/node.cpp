@@ -79,9 +79,5 @@ void set_history(Tensor& output, std::shared_ptr<Node> node, std::initializer_li
   output.impl().requires_grad = true;
 }
 
-void record(const char* op, Tensor& output, std::initializer_list<const Tensor*> inputs, FunctionNode::Backward backward) {
-  if (!needs_grad(inputs)) return;
-  set_history(output, std::make_shared<FunctionNode>(op, std::move(backward)), inputs);
-}
 
 }  // namespace nudge::autograd

@@ -92,9 +92,14 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs);
 /// Makes `node` the grad_fn of `output`, with one edge per input.
 void set_history(Tensor& output, std::shared_ptr<Node> node, std::initializer_list<const Tensor*> inputs);
 
-/// Records `backward` as the grad_fn of `output` when needs_grad(inputs).
-/// Use needs_grad() first when building the backward saves tensors (it costs an allocation).
-void record(const char* op, Tensor& output, std::initializer_list<const Tensor*> inputs, FunctionNode::Backward backward);
+/// Records `backward` as the grad_fn of `output` when needs_grad(inputs). A template so that the
+/// no-grad path (inference, optimizer steps) never builds a std::function; guard with
+/// needs_grad() where creating the lambda's captures allocates (saving an output detaches it).
+template <class Backward>
+void record(const char* op, Tensor& output, std::initializer_list<const Tensor*> inputs, Backward&& backward) {
+  if (!needs_grad(inputs)) return;
+  set_history(output, std::make_shared<FunctionNode>(op, std::forward<Backward>(backward)), inputs);
+}
 
 /// The node that receives the gradient of `t`: its grad_fn, or its leaf accumulator.
 std::shared_ptr<Node> gradient_edge(const Tensor& t);
