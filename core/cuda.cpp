@@ -1,6 +1,7 @@
 #include "core/cuda.h"
 
 #include "core/dispatch.h"
+#include "core/error.h"
 
 namespace nudge::cuda {
 
@@ -19,5 +20,31 @@ std::string unavailable_reason() {
 }
 
 void synchronize(int device) { dispatch::runtime(Device::cuda(device)).synchronize(device); }
+
+}  // namespace nudge::cuda
+
+namespace nudge::cuda {
+
+namespace {
+const DeviceRuntime& cuda_runtime() { return dispatch::runtime(Device::cuda(0)); }
+}  // namespace
+
+Event::Event() : event_(cuda_runtime().event_create()) {}
+
+Event::~Event() { dispatch::runtime_if_built(DeviceType::CUDA)->event_destroy(event_); }
+
+void Event::record(int device) {
+  dispatch::runtime(Device::cuda(device)).event_record(event_, device);
+  recorded_ = true;
+}
+
+void Event::synchronize() {
+  if (recorded_) cuda_runtime().event_synchronize(event_);
+}
+
+float Event::elapsed_ms(const Event& start) const {
+  NUDGE_CHECK(recorded_ && start.recorded_, "cuda::Event::elapsed_ms: both events must have been recorded");
+  return cuda_runtime().event_elapsed_ms(start.event_, event_);
+}
 
 }  // namespace nudge::cuda

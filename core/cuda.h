@@ -1,5 +1,5 @@
 #pragma once
-/// CUDA availability, queried without needing CUDA headers.
+/// CUDA availability, synchronisation and events, usable without CUDA headers.
 #include <string>
 
 namespace nudge::cuda {
@@ -12,5 +12,26 @@ int device_count();
 std::string unavailable_reason();
 /// Waits for all nudge work queued on `device`.
 void synchronize(int device = 0);
+
+/// A marker in a device's queue of nudge work (a cudaEvent_t): record it after some work, then
+/// wait for that work (synchronize) or time it (elapsed_ms between two recorded events).
+class Event {
+ public:
+  Event();
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  /// Marks the current end of `device`'s queue.
+  void record(int device = 0);
+  /// Blocks until the work before the last record() has finished (returns at once if never recorded).
+  void synchronize();
+  /// Milliseconds of device time from `start`'s record to this event's (both must have completed).
+  float elapsed_ms(const Event& start) const;
+
+ private:
+  void* event_ = nullptr;
+  bool recorded_ = false;
+};
 
 }  // namespace nudge::cuda

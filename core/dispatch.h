@@ -22,6 +22,21 @@ struct DeviceRuntime {
   void (*copy_bytes)(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) = nullptr;
   /// Waits until all work queued on the device is done.
   void (*synchronize)(int index) = nullptr;
+
+  // ---- optional (null on the CPU): page-locked host memory, asynchronous copies, events ----
+  /// Page-locked host memory, which a device can read while the host goes on.
+  void* (*allocate_pinned)(std::size_t nbytes) = nullptr;
+  void (*deallocate_pinned)(void* ptr) noexcept = nullptr;
+  /// copy_bytes without waiting: the host side must be pinned and stay untouched until an event
+  /// recorded after the copy has completed.
+  void (*copy_bytes_async)(void* dst, Device dst_device, const void* src, Device src_device,
+                           std::size_t nbytes) = nullptr;
+  /// A marker in device `index`'s queue: created, recorded, waited for, timed, destroyed.
+  void* (*event_create)() = nullptr;
+  void (*event_destroy)(void* event) noexcept = nullptr;
+  void (*event_record)(void* event, int index) = nullptr;
+  void (*event_synchronize)(void* event) = nullptr;
+  float (*event_elapsed_ms)(void* start, void* end) = nullptr;
 };
 
 namespace dispatch {

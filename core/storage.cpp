@@ -29,9 +29,19 @@ Storage::Storage(Device device, std::size_t nbytes)
   live_counter(device_) += static_cast<std::int64_t>(nbytes_);
 }
 
+Storage::Storage(Pinned, std::size_t nbytes) : device_(Device::cpu()), nbytes_(nbytes), data_(nullptr), pinned_(true) {
+  const DeviceRuntime& rt = dispatch::runtime(Device::cuda(0));  // throws with the reason when there is no GPU
+  if (nbytes_ > 0) data_ = rt.allocate_pinned(nbytes_);
+  live_counter(device_) += static_cast<std::int64_t>(nbytes_);
+}
+
 Storage::~Storage() {
   live_counter(device_) -= static_cast<std::int64_t>(nbytes_);
   if (data_ == nullptr) return;
+  if (pinned_) {
+    dispatch::runtime_if_built(DeviceType::CUDA)->deallocate_pinned(data_);
+    return;
+  }
   // The runtime was looked up successfully when this storage was allocated.
   const DeviceRuntime* rt = dispatch::runtime_if_built(device_.type());
   rt->deallocate(device_.index(), data_, nbytes_);

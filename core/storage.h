@@ -13,6 +13,10 @@ class Storage {
  public:
   /// Allocates `nbytes` on `device` from that device's allocator (a pool on CUDA).
   Storage(Device device, std::size_t nbytes);
+  /// Page-locked host memory (CPU storage that CUDA copies can read asynchronously); needs a
+  /// usable CUDA device.
+  struct Pinned {};
+  Storage(Pinned, std::size_t nbytes);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -20,6 +24,7 @@ class Storage {
   void* data() const { return data_; }
   std::size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  bool is_pinned() const { return pinned_; }
   std::uint64_t version() const { return version_; }
   void bump_version() { ++version_; }
 
@@ -27,6 +32,7 @@ class Storage {
   Device device_;
   std::size_t nbytes_;
   void* data_;
+  bool pinned_ = false;
   std::uint64_t version_ = 0;
 };
 

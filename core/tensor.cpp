@@ -1,6 +1,7 @@
 #include "core/tensor.h"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <numeric>
 #include <optional>
@@ -316,15 +317,28 @@ Tensor Tensor::to(DType dtype) const {
   return out;
 }
 
-Tensor Tensor::to(Device device) const {
+Tensor Tensor::to(Device device, bool non_blocking) const {
   if (device == this->device()) return *this;
   const Tensor src = contiguous();
   Tensor out = empty(shape(), TensorOptions(dtype()).device(device));
   // Whichever side is not the CPU owns the copy (a CUDA memcpy in either direction).
   const Device owner = device.is_cpu() ? src.device() : device;
   const std::size_t nbytes = static_cast<std::size_t>(numel()) * element_size();
-  if (nbytes > 0) dispatch::runtime(owner).copy_bytes(out.data_ptr(), device, src.data_ptr(), src.device(), nbytes);
+  const DeviceRuntime& rt = dispatch::runtime(owner);
+  const bool async = non_blocking && device.is_cuda() && src.is_pinned() && rt.copy_bytes_async != nullptr;
+  if (nbytes > 0) (async ? rt.copy_bytes_async : rt.copy_bytes)(out.data_ptr(), device, src.data_ptr(), src.device(), nbytes);
   record("to", out, {this}, [from = this->device()](const Tensor& g) { return Grads{g.to(from)}; });
+  return out;
+}
+
+Tensor Tensor::pin_memory() const {
+  NUDGE_CHECK(device().is_cpu(), "pin_memory: only CPU tensors can be pinned, got a ", describe(*this));
+  if (is_pinned()) return *this;
+  const Tensor src = contiguous();
+  const std::size_t nbytes = static_cast<std::size_t>(numel()) * element_size();
+  Tensor out = make_tensor(std::make_shared<Storage>(Storage::Pinned{}, nbytes), shape(), contiguous_strides(shape()), 0,
+                           dtype());
+  if (nbytes > 0) std::memcpy(out.data_ptr(), src.data_ptr(), nbytes);
   return out;
 }
 

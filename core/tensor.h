@@ -93,14 +93,19 @@ class Tensor {
   Tensor clone() const;
 
   // ---- conversion ------------------------------------------------------------------------
-  /// A copy on `device` (this tensor itself when already there).
-  Tensor to(Device device) const;
+  /// A copy on `device` (this tensor itself when already there). `non_blocking` with a pinned
+  /// source (pin_memory()) queues a host-to-device copy and returns at once; the source must
+  /// then stay unmodified until the device has read it (record a cuda::Event to know when).
+  Tensor to(Device device, bool non_blocking = false) const;
   Tensor to(DeviceType type) const { return to(Device(type)); }
   Tensor to(const char* device) const { return to(Device(device)); }
   /// A copy with element type `dtype` (this tensor itself when already that type).
   Tensor to(DType dtype) const;
   Tensor cpu() const { return to(Device::cpu()); }
   Tensor cuda(int index = 0) const { return to(Device::cuda(index)); }
+  /// A copy of this CPU tensor in page-locked host memory (needs a CUDA device).
+  Tensor pin_memory() const;
+  bool is_pinned() const { return storage()->is_pinned(); }
   /// The value of a one-element tensor, converted to T.
   template <class T> T item() const;
   /// The elements in row-major order, converted to T (copied to the host if needed).

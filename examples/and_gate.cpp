@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
       nudge::Tensor b = nudge::zeros({1}, opts).requires_grad_();
       nudge::optim::SGD sgd({w, b}, {.lr = 0.5});
       auto forward = [&](const nudge::Tensor& x) { return nudge::sigmoid(nudge::matmul(x, w) + b); };
-      examples::LossHistory history;
+      examples::LossHistory history(common);
 
       std::printf("device: %s, %s updates\n%6s %12s\n", device.str().c_str(), *batch ? "full-batch" : "per-example",
                   "epoch", "loss");
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
         std::printf("  %d  %d |   %d    |   %.3f\n", row / 2, row % 2, row == 3 ? 1 : 0, p[row]);
       const auto wv = w.to_vector<double>();
       std::printf("learned w = [%.4f, %.4f], b = %.4f\n", wv[0], wv[1], b.item<double>());
-      history.write_csv(common.csv);
+      history.finish("AND gate");
       examples::print_final({{"w0", wv[0]}, {"w1", wv[1]}, {"b", b.item<double>()}, {"p00", p[0]}, {"p01", p[1]},
                              {"p10", p[2]}, {"p11", p[3]}, {"loss", epoch_loss}});
     };

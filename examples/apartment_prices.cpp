@@ -165,9 +165,9 @@ int main(int argc, char** argv) {
       const double test_mae = mae(test.sqm, test.price, slope, intercept);
       std::printf("(d) mean absolute error: train %.2f, test (5 fresh apartments) %.2f\n", train_mae, test_mae);
 
-      examples::LossHistory history;
+      examples::LossHistory history(common);
       history.add(standard.epochs, standard.loss);
-      history.write_csv(common.csv);
+      history.finish("apartment prices");
       std::vector<std::pair<std::string, double>> final = {
           {"slope", slope}, {"intercept", intercept}, {"lr_max", lr_max}, {"raw_epochs", raw.epochs},
           {"standardised_epochs", standard.epochs}, {"large_diverged", large.diverged_at ? 1 : 0},

@@ -1,10 +1,10 @@
 #pragma once
-// What every example shares: --device / --csv options, the loss history, and the final line
-// `final: name=value ...` that scripts and tests read.
+// What every example shares: --device / --csv / --plot options, the loss history, and the final
+// line `final: name=value ...` that scripts and tests read.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <string>
 #include <utility>
@@ -17,11 +17,13 @@ namespace examples {
 struct CommonOptions {
   std::string device = "auto";
   std::string csv;
+  std::string plot;
 };
 
 inline void add_common_options(CLI::App& app, CommonOptions& options) {
   app.add_option("--device", options.device, "cpu, cuda or cuda:N (default: cuda when present, else cpu)");
   app.add_option("--csv", options.csv, "write the loss history to this CSV file");
+  app.add_option("--plot", options.plot, "draw the loss curve into this SVG file");
 }
 
 /// "auto" picks cuda:0 when a GPU is usable, else the CPU.
@@ -30,21 +32,29 @@ inline nudge::Device resolve_device(const std::string& spec) {
   return nudge::Device(spec);
 }
 
-/// (step, loss) pairs, written as CSV with a header.
+/// (step, loss) rows: streamed to --csv as they come, drawn to --plot by finish().
 class LossHistory {
  public:
-  void add(long step, double loss) { rows_.emplace_back(step, loss); }
-  void write_csv(const std::string& path, const std::string& step_name = "epoch") const {
-    if (path.empty()) return;
-    std::ofstream out(path);
-    if (!out) throw nudge::Error("cannot write " + path);
-    out << step_name << ",loss\n";
-    out.precision(17);
-    for (const auto& [step, loss] : rows_) out << step << ',' << loss << '\n';
+  explicit LossHistory(const CommonOptions& options, const std::string& step_name = "epoch")
+      : log_({step_name, "loss"}, options.csv), plot_path_(options.plot), step_name_(step_name) {}
+  void add(long step, double loss) { log_.add({static_cast<double>(step), loss}); }
+  /// Writes the loss curve (log scale when it spans more than a decade) if --plot was given.
+  void finish(const std::string& title) const {
+    if (plot_path_.empty()) return;
+    const std::vector<double> loss = log_.column("loss");
+    bool log_y = !loss.empty();
+    double lo = 1e300, hi = 0;
+    for (double v : loss) {
+      log_y = log_y && v > 0;
+      lo = std::min(lo, v), hi = std::max(hi, v);
+    }
+    nudge::monitor::write_svg_plot(plot_path_, {{"loss", log_.column(step_name_), loss}},
+                                   {.title = title, .x_label = step_name_, .log_y = log_y && hi > 10 * lo});
   }
 
  private:
-  std::vector<std::pair<long, double>> rows_;
+  nudge::monitor::MetricsLog log_;
+  std::string plot_path_, step_name_;
 };
 
 /// Full-batch training: each epoch zeroes the gradients, computes `loss_fn()`, back-propagates and

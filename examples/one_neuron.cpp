@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
       nudge::Tensor w = nudge::full({}, 0.3, opts).requires_grad_();
       const double x = 1.5, target = 1.0;
       nudge::optim::SGD sgd({w}, {.lr = 0.1});
-      examples::LossHistory history;
+      examples::LossHistory history(common);
 
       std::printf("device: %s\n%6s %10s %10s %12s\n", device.str().c_str(), "epoch", "w", "output", "loss");
       double loss_value = 0;
@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
           std::printf("%6d %10.6f %10.6f %12.8f\n", epoch, w.item<double>(), w.item<double>() * x, loss_value);
       }
       std::printf("learned w = %.6f, ideal 1/1.5 = %.6f\n", w.item<double>(), 1 / 1.5);
-      history.write_csv(common.csv);
+      history.finish("one neuron");
       examples::print_final({{"w", w.item<double>()}, {"loss", loss_value}});
     };
   });

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
       nudge::Tensor b = nudge::full({1}, 0.1, opts).requires_grad_();
       nudge::optim::SGD sgd({w, b}, {.lr = 0.3, .momentum = *momentum, .nesterov = *nesterov});
       nudge::nn::MSELoss mse;
-      examples::LossHistory history;
+      examples::LossHistory history(common);
 
       std::printf("device: %s, momentum %.2f%s\n%6s %12s\n", device.str().c_str(), *momentum,
                   *nesterov ? " (Nesterov)" : "", "epoch", "loss");
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       std::printf("\nw = [%.4f, %.4f], b = %.4f\n   x1   x2 | target | prediction\n", wv[0], wv[1], b.item<double>());
       const double xs[4][2] = {{0.2, 0.8}, {0.9, 0.1}, {0.5, 0.5}, {0.1, 0.3}};
       for (int i = 0; i < 4; ++i) std::printf("  %.1f  %.1f |   %d    |   %.3f\n", xs[i][0], xs[i][1], i % 2 == 0, p[i]);
-      history.write_csv(common.csv);
+      history.finish("sigmoid neuron");
       examples::print_final({{"w0", wv[0]}, {"w1", wv[1]}, {"b", b.item<double>()}, {"p0", p[0]}, {"p1", p[1]},
                              {"p2", p[2]}, {"p3", p[3]}, {"loss", loss_value}});
     };

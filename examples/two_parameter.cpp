@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
       nudge::Tensor b = nudge::full({}, 4.0, opts).requires_grad_();
       const double x = 1.0, y_true = 4.0;
       nudge::optim::SGD sgd({a, b}, {.lr = 0.1});
-      examples::LossHistory history;
+      examples::LossHistory history(common, "step");
 
       std::printf("device: %s\n", device.str().c_str());
       std::printf("%4s %8s %8s %8s %8s %8s %8s %8s\n", "step", "a", "b", "y_pred", "error", "dL/da", "dL/db", "loss");
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
         history.add(step, loss_value);
         sgd.step();
       }
-      history.write_csv(common.csv, "step");
+      history.finish("two-parameter line");
       examples::print_final({{"a", a.item<double>()}, {"b", b.item<double>()}, {"loss", loss_value}});
     };
   });

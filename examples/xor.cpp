@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
       const nudge::Tensor y = nudge::tensor({0, 1, 1, 0}, {4, 1}, opts);
       nudge::optim::SGD sgd(model.parameters(), {.lr = *lr, .momentum = 0.9});
       nudge::nn::MSELoss mse;
-      examples::LossHistory history;
+      examples::LossHistory history(common);
 
       std::printf("device: %s, 2-%d-1 sigmoid MLP, seed %llu\n%6s %12s\n", device.str().c_str(), *hidden,
                   static_cast<unsigned long long>(*seed), "epoch", "loss");
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
         std::printf("  %d  %d |   %d    |   %.3f\n", i / 2, i % 2, target, p[i]);
       }
       std::printf("%s\n", solved ? "XOR solved" : "XOR not solved");
-      history.write_csv(common.csv);
+      history.finish("XOR MLP");
       examples::print_final({{"solved", solved ? 1.0 : 0.0}, {"p00", p[0]}, {"p01", p[1]}, {"p10", p[2]}, {"p11", p[3]},
                              {"loss", loss_value}});
     };

@@ -21,16 +21,24 @@ class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, AdamOptions options);
   void step() override;
+  const char* name() const override { return decoupled_ ? "AdamW" : "Adam"; }
 
  protected:
   /// AdamW: weight decay applied to the parameter directly, not through the gradient.
   Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled_weight_decay);
 
  private:
-  struct State {
+  struct State : ParamState {
     std::int64_t step = 0;
     Tensor exp_avg, exp_avg_sq;
+    void fields(const std::function<void(const char*, Tensor&)>& tensor,
+                const std::function<void(const char*, std::int64_t&)>& counter) override {
+      counter("step", step);
+      tensor("exp_avg", exp_avg);
+      tensor("exp_avg_sq", exp_avg_sq);
+    }
   };
+  std::shared_ptr<ParamState> make_state() const override { return std::make_shared<State>(); }
   AdamOptions options_;
   bool decoupled_;
 };

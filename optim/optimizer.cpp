@@ -1,6 +1,10 @@
 #include "optim/optimizer.h"
 
+#include <map>
+#include <set>
+
 #include "core/autograd/grad_mode.h"
+#include "core/factory.h"
 
 namespace nudge::optim {
 
@@ -27,6 +31,93 @@ void Optimizer::zero_grad(bool set_to_none) {
 
 void Optimizer::set_lr(double lr) {
   for (auto& g : groups_) g.lr = lr;
+}
+
+namespace {
+/// Every parameter over all groups, in order: state.<i> refers to params[i].
+std::vector<Tensor> flat_params(const std::vector<ParamGroup>& groups) {
+  std::vector<Tensor> params;
+  for (const auto& g : groups) params.insert(params.end(), g.params.begin(), g.params.end());
+  return params;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
+  NoGradGuard no_grad;
+  std::vector<std::pair<std::string, Tensor>> out;
+  out.emplace_back("type." + std::string(name()), zeros({}, kInt64));  // names the kind; see load_state_dict
+  for (std::size_t g = 0; g < groups_.size(); ++g)
+    out.emplace_back("param_groups." + std::to_string(g) + ".lr", full({}, groups_[g].lr, kFloat64));
+  const std::vector<Tensor> params = flat_params(groups_);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto it = state_.find(params[i].impl_ptr().get());
+    if (it == state_.end()) continue;
+    const std::string prefix = "state." + std::to_string(i) + ".";
+    it->second->fields(
+        [&](const char* field, Tensor& t) {
+          if (t.defined()) out.emplace_back(prefix + field, t.clone());
+        },
+        [&](const char* field, std::int64_t& c) { out.emplace_back(prefix + field, full({}, c, kInt64)); });
+  }
+  return out;
+}
+
+void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state) {
+  const std::string where = std::string(name()) + "::load_state_dict";
+  std::map<std::string, Tensor> given(state.begin(), state.end());
+  const std::string type_key = "type." + std::string(name());
+  if (!given.count(type_key)) {
+    std::string found = "none";
+    for (const auto& [key, t] : given)
+      if (key.rfind("type.", 0) == 0) found = key.substr(5);
+    NUDGE_FAIL(where, ": the state was saved by a ", found, " optimizer, not ", name());
+  }
+  std::set<std::string> used{type_key};
+  auto scalar = [&](const std::string& key, DType dtype) -> const Tensor& {
+    const Tensor& t = given.at(key);
+    NUDGE_CHECK(t.numel() == 1 && t.dtype() == dtype, where, ": "", key, "" must be one ", dtype_name(dtype),
+                " value, got a ", describe(t));
+    used.insert(key);
+    return t;
+  };
+  // Check everything and build the new state aside; commit only at the end.
+  std::vector<double> lrs;
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const std::string key = "param_groups." + std::to_string(g) + ".lr";
+    NUDGE_CHECK(given.count(key), where, ": "", key, "" is missing (the state has fewer parameter groups?)");
+    lrs.push_back(scalar(key, kFloat64).item<double>());
+  }
+  const std::vector<Tensor> params = flat_params(groups_);
+  std::unordered_map<const TensorImpl*, std::shared_ptr<ParamState>> loaded;
+  NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const std::string prefix = "state." + std::to_string(i) + ".";
+    const auto first = given.lower_bound(prefix);
+    if (first == given.end() || first->first.rfind(prefix, 0) != 0) continue;  // no state for this parameter
+    std::shared_ptr<ParamState> ps = make_state();
+    const Tensor& p = params[i];
+    ps->fields(
+        [&](const char* field, Tensor& t) {
+          const std::string key = prefix + field;
+          if (!given.count(key)) return;
+          const Tensor& saved = given.at(key);
+          NUDGE_CHECK(saved.shape() == p.shape(), where, ": "", key, "" has shape ", shape_str(saved.shape()),
+                      " but parameter ", i, " has shape ", shape_str(p.shape()));
+          used.insert(key);
+          t = saved.to(p.device()).to(p.dtype()).clone();
+        },
+        [&](const char* field, std::int64_t& c) {
+          const std::string key = prefix + field;
+          NUDGE_CHECK(given.count(key), where, ": "", key, "" is missing");
+          c = scalar(key, kInt64).item<std::int64_t>();
+        });
+    loaded[p.impl_ptr().get()] = std::move(ps);
+  }
+  for (const auto& [key, t] : given)
+    NUDGE_CHECK(used.count(key), where, ": unexpected entry "", key, "" (a state for ", params.size(),
+                " parameters in ", groups_.size(), " group(s) was expected)");
+  for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].lr = lrs[g];
+  state_ = std::move(loaded);
 }
 
 }  // namespace nudge::optim

@@ -1,8 +1,12 @@
 #pragma once
 /// optim::Optimizer: parameter groups (each with its own learning rate) and per-parameter state.
 /// step() runs under NoGradGuard and updates parameters in place.
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -12,6 +16,15 @@ namespace nudge::optim {
 struct ParamGroup {
   std::vector<Tensor> params;
   double lr;
+};
+
+/// The state an optimizer keeps for one parameter (momentum buffers, moment estimates, step
+/// counts). Each kind lists its fields by name so checkpoints can save and restore them.
+struct ParamState {
+  virtual ~ParamState() = default;
+  /// Calls `tensor` for every state tensor (possibly undefined) and `counter` for every count.
+  virtual void fields(const std::function<void(const char*, Tensor&)>& tensor,
+                      const std::function<void(const char*, std::int64_t&)>& counter) = 0;
 };
 
 class Optimizer {
@@ -32,18 +45,31 @@ class Optimizer {
   double lr() const { return groups_.front().lr; }
   void set_lr(double lr);
 
+  /// "SGD", "Adam", ...: recorded in checkpoints so a file is never loaded into the wrong kind.
+  virtual const char* name() const = 0;
+
+  /// Everything needed to resume: "param_groups.<g>.lr" (0-dim float64) and, for each parameter
+  /// with state, "state.<i>.<field>" — i counts parameters over all groups, as in PyTorch.
+  /// Counters are 0-dim int64 tensors. Tensors are copies.
+  std::vector<std::pair<std::string, Tensor>> state_dict() const;
+  /// Restores a state_dict() of an optimizer of the same kind over parameters of the same
+  /// shapes. Everything is checked before anything changes.
+  void load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state);
+
  protected:
   /// State of one parameter (created on first use), keyed by the parameter's identity.
   template <class State>
   State& state_of(const Tensor& p) {
     auto& slot = state_[p.impl_ptr().get()];
     if (!slot) slot = std::make_shared<State>();
-    return *std::static_pointer_cast<State>(slot);
+    return static_cast<State&>(*slot);
   }
+  /// A fresh state of this optimizer's kind (load_state_dict fills it in).
+  virtual std::shared_ptr<ParamState> make_state() const = 0;
 
  private:
   std::vector<ParamGroup> groups_;
-  std::unordered_map<const TensorImpl*, std::shared_ptr<void>> state_;
+  std::unordered_map<const TensorImpl*, std::shared_ptr<ParamState>> state_;
 };
 
 }  // namespace nudge::optim

@@ -25,12 +25,18 @@ class SGD : public Optimizer {
   SGD(std::vector<Tensor> params, SGDOptions options);
   SGD(std::vector<ParamGroup> groups, SGDOptions options);
   void step() override;
+  const char* name() const override { return "SGD"; }
   const SGDOptions& options() const { return options_; }
 
  private:
-  struct State {
+  struct State : ParamState {
     Tensor momentum_buffer;
+    void fields(const std::function<void(const char*, Tensor&)>& tensor,
+                const std::function<void(const char*, std::int64_t&)>&) override {
+      tensor("momentum_buffer", momentum_buffer);
+    }
   };
+  std::shared_ptr<ParamState> make_state() const override { return std::make_shared<State>(); }
   SGDOptions options_;
 };
 

@@ -28,6 +28,12 @@ void synchronize(int) {}
 
 }  // namespace
 
-DeviceRuntime runtime() { return DeviceRuntime{device_count, allocate, deallocate, copy_bytes, synchronize}; }
+DeviceRuntime runtime() {
+  return DeviceRuntime{.device_count = device_count,
+                       .allocate = allocate,
+                       .deallocate = deallocate,
+                       .copy_bytes = copy_bytes,
+                       .synchronize = synchronize};
+}
 
 }  // namespace nudge::cpu

@@ -94,8 +94,63 @@ void synchronize(int index) {
   NUDGE_CUDA_CHECK(cudaStreamSynchronize(context(index).stream));
 }
 
+void* allocate_pinned(std::size_t nbytes) {
+  void* p = nullptr;
+  if (cudaHostAlloc(&p, nbytes, cudaHostAllocPortable) == cudaSuccess) return p;
+  cudaGetLastError();
+  throw OutOfMemory("cuda: cannot allocate " + std::to_string(nbytes) + " bytes of pinned host memory");
+}
+
+void deallocate_pinned(void* p) noexcept {
+  // An asynchronous upload may still be reading this block: wait for the device first.
+  cudaDeviceSynchronize();
+  const cudaError_t err = cudaFreeHost(p);
+  if (err != cudaSuccess) std::fprintf(stderr, "nudge: cudaFreeHost failed: %s\n", cudaGetErrorString(err));
+}
+
+void copy_bytes_async(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) {
+  const int index = dst_device.is_cuda() ? dst_device.index() : src_device.index();
+  DeviceGuard guard(index);
+  NUDGE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDefault, context(index).stream));
+}
+
+void* event_create() {
+  cudaEvent_t event = nullptr;
+  NUDGE_CUDA_CHECK(cudaEventCreate(&event));
+  return event;
+}
+
+void event_destroy(void* event) noexcept { cudaEventDestroy(static_cast<cudaEvent_t>(event)); }
+
+void event_record(void* event, int index) {
+  DeviceGuard guard(index);
+  NUDGE_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event), context(index).stream));
+}
+
+void event_synchronize(void* event) { NUDGE_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event))); }
+
+float event_elapsed_ms(void* start, void* end) {
+  float ms = 0;
+  NUDGE_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start), static_cast<cudaEvent_t>(end)));
+  return ms;
+}
+
 }  // namespace
 
-DeviceRuntime runtime() { return DeviceRuntime{device_count, allocate, deallocate, copy_bytes, synchronize}; }
+DeviceRuntime runtime() {
+  return DeviceRuntime{.device_count = device_count,
+                       .allocate = allocate,
+                       .deallocate = deallocate,
+                       .copy_bytes = copy_bytes,
+                       .synchronize = synchronize,
+                       .allocate_pinned = allocate_pinned,
+                       .deallocate_pinned = deallocate_pinned,
+                       .copy_bytes_async = copy_bytes_async,
+                       .event_create = event_create,
+                       .event_destroy = event_destroy,
+                       .event_record = event_record,
+                       .event_synchronize = event_synchronize,
+                       .event_elapsed_ms = event_elapsed_ms};
+}
 
 }  // namespace nudge::cuda

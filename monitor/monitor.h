@@ -1,0 +1,6 @@
+#pragma once
+/// Watching training: progress bar, metrics log (CSV), SVG plots, confusion matrix.
+#include "monitor/confusion_matrix.h"
+#include "monitor/metrics_log.h"
+#include "monitor/progress.h"
+#include "monitor/svg_plot.h"
