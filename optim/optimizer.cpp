@@ -75,7 +75,7 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
   std::set<std::string> used{type_key};
   auto scalar = [&](const std::string& key, DType dtype) -> const Tensor& {
     const Tensor& t = given.at(key);
-    NUDGE_CHECK(t.numel() == 1 && t.dtype() == dtype, where, ": "", key, "" must be one ", dtype_name(dtype),
+    NUDGE_CHECK(t.numel() == 1 && t.dtype() == dtype, where, ": \"", key, "\" must be one ", dtype_name(dtype),
                 " value, got a ", describe(t));
     used.insert(key);
     return t;
@@ -84,7 +84,7 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
   std::vector<double> lrs;
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     const std::string key = "param_groups." + std::to_string(g) + ".lr";
-    NUDGE_CHECK(given.count(key), where, ": "", key, "" is missing (the state has fewer parameter groups?)");
+    NUDGE_CHECK(given.count(key), where, ": \"", key, "\" is missing (the state has fewer parameter groups?)");
     lrs.push_back(scalar(key, kFloat64).item<double>());
   }
   const std::vector<Tensor> params = flat_params(groups_);
@@ -101,20 +101,20 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
           const std::string key = prefix + field;
           if (!given.count(key)) return;
           const Tensor& saved = given.at(key);
-          NUDGE_CHECK(saved.shape() == p.shape(), where, ": "", key, "" has shape ", shape_str(saved.shape()),
+          NUDGE_CHECK(saved.shape() == p.shape(), where, ": \"", key, "\" has shape ", shape_str(saved.shape()),
                       " but parameter ", i, " has shape ", shape_str(p.shape()));
           used.insert(key);
           t = saved.to(p.device()).to(p.dtype()).clone();
         },
         [&](const char* field, std::int64_t& c) {
           const std::string key = prefix + field;
-          NUDGE_CHECK(given.count(key), where, ": "", key, "" is missing");
+          NUDGE_CHECK(given.count(key), where, ": \"", key, "\" is missing");
           c = scalar(key, kInt64).item<std::int64_t>();
         });
     loaded[p.impl_ptr().get()] = std::move(ps);
   }
   for (const auto& [key, t] : given)
-    NUDGE_CHECK(used.count(key), where, ": unexpected entry "", key, "" (a state for ", params.size(),
+    NUDGE_CHECK(used.count(key), where, ": unexpected entry \"", key, "\" (a state for ", params.size(),
                 " parameters in ", groups_.size(), " group(s) was expected)");
   for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].lr = lrs[g];
   state_ = std::move(loaded);

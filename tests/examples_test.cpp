@@ -6,6 +6,7 @@
 #include <memory>
 #include <sstream>
 
+#include "temp_dir.h"
 #include "test_util.h"
 
 namespace nudge::testing {
@@ -111,6 +112,45 @@ TEST_P(ExamplesTest, WritesTheLossHistoryCsv) {
   int rows = 0;
   for (std::string line; std::getline(in, line);) ++rows;
   EXPECT_EQ(rows, 20);
+}
+
+TEST_P(ExamplesTest, EveryExampleDrawsItsLossCurve) {
+  TempDir dir;
+  for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices"}) {
+    SCOPED_TRACE(name);
+    const std::string path = dir / (name + ".svg");
+    run(name, "--plot " + path);
+    std::ifstream in(path);
+    const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(svg.rfind("<svg ", 0), 0u) << path;
+    EXPECT_NE(svg.find("<polyline"), std::string::npos);
+    EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  }
+}
+
+// The CI check of the real task: a subset and one epoch must beat 75% test accuracy. The full
+// run's numbers (≥ 0.8833) are in the README.
+TEST_P(ExamplesTest, FashionMnistSubsetLearns) {
+  TempDir dir;
+  const ExampleRun r = run("fashion_mnist", "--epochs 1 --train-limit 20000 --test-limit 5000 --save " + (dir / "ckpt") +
+                                                " --plot " + (dir / "curve.svg"));
+  EXPECT_GT(r.final.at("test_accuracy"), 0.75) << r.output;
+  EXPECT_NE(r.output.find("confusion matrix on the test set"), std::string::npos);
+  EXPECT_NE(r.output.find("Ankle boot"), std::string::npos);
+  EXPECT_NE(r.output.find("epoch 1/1 [####################] batch 157/157"), std::string::npos) << r.output;
+  // The checkpoint it wrote resumes: one more epoch from it is better than 75% too.
+  const ExampleRun resumed = run("fashion_mnist", "--epochs 1 --train-limit 20000 --test-limit 5000 --resume " + (dir / "ckpt"));
+  EXPECT_GT(resumed.final.at("test_accuracy"), 0.75) << resumed.output;
+  EXPECT_TRUE(std::ifstream(dir / "curve.svg").good());
+}
+
+TEST(ExamplesErrors, FashionMnistMissingDataIsAClearError) {
+  const ExampleRun r = run_example("fashion_mnist", "--device cpu --data /nonexistent");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("error: load_mnist: neither train-images-idx3-ubyte.gz nor train-images-idx3-ubyte exists in "
+                          "/nonexistent"),
+            std::string::npos)
+      << r.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, ExamplesTest, ::testing::ValuesIn(test_devices()), device_param_name);

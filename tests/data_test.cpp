@@ -1,0 +1,244 @@
+// data/: TensorDataset, DataLoader, and the CSV and IDX readers on valid and broken files.
+#include <zlib.h>
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+#include "temp_dir.h"
+#include "test_util.h"
+
+namespace nudge::testing {
+namespace {
+
+using data::Batch;
+using data::DataLoader;
+using data::TensorDataset;
+
+/// Inputs [n, 3] whose row i is (i, i + 0.5, -i); targets [n] = i (int64).
+TensorDataset numbered_dataset(std::int64_t n) {
+  Tensor x = empty({n, 3});
+  Tensor y = empty({n}, kInt64);
+  for (std::int64_t i = 0; i < n; ++i) {
+    x.data_ptr<float>()[3 * i] = static_cast<float>(i);
+    x.data_ptr<float>()[3 * i + 1] = static_cast<float>(i) + 0.5f;
+    x.data_ptr<float>()[3 * i + 2] = -static_cast<float>(i);
+    y.data_ptr<std::int64_t>()[i] = i;
+  }
+  return TensorDataset(x, y);
+}
+
+/// The example ids of one epoch, checking each batch's rows against its targets on the way.
+std::vector<std::int64_t> epoch_ids(DataLoader& loader, Device device, std::vector<std::int64_t>* batch_sizes = nullptr) {
+  std::vector<std::int64_t> ids;
+  for (const Batch& batch : loader) {
+    EXPECT_EQ(batch.input.device(), device);
+    EXPECT_EQ(batch.target.device(), device);
+    const auto x = batch.input.to_vector<double>();
+    const auto y = batch.target.to_vector<std::int64_t>();
+    for (std::size_t r = 0; r < y.size(); ++r) {
+      EXPECT_EQ(x[3 * r], static_cast<double>(y[r]));
+      EXPECT_EQ(x[3 * r + 1], static_cast<double>(y[r]) + 0.5);
+      EXPECT_EQ(x[3 * r + 2], -static_cast<double>(y[r]));
+    }
+    ids.insert(ids.end(), y.begin(), y.end());
+    if (batch_sizes) batch_sizes->push_back(static_cast<std::int64_t>(y.size()));
+  }
+  return ids;
+}
+
+class DataLoaderTest : public DeviceTest {};
+
+TEST_P(DataLoaderTest, EverySampleExactlyOncePerEpoch) {
+  for (const bool shuffle : {false, true}) {
+    DataLoader loader(numbered_dataset(103), {.batch_size = 10, .shuffle = shuffle, .seed = 7, .device = device()});
+    EXPECT_EQ(loader.num_batches(), 11);
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      std::vector<std::int64_t> sizes;
+      std::vector<std::int64_t> ids = epoch_ids(loader, device(), &sizes);
+      ASSERT_EQ(sizes.size(), 11u);
+      EXPECT_EQ(sizes.back(), 3);  // the short last batch is kept
+      if (!shuffle) {
+        EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+      }
+      std::sort(ids.begin(), ids.end());
+      std::vector<std::int64_t> all(103);
+      std::iota(all.begin(), all.end(), 0);
+      EXPECT_EQ(ids, all) << "shuffle=" << shuffle << " epoch " << epoch;
+    }
+  }
+}
+
+TEST_P(DataLoaderTest, DropLastSkipsTheShortBatch) {
+  DataLoader loader(numbered_dataset(103), {.batch_size = 10, .shuffle = true, .drop_last = true, .device = device()});
+  EXPECT_EQ(loader.num_batches(), 10);
+  std::vector<std::int64_t> sizes;
+  const std::vector<std::int64_t> ids = epoch_ids(loader, device(), &sizes);
+  EXPECT_EQ(sizes, std::vector<std::int64_t>(10, 10));
+  EXPECT_EQ(std::set<std::int64_t>(ids.begin(), ids.end()).size(), 100u);  // distinct examples
+}
+
+TEST_P(DataLoaderTest, ShuffleIsReproducibleForASeedAndNewEachEpoch) {
+  auto orders = [&](std::uint64_t seed) {
+    DataLoader loader(numbered_dataset(50), {.batch_size = 8, .shuffle = true, .seed = seed, .device = device()});
+    std::vector<std::vector<std::int64_t>> epochs;
+    for (int e = 0; e < 3; ++e) epochs.push_back(epoch_ids(loader, device()));
+    return epochs;
+  };
+  const auto a = orders(1), b = orders(1), c = orders(2);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_NE(a[0], a[1]);  // a new order each epoch
+  std::vector<std::int64_t> identity(50);
+  std::iota(identity.begin(), identity.end(), 0);
+  EXPECT_NE(a[0], identity);
+}
+
+TEST_P(DataLoaderTest, StopsEarlyAndRestarts) {
+  // Leaving an epoch half-way (a break) and starting another is fine.
+  DataLoader loader(numbered_dataset(40), {.batch_size = 4, .shuffle = true, .seed = 3, .device = device()});
+  int seen = 0;
+  for (const Batch& batch : loader) {
+    EXPECT_EQ(batch.input.size(0), 4);
+    if (++seen == 3) break;
+  }
+  EXPECT_EQ(epoch_ids(loader, device()).size(), 40u);
+}
+
+TEST_P(DataLoaderTest, PinnedStagingDeliversTheSameBatches) {
+  if (!device().is_cuda()) GTEST_SKIP() << "pinned staging is for CUDA delivery";
+  DataLoader pinned(numbered_dataset(257), {.batch_size = 32, .shuffle = true, .seed = 5, .device = device()});
+  DataLoader pageable(numbered_dataset(257),
+                      {.batch_size = 32, .shuffle = true, .seed = 5, .device = device(), .pin_memory = false});
+  for (int epoch = 0; epoch < 2; ++epoch) EXPECT_EQ(epoch_ids(pinned, device()), epoch_ids(pageable, device()));
+  // Batches still held after the loader moved on keep their values (each copy has its own target).
+  std::vector<Batch> kept;
+  for (const Batch& batch : pinned) kept.push_back(batch);
+  std::int64_t rows = 0;
+  for (const Batch& b : kept) rows += b.input.size(0);
+  EXPECT_EQ(rows, 257);
+  std::set<std::int64_t> ids;
+  for (const Batch& b : kept)
+    for (std::int64_t id : b.target.to_vector<std::int64_t>()) ids.insert(id);
+  EXPECT_EQ(ids.size(), 257u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, DataLoaderTest, ::testing::ValuesIn(test_devices()), device_param_name);
+
+TEST(TensorDataset, ChecksItsInputs) {
+  EXPECT_TRUE(throws_error_with([] { TensorDataset(zeros({3, 2}), zeros({4})); },
+                                {"TensorDataset", "3 rows", "targets have 4", "[3, 2]"}));
+  EXPECT_TRUE(throws_error_with([] { TensorDataset(zeros({}), zeros({4})); }, {"TensorDataset", "batch dim"}));
+  EXPECT_TRUE(throws_error_with([] { DataLoader(numbered_dataset(4), {.batch_size = 0}); }, {"DataLoader", "batch_size", "0"}));
+  const TensorDataset set = numbered_dataset(5);
+  EXPECT_TRUE(throws_error_with([&] { set.get({1, 5}); }, {"TensorDataset", "index 5", "5 examples"}));
+  const Batch b = set.get({4, 0});
+  EXPECT_TRUE(values_are(b.target, {4, 0}));
+  EXPECT_TRUE(values_are(b.input, {4, 4.5, -4, 0, 0.5, 0}));
+}
+
+// ---- CSV ----------------------------------------------------------------------------------
+
+TEST(Csv, ReadsHeaderAndNumbers) {
+  TempDir dir;
+  const std::string path = dir.write("prices.csv", "area, rooms,price\r\n50,2,150000\n\n 72.5 ,3,+2.1e5\n-1,0,0\n");
+  const data::CsvTable table = data::read_csv(path);
+  EXPECT_EQ(table.columns, (std::vector<std::string>{"area", "rooms", "price"}));
+  EXPECT_EQ(table.values.shape(), (Shape{3, 3}));
+  EXPECT_EQ(table.values.dtype(), kFloat32);
+  EXPECT_TRUE(values_are(table.values, {50, 2, 150000, 72.5, 3, 210000, -1, 0, 0}));
+  EXPECT_TRUE(values_are(table.select({"price", "area"}), {150000, 50, 210000, 72.5, 0, -1}));
+  EXPECT_EQ(table.column_index("rooms"), 1);
+  const data::CsvTable raw = data::parse_csv("1;2\n3;4\n", {.delimiter = ';', .header = false, .dtype = kFloat64});
+  EXPECT_EQ(raw.columns, (std::vector<std::string>{"0", "1"}));
+  EXPECT_EQ(raw.values.dtype(), kFloat64);
+  EXPECT_TRUE(values_are(raw.values, {1, 2, 3, 4}));
+}
+
+TEST(Csv, BadFilesNameTheLineAndColumn) {
+  EXPECT_TRUE(throws_error_with([] { data::parse_csv("a,b\n1,2\n3,x7\n", {}, "t.csv"); },
+                                {"t.csv line 3, column 2 (\"b\")", "cannot parse \"x7\""}));
+  EXPECT_TRUE(throws_error_with([] { data::parse_csv("a,b\n1,2\n3\n", {}, "t.csv"); },
+                                {"t.csv line 3", "1 cells", "header names 2 columns"}));
+  EXPECT_TRUE(throws_error_with([] { data::parse_csv("a,b\n1,\n", {}, "t.csv"); }, {"line 2, column 2", "empty cell"}));
+  EXPECT_TRUE(throws_error_with([] { data::parse_csv("a,b\n1.5.2,3\n", {}, "t.csv"); }, {"line 2, column 1", "\"1.5.2\""}));
+  EXPECT_TRUE(throws_error_with([] { data::parse_csv("\n\n", {}, "t.csv"); }, {"t.csv is empty"}));
+  EXPECT_TRUE(throws_error_with([] { data::read_csv("/nonexistent/x.csv"); }, {"cannot open /nonexistent/x.csv"}));
+  const data::CsvTable table = data::parse_csv("a\n1\n");
+  EXPECT_TRUE(throws_error_with([&] { table.column_index("b"); }, {"no column named \"b\"", "columns: a"}));
+}
+
+// ---- IDX ----------------------------------------------------------------------------------
+
+std::string idx_bytes(unsigned char type, const std::vector<std::uint32_t>& dims, const std::string& data) {
+  std::string out{'\0', '\0', static_cast<char>(type), static_cast<char>(dims.size())};
+  for (std::uint32_t d : dims)
+    for (int shift : {24, 16, 8, 0}) out += static_cast<char>((d >> shift) & 0xFF);
+  return out + data;
+}
+
+std::string gzip(const std::string& bytes) {
+  z_stream z{};
+  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);  // +16: gzip wrapper
+  std::string out(deflateBound(&z, bytes.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST(Idx, ReadsPlainAndGzippedFiles) {
+  TempDir dir;
+  const std::string pixels = idx_bytes(0x08, {2, 2, 3}, std::string{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, '\xFF'});
+  for (const std::string& file : {dir.write("a-idx3-ubyte", pixels), dir.write("a-idx3-ubyte.gz", gzip(pixels))}) {
+    const Tensor t = data::read_idx(file);
+    EXPECT_EQ(t.shape(), (Shape{2, 2, 3}));
+    EXPECT_TRUE(values_are(t, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255}));
+  }
+  // Big-endian int16 and float32 elements.
+  const Tensor s = data::read_idx(dir.write("s", idx_bytes(0x0B, {2}, std::string{'\x01', '\x02', '\xFF', '\xFE'})), kInt64);
+  EXPECT_TRUE(values_are(s, {258, -2}));
+  const Tensor f = data::read_idx(dir.write("f", idx_bytes(0x0D, {1}, std::string{'\x3F', '\xC0', '\0', '\0'})));
+  EXPECT_TRUE(values_are(f, {1.5}));
+}
+
+TEST(Idx, BrokenFilesGiveClearErrors) {
+  TempDir dir;
+  const std::string good = idx_bytes(0x08, {3, 2}, std::string(6, '\x07'));
+  EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir.write("m", "\x01\x02\x08\x02" + good.substr(4))); },
+                                {"wrong magic number 0x01020802", "not an IDX file"}));
+  EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir.write("t", idx_bytes(0x07, {3}, "abc"))); }, {"wrong magic"}));
+  EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir.write("tr", good.substr(0, good.size() - 2))); },
+                                {"is truncated", "uint8 data of shape [3, 2]", "needs 6 bytes", "has 4"}));
+  EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir.write("gz", gzip(good).substr(0, 20))); }, {"read_idx"}));
+  EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir.write("dims", good.substr(0, 9))); },
+                                {"truncated", "dimension sizes"}));
+  EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir.write("extra", good + "!")); }, {"unexpected bytes after"}));
+  EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir / "missing"); }, {"cannot open", "missing"}));
+}
+
+TEST(Idx, LoadMnistPairsImagesWithLabels) {
+  TempDir dir;
+  dir.write("train-images-idx3-ubyte.gz", gzip(idx_bytes(0x08, {2, 2, 2}, std::string{0, 51, 102, '\xFF', 0, 0, 0, 0})));
+  dir.write("train-labels-idx1-ubyte", idx_bytes(0x08, {2}, std::string{3, 9}));
+  const TensorDataset set = data::load_mnist(dir.path(), data::MnistSplit::Train);
+  EXPECT_EQ(set.inputs().shape(), (Shape{2, 4}));
+  EXPECT_TRUE(values_are(set.inputs(), {0, 0.2, 0.4, 1, 0, 0, 0, 0}));
+  EXPECT_EQ(set.targets().dtype(), kInt64);
+  EXPECT_TRUE(values_are(set.targets(), {3, 9}));
+
+  dir.write("t10k-images-idx3-ubyte", idx_bytes(0x08, {3, 1, 1}, std::string{1, 2, 3}));
+  dir.write("t10k-labels-idx1-ubyte", idx_bytes(0x08, {2}, std::string{1, 2}));
+  EXPECT_TRUE(throws_error_with([&] { data::load_mnist(dir.path(), data::MnistSplit::Test); },
+                                {"has 3 images", "has 2 labels"}));
+  TempDir empty_dir;
+  EXPECT_TRUE(throws_error_with([&] { data::load_mnist(empty_dir.path(), data::MnistSplit::Test); },
+                                {"t10k-images-idx3-ubyte.gz nor t10k-images-idx3-ubyte exists"}));
+}
+
+}  // namespace
+}  // namespace nudge::testing
