@@ -1,8 +1,10 @@
 #include "core/dispatch.h"
 
 #include <mutex>
+#include <type_traits>
 
 #include "core/error.h"
+#include "core/profiling.h"
 
 namespace nudge::dispatch {
 
@@ -13,6 +15,8 @@ Table<CopyFn> copy;
 Table<FillFn> fill;
 Table<ReduceFn> reduce;
 Table<MatmulFn> matmul;
+Table<BiasActivationFn> bias_activation;
+Table<ActivationBackwardFn> activation_backward;
 
 namespace {
 std::array<DeviceRuntime, kNumDeviceTypes> runtimes{};
@@ -36,6 +40,11 @@ Fn Table<Fn>::get(Device device, const char* what) const {
   ensure_kernels_registered();
   Fn fn = fns_[static_cast<int>(device.type())];
   NUDGE_CHECK(fn != nullptr, what, ": not implemented for ", device_type_name(device.type()));
+  // A CPU backend call is one pass over the data (CUDA counts its launches where it makes them).
+  if (device.is_cpu()) {
+    if constexpr (std::is_same_v<Fn, MatmulFn>) profiling::count_gemm();
+    else profiling::count_kernel();
+  }
   return fn;
 }
 
@@ -46,6 +55,8 @@ template class Table<CopyFn>;
 template class Table<FillFn>;
 template class Table<ReduceFn>;
 template class Table<MatmulFn>;
+template class Table<BiasActivationFn>;
+template class Table<ActivationBackwardFn>;
 
 void install(DeviceType type, const KernelSet& k) {
   runtimes[static_cast<int>(type)] = k.runtime;
@@ -57,6 +68,8 @@ void install(DeviceType type, const KernelSet& k) {
   fill.set(type, k.fill);
   reduce.set(type, k.reduce);
   matmul.set(type, k.matmul);
+  bias_activation.set(type, k.bias_activation);
+  activation_backward.set(type, k.activation_backward);
 }
 
 const DeviceRuntime* runtime_if_built(DeviceType type) {

@@ -59,6 +59,8 @@ using CopyFn = void (*)(int device_index, const CopyCall&);
 using FillFn = void (*)(int device_index, const FillCall&);
 using ReduceFn = void (*)(int device_index, const ReduceCall&);
 using MatmulFn = void (*)(int device_index, const MatmulCall&);
+using BiasActivationFn = void (*)(int device_index, const BiasActivationCall&);
+using ActivationBackwardFn = void (*)(int device_index, const ActivationBackwardCall&);
 
 extern Table<UnaryFn> unary;
 extern Table<BinaryFn> binary;
@@ -67,6 +69,8 @@ extern Table<CopyFn> copy;
 extern Table<FillFn> fill;
 extern Table<ReduceFn> reduce;
 extern Table<MatmulFn> matmul;
+extern Table<BiasActivationFn> bias_activation;
+extern Table<ActivationBackwardFn> activation_backward;
 
 /// Everything one backend provides; a backend hands it to install() once.
 struct KernelSet {
@@ -78,6 +82,8 @@ struct KernelSet {
   FillFn fill;
   ReduceFn reduce;
   MatmulFn matmul;
+  BiasActivationFn bias_activation;
+  ActivationBackwardFn activation_backward;
 };
 void install(DeviceType type, const KernelSet& kernels);
 

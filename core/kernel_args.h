@@ -4,6 +4,7 @@
 /// the Tensor class or on autograd, and the same struct is passed by value to a CUDA kernel.
 #include <cstdint>
 
+#include "core/activation.h"
 #include "core/dtype.h"
 #include "core/scalar.h"
 
@@ -28,6 +29,7 @@ struct StridedLoop {
 enum class UnaryOp : std::uint8_t { Neg, Exp, Log, Sqrt, Abs, Sigmoid, Tanh, Relu, Pow };
 enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Lt, Gt };
 enum class ReduceOp : std::uint8_t { Sum, Max };
+
 
 /// out = op(in) elementwise; `scalar` is the exponent for Pow.
 struct UnaryCall {
@@ -94,6 +96,29 @@ struct MatmulCall {
   std::int64_t batch, m, n, k;
   MatrixArg a, b;
   void* c;
+};
+
+/// Dense forward epilogue, in place over a dense row-major [rows, cols] matrix Z = X·Wᵀ:
+/// y = act(z + bias[col]); `bias` may be null.
+struct BiasActivationCall {
+  DType dtype;
+  Activation act;
+  std::int64_t rows, cols;
+  void* y;
+  const void* bias;
+};
+
+/// Dense backward prologue, one pass: grad_z = grad_y ⊙ act'(·) with act' written in terms of
+/// the layer's output y (σ' = y(1−y), tanh' = 1−y², relu' = [y>0]); and, when `grad_bias` is set,
+/// grad_bias[col] = Σ_rows grad_z. All dense row-major [rows, cols] (grad_bias: [cols]).
+struct ActivationBackwardCall {
+  DType dtype;
+  Activation act;
+  std::int64_t rows, cols;
+  const void* grad_y;
+  const void* y;
+  void* grad_z;
+  void* grad_bias;
 };
 
 }  // namespace nudge

@@ -11,6 +11,7 @@
 #include "core/factory.h"
 #include "core/generator.h"
 #include "core/ops.h"
+#include "core/profiling.h"
 #include "core/scalar.h"
 #include "core/shape.h"
 #include "core/storage.h"

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <tuple>
 
+#include "core/activation.h"
 #include "core/scalar.h"
 #include "core/tensor.h"
 
@@ -65,6 +66,11 @@ Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// Matrix product: 1-D·1-D, 2-D@2-D, batched 3-D@3-D, and 3-D with 2-D (the matrix is shared
 /// across the batch), 1-D operands promoted as in PyTorch. float32/float64, BLAS / cuBLAS.
 Tensor matmul(const Tensor& a, const Tensor& b);
+
+/// act(x·Wᵀ + b) for x [..., in], weight [out, in], bias [out] (may be undefined), as ONE fused
+/// op (core/ops_linear.cpp): a GEMM plus one bias+activation kernel forward; one kernel for the
+/// activation gradient and the bias gradient plus two GEMMs backward.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Activation act = Activation::Identity);
 
 // ---- composites (core/ops_composite.cpp) --------------------------------------------------------
 /// log(softmax(x)) along `dim`, computed stably (max-shifted log-sum-exp).

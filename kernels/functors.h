@@ -55,6 +55,26 @@ struct Sigmoid {
     return e / (T(1) + e);
   }
 };
+/// The fused Dense activations, and their derivatives expressed through the output y.
+template <class T>
+NUDGE_HD T activate(Activation act, T z) {
+  switch (act) {
+    case Activation::Sigmoid: return Sigmoid{}(z);
+    case Activation::ReLU: return Relu{}(z);
+    case Activation::Tanh: return tanh_(z);
+    default: return z;
+  }
+}
+template <class T>
+NUDGE_HD T activation_grad_from_output(Activation act, T y) {
+  switch (act) {
+    case Activation::Sigmoid: return y * (T(1) - y);
+    case Activation::ReLU: return y > T(0) ? T(1) : T(0);
+    case Activation::Tanh: return T(1) - y * y;
+    default: return T(1);
+  }
+}
+
 template <class T>
 struct PowScalar {
   T exponent;

@@ -5,8 +5,8 @@
 
 namespace nudge::nn {
 
-/// The activations a Linear layer can apply itself (and, later, fuse into its kernel).
-enum class Activation { Identity, Sigmoid, ReLU, Tanh };
+/// The activations a Linear layer fuses into its kernels (core/activation.h).
+using nudge::Activation;
 
 /// act(x) for an Activation value.
 Tensor apply_activation(Activation activation, const Tensor& x);

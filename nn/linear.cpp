@@ -30,12 +30,12 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, LinearOption
   }
 }
 
-Tensor Linear::forward(const Tensor& x) {
+Tensor Linear::forward(const Tensor& x) { return forward_fused(x, activation); }
+
+Tensor Linear::forward_fused(const Tensor& x, Activation act) {
   NUDGE_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "Linear: expected input with last dim ", weight.size(1),
               ", got a ", describe(x));
-  Tensor y = matmul(x, weight.t());
-  if (bias.defined()) y = y + bias;
-  return apply_activation(activation, y);
+  return linear(x, weight, bias, act);
 }
 
 }  // namespace nudge::nn

@@ -18,7 +18,11 @@ class Linear : public Module {
   Linear(std::int64_t in_features, std::int64_t out_features, Activation activation)
       : Linear(in_features, out_features, LinearOptions{true, activation}) {}
 
+  /// act(x·Wᵀ + b), fused (nudge::linear).
   Tensor forward(const Tensor& x) override;
+  /// The same with activation `act` in place of this layer's own: how Sequential fuses a
+  /// following Sigmoid/ReLU/Tanh module into an activation-free Linear.
+  Tensor forward_fused(const Tensor& x, Activation act);
 
   Tensor weight;
   Tensor bias;  // undefined without bias

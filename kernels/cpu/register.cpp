@@ -10,7 +10,9 @@ void register_cpu_kernels() {
                                       .copy = cpu::copy,
                                       .fill = cpu::fill,
                                       .reduce = cpu::reduce,
-                                      .matmul = cpu::matmul});
+                                      .matmul = cpu::matmul,
+                                      .bias_activation = cpu::bias_activation,
+                                      .activation_backward = cpu::activation_backward});
 }
 
 }  // namespace nudge

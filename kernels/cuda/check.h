@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include "core/error.h"
+#include "core/profiling.h"
 
 #define NUDGE_CUDA_CHECK(expr)                                                                   \
   do {                                                                                           \
@@ -13,8 +14,13 @@
                 cudaGetErrorString(nudge_err_), ")");                                            \
   } while (0)
 
-/// After every kernel launch: catches bad launch configurations immediately.
-#define NUDGE_CUDA_CHECK_LAUNCH() NUDGE_CUDA_CHECK(cudaGetLastError())
+/// After every kernel launch: catches bad launch configurations immediately, and counts the
+/// launch (core/profiling.h).
+#define NUDGE_CUDA_CHECK_LAUNCH()              \
+  do {                                         \
+    NUDGE_CUDA_CHECK(cudaGetLastError());      \
+    ::nudge::profiling::count_kernel();        \
+  } while (0)
 
 #define NUDGE_CUBLAS_CHECK(expr)                                                                 \
   do {                                                                                           \

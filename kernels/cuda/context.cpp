@@ -24,6 +24,8 @@ DeviceContext& context(int index) {
     NUDGE_CUBLAS_CHECK(cublasCreate(&c.cublas));
     NUDGE_CUBLAS_CHECK(cublasSetStream(c.cublas, c.stream));
     NUDGE_CUDA_CHECK(cudaDeviceGetAttribute(&c.sm_count, cudaDevAttrMultiProcessorCount, index));
+    NUDGE_CUDA_CHECK(cudaMalloc(&c.arrival_counters, DeviceContext::kArrivalCounters * sizeof(unsigned)));
+    NUDGE_CUDA_CHECK(cudaMemset(c.arrival_counters, 0, DeviceContext::kArrivalCounters * sizeof(unsigned)));
   });
   return contexts[index];
 }

@@ -10,6 +10,10 @@ struct DeviceContext {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   int sm_count = 0;
+  /// Zeroed arrival counters for single-launch grid reductions ("last block finishes"): each
+  /// kernel that uses one resets it to 0 before exiting, so they are zero between launches.
+  unsigned* arrival_counters = nullptr;
+  static constexpr int kArrivalCounters = 65536;
 };
 
 /// The context of device `index`, created on first use (thread-safe). Contexts live until the

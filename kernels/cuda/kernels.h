@@ -11,6 +11,8 @@ void copy(int device_index, const CopyCall& call);
 void fill(int device_index, const FillCall& call);
 void reduce(int device_index, const ReduceCall& call);
 void matmul(int device_index, const MatmulCall& call);
+void bias_activation(int device_index, const BiasActivationCall& call);
+void activation_backward(int device_index, const ActivationBackwardCall& call);
 DeviceRuntime runtime();
 
 }  // namespace nudge::cuda

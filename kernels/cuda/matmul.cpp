@@ -28,6 +28,7 @@ void gemm(int device, const MatmulCall& call, Gemm gemm_fn) {
                              call.b.batch_stride, static_cast<const T*>(call.a.data), blas_int(call.a.ld, "lda"),
                              call.a.batch_stride, &beta, static_cast<T*>(call.c), blas_int(call.n, "ldc"),
                              call.m * call.n, blas_int(call.batch, "batch")));
+  profiling::count_gemm();
 }
 
 }  // namespace

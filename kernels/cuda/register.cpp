@@ -10,7 +10,9 @@ void register_cuda_kernels() {
                                       .copy = cuda::copy,
                                       .fill = cuda::fill,
                                       .reduce = cuda::reduce,
-                                      .matmul = cuda::matmul});
+                                      .matmul = cuda::matmul,
+                                      .bias_activation = cuda::bias_activation,
+                                      .activation_backward = cuda::activation_backward});
 }
 
 }  // namespace nudge

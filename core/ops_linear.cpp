@@ -1,0 +1,85 @@
+// linear(x, W, b, act) = act(x·Wᵀ + b): the Dense layer as one fused op.
+//   forward:  one GEMM into Z, then ONE kernel adding the bias and applying the activation in place;
+//   backward: ONE kernel for dZ = dY ⊙ act'(Y) together with the bias gradient (column sums),
+//             then dW = dZᵀ·X and dX = dZ·W as two GEMMs (each only when needed).
+// The generic composition (matmul, add, sigmoid, ...) gives the same numbers; tests compare them.
+#include "core/autograd/grad_mode.h"
+#include "core/autograd/node.h"
+#include "core/dispatch.h"
+#include "core/factory.h"
+#include "core/ops.h"
+#include "core/ops_checks.h"
+
+namespace nudge {
+
+namespace {
+
+/// dZ (and, with a bias, its column sums) from the output gradient and the saved output.
+std::pair<Tensor, Tensor> activation_backward(const Tensor& grad_y, const Tensor& y, Activation act, bool with_bias) {
+  const Tensor g = grad_y.contiguous();
+  Tensor grad_z = empty_like(y);
+  Tensor grad_bias = with_bias ? empty({y.size(1)}, TensorOptions(y.dtype()).device(y.device())) : Tensor();
+  ActivationBackwardCall call{y.dtype(), act, y.size(0), y.size(1), g.data_ptr(), y.data_ptr(), grad_z.data_ptr(),
+                              with_bias ? grad_bias.data_ptr() : nullptr};
+  if (y.numel() > 0) dispatch::activation_backward.get(y.device(), "linear backward")(y.device().index(), call);
+  else if (with_bias) grad_bias.fill_(0);
+  return {grad_z, grad_bias};
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
+  detail::check_defined(x, "linear");
+  detail::check_defined(weight, "linear");
+  detail::check_same_device_and_dtype(x, weight, "linear");
+  detail::check_floating(x, "linear");
+  NUDGE_CHECK(weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input ", describe(x),
+              " does not fit weight ", describe(weight), " (expected input [..., ", weight.dim() == 2 ? weight.size(1) : -1,
+              "] and weight [out, in])");
+  if (bias.defined()) {
+    detail::check_same_device_and_dtype(x, bias, "linear");
+    NUDGE_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias ", describe(bias),
+                " does not fit weight ", describe(weight), " (expected bias [", weight.size(0), "])");
+  }
+  const std::int64_t in = weight.size(1), out_features = weight.size(0);
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features;
+  const Tensor x2 = x.reshape({-1, in});
+
+  Tensor y;
+  {
+    NoGradGuard no_grad;  // the GEMM is recorded as part of this op's node, not on its own
+    y = matmul(x2, weight.t());
+  }
+  const Tensor b = bias.defined() ? bias.contiguous() : Tensor();
+  if (y.numel() > 0 && (act != Activation::Identity || b.defined())) {
+    BiasActivationCall call{y.dtype(), act, y.size(0), y.size(1), y.data_ptr(), b.defined() ? b.data_ptr() : nullptr};
+    dispatch::bias_activation.get(y.device(), "linear")(y.device().index(), call);
+  }
+  y = y.view(out_shape);
+
+  if (autograd::needs_grad({&x, &weight, &bias})) {
+    const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+    const bool need_b = bias.defined() && bias.requires_grad();
+    const Tensor y2 = y.view({-1, out_features});
+    auto backward =
+        [x_ = autograd::SavedTensor(x2, "linear"), w_ = autograd::SavedTensor(weight, "linear"),
+         y_ = autograd::SavedTensor(y2, "linear", true), act, need_x, need_w, need_b, has_bias = bias.defined(),
+         x_shape = x.shape()](const Tensor& g) {
+          const Tensor& y_saved = y_.get();
+          const Tensor g2 = g.reshape({-1, y_saved.size(1)});
+          Tensor grad_z = g2, grad_bias;
+          if (act != Activation::Identity || need_b) std::tie(grad_z, grad_bias) = activation_backward(g2, y_saved, act, need_b);
+          autograd::Grads grads(has_bias ? 3 : 2);
+          if (need_x) grads[0] = matmul(grad_z, w_.get()).view(x_shape);
+          if (need_w) grads[1] = matmul(grad_z.t(), x_.get());
+          if (need_b) grads[2] = grad_bias;
+          return grads;
+        };
+    if (bias.defined()) autograd::record("linear", y, {&x, &weight, &bias}, std::move(backward));
+    else autograd::record("linear", y, {&x, &weight}, std::move(backward));
+  }
+  return y;
+}
+
+}  // namespace nudge

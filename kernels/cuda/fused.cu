@@ -1,0 +1,138 @@
+// The fused Dense epilogue and prologue on CUDA.
+//   bias_activation:      y = act(z + bias) in place, one grid-stride pass, 128-bit vectors when
+//                         the row length and pointers allow.
+//   activation_backward:  grad_z = grad_y ⊙ act'(y) and grad_bias = Σ_rows grad_z in ONE launch:
+//                         blocks own 32-column tiles of a chunk of rows, reduce their column sums
+//                         in shared memory, write per-chunk partials, and the last block of each
+//                         tile to arrive (a counter per tile) adds the partials in chunk order —
+//                         deterministic, no atomics on the sums themselves.
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/functors.h"
+
+namespace nudge::cuda {
+
+namespace {
+
+template <int V, class T>
+__global__ void bias_activation_kernel(std::int64_t rows, std::int64_t cols, T* __restrict__ y,
+                                       const T* __restrict__ bias, Activation act) {
+  // V divides cols, so a vector never straddles two rows.
+  const std::int64_t nvec = rows * cols / V;
+  const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
+  for (std::int64_t i = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < nvec; i += stride) {
+    Vec<T, V> v = reinterpret_cast<Vec<T, V>*>(y)[i];
+    const std::int64_t col = (i * V) % cols;
+#pragma unroll
+    for (int j = 0; j < V; ++j) v.v[j] = fn::activate(act, bias ? v.v[j] + bias[col + j] : v.v[j]);
+    reinterpret_cast<Vec<T, V>*>(y)[i] = v;
+  }
+}
+
+constexpr int kTileCols = 32;  // one warp across the columns: coalesced rows
+constexpr int kTileRows = 8;   // warps per block, striding down the rows
+
+template <class T>
+__global__ void activation_backward_kernel(std::int64_t rows, std::int64_t cols, std::int64_t rows_per_chunk,
+                                           const T* __restrict__ grad_y, const T* __restrict__ y,
+                                           T* __restrict__ grad_z, T* __restrict__ grad_bias,
+                                           T* __restrict__ partials, unsigned* __restrict__ arrivals, Activation act) {
+  __shared__ T sums[kTileRows][kTileCols];
+  __shared__ bool last_block;
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  const std::int64_t col = std::int64_t{blockIdx.x} * kTileCols + tx;
+  const std::int64_t row_begin = std::int64_t{blockIdx.y} * rows_per_chunk;
+  const std::int64_t row_end = min(rows, row_begin + rows_per_chunk);
+  T sum = 0;
+  if (col < cols) {
+    for (std::int64_t r = row_begin + ty; r < row_end; r += kTileRows) {
+      const std::int64_t i = r * cols + col;
+      const T g = grad_y[i] * fn::activation_grad_from_output(act, y[i]);
+      grad_z[i] = g;
+      sum += g;
+    }
+  }
+  if (grad_bias == nullptr) return;
+  sums[ty][tx] = sum;
+  __syncthreads();
+  if (ty != 0) return;
+  for (int k = 1; k < kTileRows; ++k) sum += sums[k][tx];
+  if (gridDim.y == 1) {
+    if (col < cols) grad_bias[col] = sum;
+    return;
+  }
+  if (col < cols) partials[std::int64_t{blockIdx.y} * cols + col] = sum;
+  // Publish the partials, then count this block in; the last one of the tile adds them up.
+  __threadfence();
+  if (tx == 0) last_block = atomicAdd(&arrivals[blockIdx.x], 1u) == gridDim.y - 1;
+  __syncwarp();
+  if (!last_block) return;
+  __threadfence();
+  if (col < cols) {
+    T total = 0;
+    for (unsigned chunk = 0; chunk < gridDim.y; ++chunk) total += partials[std::int64_t{chunk} * cols + col];
+    grad_bias[col] = total;
+  }
+  if (tx == 0) arrivals[blockIdx.x] = 0;  // ready for the next launch
+}
+
+template <class T>
+void bias_activation_typed(int device, const BiasActivationCall& call) {
+  DeviceGuard guard(device);
+  const DeviceContext& ctx = context(device);
+  T* y = static_cast<T*>(call.y);
+  const T* bias = static_cast<const T*>(call.bias);
+  constexpr int kVec = 16 / sizeof(T);
+  const bool vectorise = call.cols % kVec == 0 && aligned_to(y, 16) && (bias == nullptr || aligned_to(bias, 16));
+  const std::int64_t n = call.rows * call.cols;
+  if (vectorise)
+    bias_activation_kernel<kVec><<<grid_for(n / kVec, ctx), kBlockThreads, 0, ctx.stream>>>(call.rows, call.cols, y, bias, call.act);
+  else
+    bias_activation_kernel<1><<<grid_for(n, ctx), kBlockThreads, 0, ctx.stream>>>(call.rows, call.cols, y, bias, call.act);
+  NUDGE_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void activation_backward_typed(int device, const ActivationBackwardCall& call) {
+  DeviceGuard guard(device);
+  const DeviceContext& ctx = context(device);
+  const std::int64_t tiles = (call.cols + kTileCols - 1) / kTileCols;
+  // Enough row chunks to give every SM two blocks, each chunk at least 64 rows; one chunk when
+  // there is no bias to sum or too many tiles for the arrival counters.
+  std::int64_t chunks = std::max<std::int64_t>(1, std::min((2 * ctx.sm_count + tiles - 1) / tiles, call.rows / 64));
+  if (call.grad_bias == nullptr || tiles > DeviceContext::kArrivalCounters) chunks = 1;
+  chunks = std::min<std::int64_t>(chunks, 65535);  // gridDim.y limit
+  const std::int64_t rows_per_chunk = (call.rows + chunks - 1) / chunks;
+  T* partials = nullptr;
+  if (chunks > 1)
+    NUDGE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), sizeof(T) * chunks * call.cols, ctx.stream));
+  const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(chunks)), block(kTileCols, kTileRows);
+  activation_backward_kernel<T><<<grid, block, 0, ctx.stream>>>(
+      call.rows, call.cols, rows_per_chunk, static_cast<const T*>(call.grad_y), static_cast<const T*>(call.y),
+      static_cast<T*>(call.grad_z), static_cast<T*>(call.grad_bias), partials, ctx.arrival_counters, call.act);
+  NUDGE_CUDA_CHECK_LAUNCH();
+  if (partials) NUDGE_CUDA_CHECK(cudaFreeAsync(partials, ctx.stream));
+}
+
+}  // namespace
+
+void bias_activation(int device, const BiasActivationCall& call) {
+  switch (call.dtype) {
+    case DType::Float32: return bias_activation_typed<float>(device, call);
+    case DType::Float64: return bias_activation_typed<double>(device, call);
+    case DType::Int64: break;
+  }
+  NUDGE_FAIL("linear: int64 is not supported");
+}
+
+void activation_backward(int device, const ActivationBackwardCall& call) {
+  switch (call.dtype) {
+    case DType::Float32: return activation_backward_typed<float>(device, call);
+    case DType::Float64: return activation_backward_typed<double>(device, call);
+    case DType::Int64: break;
+  }
+  NUDGE_FAIL("linear backward: int64 is not supported");
+}
+
+}  // namespace nudge::cuda
