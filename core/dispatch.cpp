@@ -17,6 +17,8 @@ Table<ReduceFn> reduce;
 Table<MatmulFn> matmul;
 Table<BiasActivationFn> bias_activation;
 Table<ActivationBackwardFn> activation_backward;
+Table<SgdStepFn> sgd_step;
+Table<AdamStepFn> adam_step;
 
 namespace {
 std::array<DeviceRuntime, kNumDeviceTypes> runtimes{};
@@ -57,6 +59,8 @@ template class Table<ReduceFn>;
 template class Table<MatmulFn>;
 template class Table<BiasActivationFn>;
 template class Table<ActivationBackwardFn>;
+template class Table<SgdStepFn>;
+template class Table<AdamStepFn>;
 
 void install(DeviceType type, const KernelSet& k) {
   runtimes[static_cast<int>(type)] = k.runtime;
@@ -70,6 +74,8 @@ void install(DeviceType type, const KernelSet& k) {
   matmul.set(type, k.matmul);
   bias_activation.set(type, k.bias_activation);
   activation_backward.set(type, k.activation_backward);
+  sgd_step.set(type, k.sgd_step);
+  adam_step.set(type, k.adam_step);
 }
 
 const DeviceRuntime* runtime_if_built(DeviceType type) {

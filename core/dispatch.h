@@ -61,6 +61,8 @@ using ReduceFn = void (*)(int device_index, const ReduceCall&);
 using MatmulFn = void (*)(int device_index, const MatmulCall&);
 using BiasActivationFn = void (*)(int device_index, const BiasActivationCall&);
 using ActivationBackwardFn = void (*)(int device_index, const ActivationBackwardCall&);
+using SgdStepFn = void (*)(int device_index, const SgdStepCall&);
+using AdamStepFn = void (*)(int device_index, const AdamStepCall&);
 
 extern Table<UnaryFn> unary;
 extern Table<BinaryFn> binary;
@@ -71,6 +73,8 @@ extern Table<ReduceFn> reduce;
 extern Table<MatmulFn> matmul;
 extern Table<BiasActivationFn> bias_activation;
 extern Table<ActivationBackwardFn> activation_backward;
+extern Table<SgdStepFn> sgd_step;
+extern Table<AdamStepFn> adam_step;
 
 /// Everything one backend provides; a backend hands it to install() once.
 struct KernelSet {
@@ -84,6 +88,8 @@ struct KernelSet {
   MatmulFn matmul;
   BiasActivationFn bias_activation;
   ActivationBackwardFn activation_backward;
+  SgdStepFn sgd_step;
+  AdamStepFn adam_step;
 };
 void install(DeviceType type, const KernelSet& kernels);
 

@@ -121,4 +121,37 @@ struct ActivationBackwardCall {
   void* grad_bias;
 };
 
+/// One parameter of a multi-tensor optimizer step: dense arrays of `numel` elements of the
+/// call's dtype. `state1`/`state2`: momentum buffer, or Adam's exp_avg and exp_avg_sq.
+struct ParamSlot {
+  void* param;
+  const void* grad;
+  void* state1;
+  void* state2;
+  std::int64_t numel;
+  double lr;
+  /// SGD: the momentum buffer starts as the gradient. Adam: unused.
+  bool first_step;
+  /// Adam's bias corrections for this parameter's step t: 1 − β₁ᵗ and √(1 − β₂ᵗ).
+  double bias_correction1, bias_correction2_sqrt;
+};
+
+/// SGD (optim/sgd.h's rule) over `count` parameters at once.
+struct SgdStepCall {
+  DType dtype;
+  const ParamSlot* slots;
+  std::int64_t count;
+  double momentum, dampening, weight_decay;
+  bool nesterov;
+};
+
+/// Adam / AdamW (optim/adam.h's rule) over `count` parameters at once.
+struct AdamStepCall {
+  DType dtype;
+  const ParamSlot* slots;
+  std::int64_t count;
+  double beta1, beta2, eps, weight_decay;
+  bool decoupled_weight_decay;
+};
+
 }  // namespace nudge

@@ -75,6 +75,30 @@ NUDGE_HD T activation_grad_from_output(Activation act, T y) {
   }
 }
 
+/// One element of an SGD step (optim/sgd.h). `buf` is the momentum buffer.
+template <class T>
+NUDGE_HD void sgd_update(T& p, T g, T& buf, const SgdStepCall& c, const ParamSlot& s) {
+  if (c.weight_decay != 0) g = g + p * T(c.weight_decay);
+  if (c.momentum != 0) {
+    buf = s.first_step ? g : buf * T(c.momentum) + g * T(1 - c.dampening);
+    g = c.nesterov ? g + buf * T(c.momentum) : buf;
+  }
+  p = p - g * T(s.lr);
+}
+
+/// One element of an Adam/AdamW step (optim/adam.h). m, v: exp_avg, exp_avg_sq.
+template <class T>
+NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamStepCall& c, const ParamSlot& s) {
+  if (c.weight_decay != 0) {
+    if (c.decoupled_weight_decay) p = p * T(1 - s.lr * c.weight_decay);
+    else g = g + p * T(c.weight_decay);
+  }
+  m = m * T(c.beta1) + g * T(1 - c.beta1);
+  v = v * T(c.beta2) + g * g * T(1 - c.beta2);
+  const T denom = sqrt_(v) / T(s.bias_correction2_sqrt) + T(c.eps);
+  p = p - m / denom * T(s.lr / s.bias_correction1);
+}
+
 template <class T>
 struct PowScalar {
   T exponent;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/autograd/grad_mode.h"
+#include "core/dispatch.h"
 #include "core/factory.h"
 #include "core/ops.h"
 
@@ -20,28 +21,24 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled)
 void Adam::step() {
   NoGradGuard no_grad;
   const AdamOptions& o = options_;
-  for (auto& group : param_groups()) {
-    for (auto& p : group.params) {
-      Tensor g = p.grad();
-      if (!g.defined()) continue;
-      State& s = state_of<State>(p);
-      if (s.step++ == 0) {
-        s.exp_avg = zeros_like(p);
-        s.exp_avg_sq = zeros_like(p);
-      }
-      if (o.weight_decay != 0) {
-        if (decoupled_) p.mul_(1 - group.lr * o.weight_decay);
-        else g = g + p * o.weight_decay;
-      }
-      s.exp_avg.mul_(o.beta1);
-      s.exp_avg.add_(g * (1 - o.beta1));
-      s.exp_avg_sq.mul_(o.beta2);
-      s.exp_avg_sq.add_(g * g * (1 - o.beta2));
-      const double t = static_cast<double>(s.step);
-      const double bias1 = 1 - std::pow(o.beta1, t), bias2 = 1 - std::pow(o.beta2, t);
-      const Tensor denom = sqrt(s.exp_avg_sq) / std::sqrt(bias2) + o.eps;
-      p.sub_(s.exp_avg / denom * (group.lr / bias1));
-    }
+  // One multi-tensor kernel per device and dtype (kernels/*/optimizer_step): the rule of
+  // optim/adam.h, applied elementwise in one pass (kernels/functors.h, adam_update).
+  for (const SlotGroup& group : slot_groups([&](const Tensor& p, ParamSlot& slot) {
+         State& s = state_of<State>(p);
+         if (s.step++ == 0) {
+           s.exp_avg = zeros_like(p);
+           s.exp_avg_sq = zeros_like(p);
+         }
+         const double t = static_cast<double>(s.step);
+         slot.state1 = s.exp_avg.data_ptr();
+         slot.state2 = s.exp_avg_sq.data_ptr();
+         slot.bias_correction1 = 1 - std::pow(o.beta1, t);
+         slot.bias_correction2_sqrt = std::sqrt(1 - std::pow(o.beta2, t));
+       })) {
+    const AdamStepCall call{group.dtype, group.slots.data(), static_cast<std::int64_t>(group.slots.size()),
+                            o.beta1,     o.beta2,            o.eps,
+                            o.weight_decay, decoupled_};
+    dispatch::adam_step.get(group.device, "Adam step")(group.device.index(), call);
   }
 }
 

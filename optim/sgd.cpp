@@ -1,6 +1,8 @@
 #include "optim/sgd.h"
 
 #include "core/autograd/grad_mode.h"
+#include "core/dispatch.h"
+#include "core/factory.h"
 #include "core/ops.h"
 
 namespace nudge::optim {
@@ -18,23 +20,19 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options) : Optimizer(std::mo
 void SGD::step() {
   NoGradGuard no_grad;
   const SGDOptions& o = options_;
-  for (auto& group : param_groups()) {
-    for (auto& p : group.params) {
-      Tensor g = p.grad();
-      if (!g.defined()) continue;
-      if (o.weight_decay != 0) g = g + p * o.weight_decay;
-      if (o.momentum != 0) {
-        Tensor& buf = state_of<State>(p).momentum_buffer;
-        if (!buf.defined()) {
-          buf = g.clone();
-        } else {
-          buf.mul_(o.momentum);
-          buf.add_(g * (1 - o.dampening));
-        }
-        g = o.nesterov ? g + buf * o.momentum : buf;
-      }
-      p.sub_(g * group.lr);
-    }
+  // One multi-tensor kernel per device and dtype (kernels/*/optimizer_step): the rule of
+  // optim/sgd.h, applied elementwise in one pass (kernels/functors.h, sgd_update).
+  for (const SlotGroup& group : slot_groups([&](const Tensor& p, ParamSlot& slot) {
+         if (o.momentum == 0) return;
+         Tensor& buf = state_of<State>(p).momentum_buffer;
+         slot.first_step = !buf.defined();
+         if (slot.first_step) buf = empty_like(p);
+         slot.state1 = buf.data_ptr();
+       })) {
+    const SgdStepCall call{group.dtype,  group.slots.data(), static_cast<std::int64_t>(group.slots.size()),
+                           o.momentum,   o.dampening,        o.weight_decay,
+                           o.nesterov};
+    dispatch::sgd_step.get(group.device, "SGD step")(group.device.index(), call);
   }
 }
 

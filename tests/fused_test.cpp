@@ -130,6 +130,103 @@ TEST_P(FusedLinearTest, BadShapesAreClearErrors) {
   EXPECT_TRUE(throws_error_with([&] { linear(x, zeros({2, 3}, options(kFloat64))); }, {"linear", "float32", "float64"}));
 }
 
+// ---- one-launch optimizer steps ------------------------------------------------------------
+
+/// The per-tensor reference: optim/sgd.h's and optim/adam.h's rules written with tensor ops.
+struct ReferenceOptimizer {
+  std::string kind;  // "sgd", "nesterov", "adam", "adamw"
+  double lr = 0.05, momentum = 0.9, dampening = 0.1, weight_decay = 0.01;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  std::vector<Tensor> buf, m, v;
+  int t = 0;
+
+  void step(std::vector<Tensor>& params, const std::vector<Tensor>& grads) {
+    ++t;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      Tensor& p = params[i];
+      Tensor g = grads[i];
+      if (kind == "sgd" || kind == "nesterov") {
+        g = g + p * weight_decay;
+        if (buf.size() <= i) buf.push_back(g.clone());
+        else buf[i] = buf[i] * momentum + g * (1 - (kind == "nesterov" ? 0 : dampening));
+        g = kind == "nesterov" ? g + buf[i] * momentum : buf[i];
+        p = p - g * lr;
+      } else {
+        if (kind == "adamw") p = p * (1 - lr * weight_decay);
+        else g = g + p * weight_decay;
+        if (m.size() <= i) m.push_back(zeros_like(p)), v.push_back(zeros_like(p));
+        m[i] = m[i] * beta1 + g * (1 - beta1);
+        v[i] = v[i] * beta2 + g * g * (1 - beta2);
+        const double bias1 = 1 - std::pow(beta1, t), bias2 = 1 - std::pow(beta2, t);
+        p = p - m[i] / (sqrt(v[i]) / std::sqrt(bias2) + eps) * (lr / bias1);
+      }
+    }
+  }
+};
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const ReferenceOptimizer& r, std::vector<Tensor> params) {
+  if (r.kind == "sgd")
+    return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = r.lr, .momentum = r.momentum, .dampening = r.dampening,
+                                                                  .weight_decay = r.weight_decay});
+  if (r.kind == "nesterov")
+    return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = r.lr, .momentum = r.momentum,
+                                                                  .weight_decay = r.weight_decay, .nesterov = true});
+  const optim::AdamOptions o{.lr = r.lr, .beta1 = r.beta1, .beta2 = r.beta2, .eps = r.eps, .weight_decay = r.weight_decay};
+  if (r.kind == "adam") return std::make_unique<optim::Adam>(params, o);
+  return std::make_unique<optim::AdamW>(params, o);
+}
+
+class OptimizerStepTest : public DeviceTest {};
+
+TEST_P(OptimizerStepTest, OneLaunchEqualsPerTensorUpdates) {
+  const std::vector<Shape> shapes = {{1}, {3, 5}, {4097}, {65537}, {16, 2}};
+  for (const DType dtype : {kFloat64, kFloat32}) {
+    const double tol = dtype == kFloat64 ? 1e-12 : 1e-5;
+    for (const std::string kind : {"sgd", "nesterov", "adam", "adamw"}) {
+      SCOPED_TRACE(kind + " " + std::string(dtype_name(dtype)));
+      Generator gen(9);
+      std::vector<Tensor> params, reference_params;
+      for (const Shape& s : shapes) {
+        params.push_back(randn(s, gen, options(dtype)).requires_grad_());
+        reference_params.push_back(params.back().detach().clone());
+      }
+      ReferenceOptimizer reference{kind};
+      auto optimizer = make_optimizer(reference, params);
+      for (int step = 0; step < 5; ++step) {
+        std::vector<Tensor> grads;
+        for (const Tensor& p : params) grads.push_back(randn(p.shape(), gen, options(dtype)));
+        for (std::size_t i = 0; i < params.size(); ++i) params[i].set_grad(grads[i].clone());
+        optimizer->step();
+        reference.step(reference_params, grads);
+      }
+      for (std::size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(all_close(params[i], reference_params[i], tol, tol)) << i;
+    }
+  }
+}
+
+TEST_P(OptimizerStepTest, AStepIsOneKernelWhateverTheNumberOfParameters) {
+  for (const std::string kind : {"sgd", "nesterov", "adam", "adamw"}) {
+    for (const int count : {1, 7, 300}) {  // 300 > one CUDA launch's table: still one per 200 on CUDA
+      SCOPED_TRACE(kind + " x" + std::to_string(count));
+      std::vector<Tensor> params;
+      for (int i = 0; i < count; ++i) params.push_back(ones({3 + i % 5}, options()).requires_grad_());
+      auto optimizer = make_optimizer(ReferenceOptimizer{kind}, params);
+      for (int step = 0; step < 2; ++step) {  // the second step has all state in place
+        for (Tensor& p : params) p.set_grad(ones_like(p));
+        LaunchCounter counter;
+        optimizer->step();
+        const std::int64_t expected = device().is_cuda() ? (count + 199) / 200 : 1;
+        if (step == 1 || kind == "sgd" || kind == "nesterov") {  // Adam's first step also zero-fills its state
+          EXPECT_EQ(counter.counts().kernels, expected);
+        }
+        EXPECT_EQ(counter.counts().gemms, 0);
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, OptimizerStepTest, ::testing::ValuesIn(test_devices()), device_param_name);
+
 INSTANTIATE_TEST_SUITE_P(Devices, FusedLinearTest, ::testing::ValuesIn(test_devices()), device_param_name);
 
 }  // namespace

@@ -13,6 +13,8 @@ void reduce(int device_index, const ReduceCall& call);
 void matmul(int device_index, const MatmulCall& call);
 void bias_activation(int device_index, const BiasActivationCall& call);
 void activation_backward(int device_index, const ActivationBackwardCall& call);
+void sgd_step(int device_index, const SgdStepCall& call);
+void adam_step(int device_index, const AdamStepCall& call);
 DeviceRuntime runtime();
 
 }  // namespace nudge::cpu

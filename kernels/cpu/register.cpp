@@ -12,7 +12,9 @@ void register_cpu_kernels() {
                                       .reduce = cpu::reduce,
                                       .matmul = cpu::matmul,
                                       .bias_activation = cpu::bias_activation,
-                                      .activation_backward = cpu::activation_backward});
+                                      .activation_backward = cpu::activation_backward,
+                                      .sgd_step = cpu::sgd_step,
+                                      .adam_step = cpu::adam_step});
 }
 
 }  // namespace nudge

@@ -12,7 +12,9 @@ void register_cuda_kernels() {
                                       .reduce = cuda::reduce,
                                       .matmul = cuda::matmul,
                                       .bias_activation = cuda::bias_activation,
-                                      .activation_backward = cuda::activation_backward});
+                                      .activation_backward = cuda::activation_backward,
+                                      .sgd_step = cuda::sgd_step,
+                                      .adam_step = cuda::adam_step});
 }
 
 }  // namespace nudge

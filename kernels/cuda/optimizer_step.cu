@@ -1,0 +1,108 @@
+// Multi-tensor optimizer steps on CUDA: every parameter of a model updated by ONE launch. The
+// launch carries a table of the parameters (pointers, sizes, per-parameter scalars) as a kernel
+// argument; each block takes one chunk of one parameter, found by binary search over the chunk
+// offsets. Kernel arguments may be up to 32 KB on Volta and later with CUDA ≥ 12.1, which fits
+// kMaxSlots parameters; a model with more takes ⌈count / kMaxSlots⌉ launches.
+#include <algorithm>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/functors.h"
+
+namespace nudge::cuda {
+
+namespace {
+
+constexpr int kMaxSlots = 200;
+constexpr std::int64_t kChunk = 16 * kBlockThreads;  // elements per block
+
+template <class Call>
+struct SlotTable {
+  Call call;  // slots/count of the call itself are not used on the device
+  int count;
+  ParamSlot slots[kMaxSlots];
+  std::int64_t first_chunk[kMaxSlots + 1];  // prefix sums of chunks per slot
+};
+
+template <class Call>
+__device__ int slot_of_block(const SlotTable<Call>& t, std::int64_t block) {
+  int lo = 0, hi = t.count - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (t.first_chunk[mid] <= block) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+template <class T>
+__global__ void __launch_bounds__(kBlockThreads) sgd_kernel(const __grid_constant__ SlotTable<SgdStepCall> t) {
+  const int k = slot_of_block(t, blockIdx.x);
+  const ParamSlot& s = t.slots[k];
+  const std::int64_t begin = (blockIdx.x - t.first_chunk[k]) * kChunk, end = min(s.numel, begin + kChunk);
+  T* p = static_cast<T*>(s.param);
+  const T* g = static_cast<const T*>(s.grad);
+  T* buf = static_cast<T*>(s.state1);
+  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+    T unused = 0;
+    fn::sgd_update(p[i], g[i], buf ? buf[i] : unused, t.call, s);
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kBlockThreads) adam_kernel(const __grid_constant__ SlotTable<AdamStepCall> t) {
+  const int k = slot_of_block(t, blockIdx.x);
+  const ParamSlot& s = t.slots[k];
+  const std::int64_t begin = (blockIdx.x - t.first_chunk[k]) * kChunk, end = min(s.numel, begin + kChunk);
+  T* p = static_cast<T*>(s.param);
+  const T* g = static_cast<const T*>(s.grad);
+  T* m = static_cast<T*>(s.state1);
+  T* v = static_cast<T*>(s.state2);
+  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) fn::adam_update(p[i], g[i], m[i], v[i], t.call, s);
+}
+
+/// Launches `kernel` over the call's slots, kMaxSlots at a time.
+template <class Call, class Kernel>
+void launch_multi_tensor(int device, const Call& call, Kernel kernel) {
+  DeviceGuard guard(device);
+  const DeviceContext& ctx = context(device);
+  for (std::int64_t start = 0; start < call.count; start += kMaxSlots) {
+    SlotTable<Call> table{};
+    table.call = call;
+    table.count = static_cast<int>(std::min<std::int64_t>(kMaxSlots, call.count - start));
+    std::int64_t chunks = 0;
+    for (int k = 0; k < table.count; ++k) {
+      table.slots[k] = call.slots[start + k];
+      table.first_chunk[k] = chunks;
+      chunks += (table.slots[k].numel + kChunk - 1) / kChunk;
+    }
+    table.first_chunk[table.count] = chunks;
+    if (chunks == 0) continue;
+    NUDGE_CHECK(chunks < (std::int64_t{1} << 31), "optimizer step: ", chunks, " chunks exceed the grid limit");
+    kernel<<<static_cast<unsigned>(chunks), kBlockThreads, 0, ctx.stream>>>(table);
+    NUDGE_CUDA_CHECK_LAUNCH();
+  }
+}
+
+}  // namespace
+
+void sgd_step(int device, const SgdStepCall& call) {
+  switch (call.dtype) {
+    case DType::Float32: return launch_multi_tensor(device, call, sgd_kernel<float>);
+    case DType::Float64: return launch_multi_tensor(device, call, sgd_kernel<double>);
+    case DType::Int64: break;
+  }
+  NUDGE_FAIL("SGD: int64 parameters are not supported");
+}
+
+void adam_step(int device, const AdamStepCall& call) {
+  switch (call.dtype) {
+    case DType::Float32: return launch_multi_tensor(device, call, adam_kernel<float>);
+    case DType::Float64: return launch_multi_tensor(device, call, adam_kernel<double>);
+    case DType::Int64: break;
+  }
+  NUDGE_FAIL("Adam: int64 parameters are not supported");
+}
+
+}  // namespace nudge::cuda
