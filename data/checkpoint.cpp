@@ -17,6 +17,20 @@ void check_format(const data::SafetensorsFile& file, const std::string& path, co
               it == file.metadata.end() ? "no nudge format tag" : "\"" + it->second + "\"", ", expected \"", expected,
               "\"");
 }
+
+/// Reads and checks `path`, then hands its tensors to `target.load_state_dict`, which checks
+/// names and shapes before changing anything.
+template <class Target>
+void load_into(Target& target, const std::string& path, const char* format, const char* what) {
+  const data::SafetensorsFile file = data::read_safetensors(path);
+  check_format(file, path, format);
+  try {
+    target.load_state_dict(file.tensors);
+  } catch (const Error& e) {
+    NUDGE_FAIL("load: ", path, " does not fit the ", what, ": ", e.what());
+  }
+}
+
 }  // namespace
 
 void save(const nn::Module& module, const std::string& path) {
@@ -29,24 +43,10 @@ void save(const optim::Optimizer& optimizer, const std::string& path) {
 
 void save(const data::NamedTensors& tensors, const std::string& path) { data::write_safetensors(path, tensors); }
 
-void load(nn::Module& module, const std::string& path) {
-  const data::SafetensorsFile file = data::read_safetensors(path);
-  check_format(file, path, kModelFormat);
-  try {
-    module.load_state_dict(file.tensors);
-  } catch (const Error& e) {
-    NUDGE_FAIL("load: ", path, " does not fit the model: ", e.what());
-  }
-}
+void load(nn::Module& module, const std::string& path) { load_into(module, path, kModelFormat, "model"); }
 
 void load(optim::Optimizer& optimizer, const std::string& path) {
-  const data::SafetensorsFile file = data::read_safetensors(path);
-  check_format(file, path, kOptimizerFormat);
-  try {
-    optimizer.load_state_dict(file.tensors);
-  } catch (const Error& e) {
-    NUDGE_FAIL("load: ", path, " does not fit the optimizer: ", e.what());
-  }
+  load_into(optimizer, path, kOptimizerFormat, "optimizer");
 }
 
 data::NamedTensors load(const std::string& path, Device device) { return data::read_safetensors(path, device).tensors; }
