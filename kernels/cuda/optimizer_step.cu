@@ -36,35 +36,35 @@ __device__ int slot_of_block(const SlotTable<Call>& t, std::int64_t block) {
   return lo;
 }
 
-template <class T>
-__global__ void __launch_bounds__(kBlockThreads) sgd_kernel(const __grid_constant__ SlotTable<SgdStepCall> t) {
+/// Calls `update(call, slot, i)` for every element i of this block's chunk of its parameter.
+template <class Call, class Update>
+__global__ void __launch_bounds__(kBlockThreads) multi_tensor_kernel(const __grid_constant__ SlotTable<Call> t, Update update) {
   const int k = slot_of_block(t, blockIdx.x);
   const ParamSlot& s = t.slots[k];
   const std::int64_t begin = (blockIdx.x - t.first_chunk[k]) * kChunk, end = min(s.numel, begin + kChunk);
-  T* p = static_cast<T*>(s.param);
-  const T* g = static_cast<const T*>(s.grad);
-  T* buf = static_cast<T*>(s.state1);
-  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) update(t.call, s, i);
+}
+
+template <class T>
+struct SgdElement {
+  __device__ void operator()(const SgdStepCall& c, const ParamSlot& s, std::int64_t i) const {
     T unused = 0;
-    fn::sgd_update(p[i], g[i], buf ? buf[i] : unused, t.call, s);
+    T* buf = static_cast<T*>(s.state1);
+    fn::sgd_update(static_cast<T*>(s.param)[i], static_cast<const T*>(s.grad)[i], buf ? buf[i] : unused, c, s);
   }
-}
+};
 
 template <class T>
-__global__ void __launch_bounds__(kBlockThreads) adam_kernel(const __grid_constant__ SlotTable<AdamStepCall> t) {
-  const int k = slot_of_block(t, blockIdx.x);
-  const ParamSlot& s = t.slots[k];
-  const std::int64_t begin = (blockIdx.x - t.first_chunk[k]) * kChunk, end = min(s.numel, begin + kChunk);
-  T* p = static_cast<T*>(s.param);
-  const T* g = static_cast<const T*>(s.grad);
-  T* m = static_cast<T*>(s.state1);
-  T* v = static_cast<T*>(s.state2);
-  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) fn::adam_update(p[i], g[i], m[i], v[i], t.call, s);
-}
+struct AdamElement {
+  __device__ void operator()(const AdamStepCall& c, const ParamSlot& s, std::int64_t i) const {
+    fn::adam_update(static_cast<T*>(s.param)[i], static_cast<const T*>(s.grad)[i], static_cast<T*>(s.state1)[i],
+                    static_cast<T*>(s.state2)[i], c, s);
+  }
+};
 
-/// Launches `kernel` over the call's slots, kMaxSlots at a time.
-template <class Call, class Kernel>
-void launch_multi_tensor(int device, const Call& call, Kernel kernel) {
+/// Launches multi_tensor_kernel over the call's slots, kMaxSlots at a time.
+template <class Update, class Call>
+void launch_multi_tensor(int device, const Call& call) {
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
   for (std::int64_t start = 0; start < call.count; start += kMaxSlots) {
@@ -80,7 +80,7 @@ void launch_multi_tensor(int device, const Call& call, Kernel kernel) {
     table.first_chunk[table.count] = chunks;
     if (chunks == 0) continue;
     NUDGE_CHECK(chunks < (std::int64_t{1} << 31), "optimizer step: ", chunks, " chunks exceed the grid limit");
-    kernel<<<static_cast<unsigned>(chunks), kBlockThreads, 0, ctx.stream>>>(table);
+    multi_tensor_kernel<<<static_cast<unsigned>(chunks), kBlockThreads, 0, ctx.stream>>>(table, Update{});
     NUDGE_CUDA_CHECK_LAUNCH();
   }
 }
@@ -89,8 +89,8 @@ void launch_multi_tensor(int device, const Call& call, Kernel kernel) {
 
 void sgd_step(int device, const SgdStepCall& call) {
   switch (call.dtype) {
-    case DType::Float32: return launch_multi_tensor(device, call, sgd_kernel<float>);
-    case DType::Float64: return launch_multi_tensor(device, call, sgd_kernel<double>);
+    case DType::Float32: return launch_multi_tensor<SgdElement<float>>(device, call);
+    case DType::Float64: return launch_multi_tensor<SgdElement<double>>(device, call);
     case DType::Int64: break;
   }
   NUDGE_FAIL("SGD: int64 parameters are not supported");
@@ -98,8 +98,8 @@ void sgd_step(int device, const SgdStepCall& call) {
 
 void adam_step(int device, const AdamStepCall& call) {
   switch (call.dtype) {
-    case DType::Float32: return launch_multi_tensor(device, call, adam_kernel<float>);
-    case DType::Float64: return launch_multi_tensor(device, call, adam_kernel<double>);
+    case DType::Float32: return launch_multi_tensor<AdamElement<float>>(device, call);
+    case DType::Float64: return launch_multi_tensor<AdamElement<double>>(device, call);
     case DType::Int64: break;
   }
   NUDGE_FAIL("Adam: int64 parameters are not supported");
