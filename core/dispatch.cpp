@@ -19,6 +19,7 @@ Table<BiasActivationFn> bias_activation;
 Table<ActivationBackwardFn> activation_backward;
 Table<SgdStepFn> sgd_step;
 Table<AdamStepFn> adam_step;
+Table<LossFn> loss;
 
 namespace {
 std::array<DeviceRuntime, kNumDeviceTypes> runtimes{};
@@ -61,6 +62,7 @@ template class Table<BiasActivationFn>;
 template class Table<ActivationBackwardFn>;
 template class Table<SgdStepFn>;
 template class Table<AdamStepFn>;
+template class Table<LossFn>;
 
 void install(DeviceType type, const KernelSet& k) {
   runtimes[static_cast<int>(type)] = k.runtime;
@@ -76,6 +78,7 @@ void install(DeviceType type, const KernelSet& k) {
   activation_backward.set(type, k.activation_backward);
   sgd_step.set(type, k.sgd_step);
   adam_step.set(type, k.adam_step);
+  loss.set(type, k.loss);
 }
 
 const DeviceRuntime* runtime_if_built(DeviceType type) {

@@ -63,6 +63,7 @@ using BiasActivationFn = void (*)(int device_index, const BiasActivationCall&);
 using ActivationBackwardFn = void (*)(int device_index, const ActivationBackwardCall&);
 using SgdStepFn = void (*)(int device_index, const SgdStepCall&);
 using AdamStepFn = void (*)(int device_index, const AdamStepCall&);
+using LossFn = void (*)(int device_index, const LossCall&);
 
 extern Table<UnaryFn> unary;
 extern Table<BinaryFn> binary;
@@ -75,6 +76,7 @@ extern Table<BiasActivationFn> bias_activation;
 extern Table<ActivationBackwardFn> activation_backward;
 extern Table<SgdStepFn> sgd_step;
 extern Table<AdamStepFn> adam_step;
+extern Table<LossFn> loss;
 
 /// Everything one backend provides; a backend hands it to install() once.
 struct KernelSet {
@@ -90,6 +92,7 @@ struct KernelSet {
   ActivationBackwardFn activation_backward;
   SgdStepFn sgd_step;
   AdamStepFn adam_step;
+  LossFn loss;
 };
 void install(DeviceType type, const KernelSet& kernels);
 

@@ -121,6 +121,22 @@ struct ActivationBackwardCall {
   void* grad_bias;
 };
 
+/// A loss and its input gradient in one pass. MSE and BCE-with-logits are elementwise over
+/// `rows * cols` elements (input and target of the call's dtype); cross-entropy treats input as
+/// [rows, cols] logits with int64 class targets [rows]. `loss` receives one value (Mean, Sum) or
+/// one per element / per row (None); `grad`, when not null, receives d(reduced loss)/d(input)
+/// (already divided by the count for Mean), dense like the input.
+struct LossCall {
+  LossKind kind;
+  DType dtype;
+  Reduction reduction;
+  std::int64_t rows, cols;
+  const void* input;
+  const void* target;
+  void* loss;
+  void* grad;
+};
+
 /// One parameter of a multi-tensor optimizer step: dense arrays of `numel` elements of the
 /// call's dtype. `state1`/`state2`: momentum buffer, or Adam's exp_avg and exp_avg_sq.
 struct ParamSlot {

@@ -72,6 +72,15 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 /// activation gradient and the bias gradient plus two GEMMs backward.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Activation act = Activation::Identity);
 
+// ---- losses (core/ops_loss.cpp): loss and input gradient in ONE fused kernel ---------------------
+/// (input − target)², reduced. Input and target of the same shape (no silent broadcasting).
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+/// binary_cross_entropy(sigmoid(x), t) computed stably from logits: max(x,0) − x·t + log(1 + e^−|x|).
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        Reduction reduction = Reduction::Mean);
+/// −log softmax(logits)[target] for logits [N, C] and int64 class targets [N]; Mean divides by N.
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean);
+
 // ---- composites (core/ops_composite.cpp) --------------------------------------------------------
 /// log(softmax(x)) along `dim`, computed stably (max-shifted log-sum-exp).
 Tensor log_softmax(const Tensor& x, std::int64_t dim);

@@ -12,12 +12,12 @@ namespace nudge {
 
 namespace {
 
-struct Reduction {
+struct ReduceResult {
   Tensor values;
   Tensor indices;  // int64, only for ReduceOp::Max
 };
 
-Reduction reduce(ReduceOp op, const Tensor& x, std::optional<std::int64_t> dim, bool keepdim, const char* name) {
+ReduceResult reduce(ReduceOp op, const Tensor& x, std::optional<std::int64_t> dim, bool keepdim, const char* name) {
   detail::check_defined(x, name);
   const Tensor input = x.contiguous();
   std::int64_t outer = 1, reduce = x.numel(), inner = 1;
@@ -38,7 +38,7 @@ Reduction reduce(ReduceOp op, const Tensor& x, std::optional<std::int64_t> dim, 
   NUDGE_CHECK(op != ReduceOp::Max || reduce > 0 || outer * inner == 0, name, ": cannot reduce over zero elements of a ",
               describe(x), dim ? " along dim " + std::to_string(*dim) : std::string());
   const TensorOptions options = TensorOptions(x.dtype()).device(x.device());
-  Reduction r{empty(out_shape, options), {}};
+  ReduceResult r{empty(out_shape, options), {}};
   if (op == ReduceOp::Max) r.indices = empty(out_shape, options.dtype(kInt64));
   if (outer * inner == 0) return r;
   ReduceCall call{op,    x.dtype(), input.data_ptr(), r.values.data_ptr(),
@@ -99,7 +99,7 @@ Tensor max(const Tensor& x) {
 
 // Along a dim, the gradient goes to the index that won (one-hot along dim).
 std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) {
-  Reduction r = reduce(ReduceOp::Max, x, dim, keepdim, "max");
+  ReduceResult r = reduce(ReduceOp::Max, x, dim, keepdim, "max");
   if (autograd::needs_grad({&x})) {
     const std::int64_t d = wrap_dim(dim, x.dim(), "max");
     record("max", r.values, {&x}, [idx = SavedTensor(r.indices, "max"), shape = x.shape(), d, keepdim,

@@ -25,6 +25,8 @@ NUDGE_HD float exp_(float x) { return ::expf(x); }
 NUDGE_HD double exp_(double x) { return ::exp(x); }
 NUDGE_HD float log_(float x) { return ::logf(x); }
 NUDGE_HD double log_(double x) { return ::log(x); }
+NUDGE_HD float log1p_(float x) { return ::log1pf(x); }
+NUDGE_HD double log1p_(double x) { return ::log1p(x); }
 NUDGE_HD float sqrt_(float x) { return ::sqrtf(x); }
 NUDGE_HD double sqrt_(double x) { return ::sqrt(x); }
 NUDGE_HD float tanh_(float x) { return ::tanhf(x); }
@@ -73,6 +75,35 @@ NUDGE_HD T activation_grad_from_output(Activation act, T y) {
     case Activation::Tanh: return T(1) - y * y;
     default: return T(1);
   }
+}
+
+/// A loss term and its derivative with respect to the input.
+template <class T>
+struct LossTerm {
+  T value;
+  T grad;
+};
+
+/// One element of an elementwise loss (MSE or BCE-with-logits) at input x and target t.
+template <class T>
+NUDGE_HD LossTerm<T> pointwise_loss(LossKind kind, T x, T t) {
+  if (kind == LossKind::MSE) {
+    const T d = x - t;
+    return {d * d, T(2) * d};
+  }
+  // BCE on logits, stably: max(x,0) − x·t + log(1 + e^−|x|); d/dx = σ(x) − t.
+  const T abs_x = x < T(0) ? -x : x;
+  return {(x > T(0) ? x : T(0)) - x * t + log1p_(exp_(-abs_x)), Sigmoid{}(x) - t};
+}
+
+/// The count a Mean reduction divides by: elements for elementwise losses, rows (samples) for
+/// cross-entropy.
+NUDGE_HD double loss_mean_count(const LossCall& c) {
+  return c.kind == LossKind::CrossEntropy ? double(c.rows) : double(c.rows) * double(c.cols);
+}
+/// The factor applied to per-element gradients (1/count for Mean).
+NUDGE_HD double loss_grad_scale(const LossCall& c) {
+  return c.reduction == Reduction::Mean ? 1.0 / loss_mean_count(c) : 1.0;
 }
 
 /// One element of an SGD step (optim/sgd.h). `buf` is the momentum buffer.

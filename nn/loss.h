@@ -1,23 +1,20 @@
 #pragma once
 /// Loss functions, as functions and as PyTorch-style loss objects. Input and target must have the
 /// same shape (no silent broadcasting of [N, 1] against [N]).
-#include "core/tensor.h"
+#include "core/ops.h"
 
 namespace nudge::nn {
 
-enum class Reduction { Mean, Sum, None };
+using nudge::Reduction;
+// Fused (core/ops_loss.cpp): the loss and its input gradient in one kernel.
+using nudge::binary_cross_entropy_with_logits;
+using nudge::cross_entropy;
+using nudge::mse_loss;
 
-/// (input − target)²
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 /// |input − target|
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 /// −[t·log p + (1−t)·log(1−p)] on probabilities p, each log clamped at −100 as in PyTorch.
 Tensor binary_cross_entropy(const Tensor& probabilities, const Tensor& target, Reduction reduction = Reduction::Mean);
-/// binary_cross_entropy(sigmoid(x), t) computed stably from logits: max(x,0) − x·t + log(1 + e^−|x|).
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
-                                        Reduction reduction = Reduction::Mean);
-/// −log softmax(logits)[target] for logits [N, C] and int64 class targets [N].
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean);
 
 /// A loss as an object: `nn::MSELoss loss; loss(pred, target)`.
 template <Tensor (*F)(const Tensor&, const Tensor&, Reduction)>

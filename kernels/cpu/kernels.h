@@ -15,6 +15,7 @@ void bias_activation(int device_index, const BiasActivationCall& call);
 void activation_backward(int device_index, const ActivationBackwardCall& call);
 void sgd_step(int device_index, const SgdStepCall& call);
 void adam_step(int device_index, const AdamStepCall& call);
+void loss(int device_index, const LossCall& call);
 DeviceRuntime runtime();
 
 }  // namespace nudge::cpu

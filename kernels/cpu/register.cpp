@@ -14,7 +14,8 @@ void register_cpu_kernels() {
                                       .bias_activation = cpu::bias_activation,
                                       .activation_backward = cpu::activation_backward,
                                       .sgd_step = cpu::sgd_step,
-                                      .adam_step = cpu::adam_step});
+                                      .adam_step = cpu::adam_step,
+                                      .loss = cpu::loss});
 }
 
 }  // namespace nudge

@@ -1,6 +1,7 @@
 #include "kernels/cuda/context.h"
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 
@@ -26,8 +27,26 @@ DeviceContext& context(int index) {
     NUDGE_CUDA_CHECK(cudaDeviceGetAttribute(&c.sm_count, cudaDevAttrMultiProcessorCount, index));
     NUDGE_CUDA_CHECK(cudaMalloc(&c.arrival_counters, DeviceContext::kArrivalCounters * sizeof(unsigned)));
     NUDGE_CUDA_CHECK(cudaMemset(c.arrival_counters, 0, DeviceContext::kArrivalCounters * sizeof(unsigned)));
+    NUDGE_CUDA_CHECK(cudaMalloc(&c.reduce_partials, DeviceContext::kReducePartials * sizeof(double)));
+    void* report = nullptr;
+    NUDGE_CUDA_CHECK(cudaHostAlloc(&report, sizeof(DeviceErrorReport), cudaHostAllocMapped | cudaHostAllocPortable));
+    *static_cast<DeviceErrorReport*>(report) = DeviceErrorReport{0, 0};
+    c.error_host = static_cast<DeviceErrorReport*>(report);
+    NUDGE_CUDA_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&c.error_device), report, 0));
   });
   return contexts[index];
+}
+
+void raise_device_error(int index) {
+  volatile DeviceErrorReport* report = context(index).error_host;
+  const unsigned long long packed = report->row_and_value;
+  if (packed == 0) return;
+  const long long bound = report->bound;
+  report->row_and_value = 0;
+  const long long row = static_cast<long long>(packed >> 32) - 1;
+  const auto value = static_cast<std::int32_t>(packed & 0xffffffffu);
+  NUDGE_FAIL("cross_entropy: target ", row, " is class ", value, ", outside [0, ", bound, ") (found on cuda:", index,
+             " by the loss kernel and reported at the next synchronisation; the loss of that row is NaN)");
 }
 
 DeviceGuard::DeviceGuard(int index) {

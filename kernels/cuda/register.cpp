@@ -14,7 +14,8 @@ void register_cuda_kernels() {
                                       .bias_activation = cuda::bias_activation,
                                       .activation_backward = cuda::activation_backward,
                                       .sgd_step = cuda::sgd_step,
-                                      .adam_step = cuda::adam_step});
+                                      .adam_step = cuda::adam_step,
+                                      .loss = cuda::loss});
 }
 
 }  // namespace nudge

@@ -86,12 +86,16 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
     NUDGE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDefault, stream));
   }
   // Host memory here is pageable and owned by the caller: finish before returning it.
-  if (dst_device.is_cpu() || src_device.is_cpu()) NUDGE_CUDA_CHECK(cudaStreamSynchronize(stream));
+  if (dst_device.is_cpu() || src_device.is_cpu()) {
+    NUDGE_CUDA_CHECK(cudaStreamSynchronize(stream));
+    raise_device_error(index);
+  }
 }
 
 void synchronize(int index) {
   DeviceGuard guard(index);
   NUDGE_CUDA_CHECK(cudaStreamSynchronize(context(index).stream));
+  raise_device_error(index);
 }
 
 void* allocate_pinned(std::size_t nbytes) {
@@ -127,7 +131,12 @@ void event_record(void* event, int index) {
   NUDGE_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event), context(index).stream));
 }
 
-void event_synchronize(void* event) { NUDGE_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event))); }
+void event_synchronize(void* event) {
+  NUDGE_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
+  int device = 0;
+  NUDGE_CUDA_CHECK(cudaGetDevice(&device));
+  raise_device_error(device);
+}
 
 float event_elapsed_ms(void* start, void* end) {
   float ms = 0;

@@ -1,0 +1,190 @@
+// Fused losses on CUDA: ONE launch computes every loss term, its input gradient and the reduction
+// to a single value.
+//   pointwise (MSE, BCE-with-logits): grid-stride over 128-bit vectors, scalar tail;
+//   cross-entropy: one warp per row (max, sum of exponentials and gradient by warp shuffles).
+// Reduction: each block sums its terms (in double), writes one partial, and the last block to
+// arrive adds the partials in block order: deterministic, no atomics on the sum itself.
+#include <cstdint>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/functors.h"
+
+namespace nudge::cuda {
+
+namespace {
+
+// ---- reduction helpers ----------------------------------------------------------------------------
+
+__device__ double warp_sum(double v) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+template <class T>
+__device__ T warp_max(T v) {
+  for (int offset = 16; offset > 0; offset /= 2) v = max(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+/// Sum over the block (kBlockThreads threads); the result is valid in thread 0.
+__device__ double block_sum(double v) {
+  __shared__ double warp_sums[kBlockThreads / 32];
+  v = warp_sum(v);
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  if (lane == 0) warp_sums[warp] = v;
+  __syncthreads();
+  v = threadIdx.x < kBlockThreads / 32 ? warp_sums[threadIdx.x] : 0.0;
+  if (warp == 0) v = warp_sum(v);
+  __syncthreads();  // warp_sums may be reused by the caller's next block_sum
+  return v;
+}
+
+/// Adds every block's `local` sum into out[0] = total * factor, in one launch: partials plus a
+/// last-arriving block that sums them in block order.
+template <class T>
+__device__ void reduce_to_scalar(double local, double factor, T* out, double* partials, unsigned* arrivals) {
+  __shared__ bool last_block;
+  const double block_total = block_sum(local);
+  if (threadIdx.x == 0) {
+    partials[blockIdx.x] = block_total;
+    __threadfence();
+    last_block = atomicAdd(arrivals, 1u) == gridDim.x - 1;
+  }
+  __syncthreads();
+  if (!last_block) return;
+  __threadfence();
+  double total = 0;
+  for (unsigned b = threadIdx.x; b < gridDim.x; b += blockDim.x) total += partials[b];
+  total = block_sum(total);
+  if (threadIdx.x == 0) {
+    out[0] = static_cast<T>(total * factor);
+    *arrivals = 0;  // ready for the next launch
+  }
+}
+
+// ---- kernels ----------------------------------------------------------------------------------------
+
+template <int V, class T>
+__global__ void pointwise_loss_kernel(LossCall c, T grad_scale, double reduce_factor, double* partials,
+                                      unsigned* arrivals) {
+  const T* __restrict__ x = static_cast<const T*>(c.input);
+  const T* __restrict__ t = static_cast<const T*>(c.target);
+  T* __restrict__ loss = static_cast<T*>(c.loss);
+  T* __restrict__ grad = static_cast<T*>(c.grad);
+  const bool per_element = c.reduction == Reduction::None;
+  const std::int64_t n = c.rows * c.cols, nvec = n / V;
+  const std::int64_t first = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
+  const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
+  double local = 0;
+  for (std::int64_t i = first; i < nvec; i += stride) {
+    const Vec<T, V> xv = reinterpret_cast<const Vec<T, V>*>(x)[i], tv = reinterpret_cast<const Vec<T, V>*>(t)[i];
+    Vec<T, V> values, grads;
+#pragma unroll
+    for (int j = 0; j < V; ++j) {
+      const fn::LossTerm<T> term = fn::pointwise_loss(c.kind, xv.v[j], tv.v[j]);
+      values.v[j] = term.value;
+      grads.v[j] = term.grad * grad_scale;
+      local += term.value;
+    }
+    if (per_element) reinterpret_cast<Vec<T, V>*>(loss)[i] = values;
+    if (grad) reinterpret_cast<Vec<T, V>*>(grad)[i] = grads;
+  }
+  for (std::int64_t i = nvec * V + first; i < n; i += stride) {  // the tail a vector does not cover
+    const fn::LossTerm<T> term = fn::pointwise_loss(c.kind, x[i], t[i]);
+    if (per_element) loss[i] = term.value;
+    if (grad) grad[i] = term.grad * grad_scale;
+    local += term.value;
+  }
+  if (!per_element) reduce_to_scalar(local, reduce_factor, loss, partials, arrivals);
+}
+
+__device__ void report_bad_class(DeviceErrorReport* report, std::int64_t row, std::int64_t value, std::int64_t bound) {
+  const auto clamped = static_cast<std::int32_t>(value < INT32_MIN ? INT32_MIN : value > INT32_MAX ? INT32_MAX : value);
+  report->bound = bound;
+  __threadfence_system();
+  report->row_and_value = (static_cast<unsigned long long>(row + 1) << 32) | static_cast<std::uint32_t>(clamped);
+}
+
+template <class T>
+__global__ void cross_entropy_kernel(LossCall c, T grad_scale, double reduce_factor, double* partials,
+                                     unsigned* arrivals, DeviceErrorReport* report) {
+  const T* __restrict__ logits = static_cast<const T*>(c.input);
+  const auto* __restrict__ target = static_cast<const std::int64_t*>(c.target);
+  T* __restrict__ loss = static_cast<T*>(c.loss);
+  T* __restrict__ grad = static_cast<T*>(c.grad);
+  const std::int64_t classes = c.cols;
+  const int lane = threadIdx.x % 32;
+  const std::int64_t warps_per_block = blockDim.x / 32;
+  double local = 0;
+  for (std::int64_t row = blockIdx.x * warps_per_block + threadIdx.x / 32; row < c.rows;
+       row += std::int64_t{gridDim.x} * warps_per_block) {
+    const T* x = logits + row * classes;
+    T max_logit = -std::numeric_limits<T>::infinity();
+    for (std::int64_t k = lane; k < classes; k += 32) max_logit = max(max_logit, x[k]);
+    max_logit = warp_max(max_logit);
+    T sum_exp = 0;
+    for (std::int64_t k = lane; k < classes; k += 32) sum_exp += fn::exp_(x[k] - max_logit);
+    sum_exp = static_cast<T>(warp_sum(sum_exp));
+    const std::int64_t label = target[row];
+    const bool valid = label >= 0 && label < classes;
+    if (grad) {
+      T* g = grad + row * classes;
+      for (std::int64_t k = lane; k < classes; k += 32)
+        g[k] = valid ? (fn::exp_(x[k] - max_logit) / sum_exp - T(k == label ? 1 : 0)) * grad_scale
+                     : std::numeric_limits<T>::quiet_NaN();
+    }
+    if (lane == 0) {
+      if (!valid) report_bad_class(report, row, label, classes);
+      const T row_loss = valid ? max_logit + fn::log_(sum_exp) - x[label] : std::numeric_limits<T>::quiet_NaN();
+      if (c.reduction == Reduction::None) loss[row] = row_loss;
+      else local += row_loss;
+    }
+  }
+  if (c.reduction != Reduction::None) reduce_to_scalar(local, reduce_factor, loss, partials, arrivals);
+}
+
+// ---- launchers ----------------------------------------------------------------------------------------
+
+template <class T>
+void loss_typed(int device, const LossCall& c) {
+  DeviceGuard guard(device);
+  const DeviceContext& ctx = context(device);
+  const T grad_scale = static_cast<T>(fn::loss_grad_scale(c));
+  const double reduce_factor = c.reduction == Reduction::Mean ? 1.0 / fn::loss_mean_count(c) : 1.0;
+  auto blocks = [&](std::int64_t work) {
+    return std::min<unsigned>(grid_for(work, ctx), DeviceContext::kReducePartials);
+  };
+  if (c.kind == LossKind::CrossEntropy) {
+    const unsigned grid = blocks(c.rows * 32);  // a warp per row
+    cross_entropy_kernel<T><<<grid, kBlockThreads, 0, ctx.stream>>>(c, grad_scale, reduce_factor, ctx.reduce_partials,
+                                                                    ctx.arrival_counters, ctx.error_device);
+  } else {
+    constexpr int kVec = 16 / sizeof(T);
+    const bool vectorise = aligned_to(c.input, 16) && aligned_to(c.target, 16) &&
+                           (c.grad == nullptr || aligned_to(c.grad, 16)) &&
+                           (c.reduction != Reduction::None || aligned_to(c.loss, 16));
+    const std::int64_t n = c.rows * c.cols;
+    if (vectorise)
+      pointwise_loss_kernel<kVec, T><<<blocks(n / kVec + 1), kBlockThreads, 0, ctx.stream>>>(
+          c, grad_scale, reduce_factor, ctx.reduce_partials, ctx.arrival_counters);
+    else
+      pointwise_loss_kernel<1, T><<<blocks(n), kBlockThreads, 0, ctx.stream>>>(c, grad_scale, reduce_factor,
+                                                                               ctx.reduce_partials, ctx.arrival_counters);
+  }
+  NUDGE_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void loss(int device, const LossCall& call) {
+  switch (call.dtype) {
+    case DType::Float32: return loss_typed<float>(device, call);
+    case DType::Float64: return loss_typed<double>(device, call);
+    case DType::Int64: break;
+  }
+  NUDGE_FAIL("loss: int64 is not supported");
+}
+
+}  // namespace nudge::cuda
