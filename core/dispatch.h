@@ -37,6 +37,15 @@ struct DeviceRuntime {
   void (*event_record)(void* event, int index) = nullptr;
   void (*event_synchronize)(void* event) = nullptr;
   float (*event_elapsed_ms)(void* start, void* end) = nullptr;
+
+  // ---- optional (null on the CPU): graphs of captured work (core/cuda_graph.h) ----
+  /// Starts recording device `index`'s queue; allocations go to the graph's own pool meanwhile.
+  void (*capture_begin)(int index) = nullptr;
+  /// Ends the recording and returns the instantiated graph; with `abort`, discards it (nullptr).
+  void* (*capture_end)(int index, bool abort) = nullptr;
+  void (*graph_replay)(void* graph) = nullptr;
+  void (*graph_destroy)(void* graph) noexcept = nullptr;
+  bool (*is_capturing)(int index) = nullptr;
 };
 
 namespace dispatch {

@@ -5,6 +5,7 @@
 #include "core/autograd/gradcheck.h"
 #include "core/autograd/node.h"
 #include "core/cuda.h"
+#include "core/cuda_graph.h"
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"

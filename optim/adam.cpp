@@ -21,6 +21,8 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled)
 void Adam::step() {
   NoGradGuard no_grad;
   const AdamOptions& o = options_;
+  NUDGE_CHECK(!capturing(), name(), ": cannot be recorded into a cuda::Graph: its bias correction depends on the step "
+              "count, which a replay would freeze at the captured step; use SGD in graphs");
   // One multi-tensor kernel per device and dtype (kernels/*/optimizer_step): the rule of
   // optim/adam.h, applied elementwise in one pass (kernels/functors.h, adam_update).
   for (const SlotGroup& group : slot_groups([&](const Tensor& p, ParamSlot& slot) {

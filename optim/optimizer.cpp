@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/autograd/grad_mode.h"
+#include "core/cuda_graph.h"
 #include "core/factory.h"
 
 namespace nudge::optim {
@@ -57,6 +58,19 @@ std::vector<Optimizer::SlotGroup> Optimizer::slot_groups(
     }
   }
   return out;
+}
+
+bool Optimizer::capturing() const {
+  std::uint64_t checked = 0;  // one query per device, not per parameter
+  for (const ParamGroup& group : groups_)
+    for (const Tensor& p : group.params) {
+      if (!p.device().is_cuda() || p.device().index() >= 64) continue;
+      const std::uint64_t bit = std::uint64_t{1} << p.device().index();
+      if (checked & bit) continue;
+      checked |= bit;
+      if (cuda::is_capturing(p.device().index())) return true;
+    }
+  return false;
 }
 
 namespace {

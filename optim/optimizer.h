@@ -76,6 +76,8 @@ class Optimizer {
     std::vector<ParamSlot> slots;
   };
   std::vector<SlotGroup> slot_groups(const std::function<void(const Tensor& param, ParamSlot& slot)>& fill);
+  /// True when a CUDA device holding parameters is recording a cuda::Graph.
+  bool capturing() const;
 
  private:
   std::vector<ParamGroup> groups_;

@@ -1,6 +1,7 @@
 #include "optim/sgd.h"
 
 #include "core/autograd/grad_mode.h"
+#include "core/cuda_graph.h"
 #include "core/dispatch.h"
 #include "core/factory.h"
 #include "core/ops.h"
@@ -26,6 +27,9 @@ void SGD::step() {
          if (o.momentum == 0) return;
          Tensor& buf = state_of<State>(p).momentum_buffer;
          slot.first_step = !buf.defined();
+         NUDGE_CHECK(!slot.first_step || !p.device().is_cuda() || !cuda::is_capturing(p.device().index()),
+                     "SGD: the first step (which creates the momentum buffers) cannot be recorded into a cuda::Graph, "
+                     "every replay would repeat it; run one eager step before capturing");
          if (slot.first_step) buf = empty_like(p);
          slot.state1 = buf.data_ptr();
        })) {

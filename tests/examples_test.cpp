@@ -114,9 +114,23 @@ TEST_P(ExamplesTest, WritesTheLossHistoryCsv) {
   EXPECT_EQ(rows, 20);
 }
 
+TEST_P(ExamplesTest, GraphTrainingMatchesEagerTraining) {
+  const ExampleRun r = run("graph_training", "--steps 400");
+  EXPECT_LT(r.final.at("loss"), 0.05);
+  EXPECT_GT(r.final.at("eager_us_per_step"), 0);
+  if (device().is_cuda()) {
+    // Same start, same kernels: the replayed run ends where the eager run does.
+    EXPECT_LT(r.final.at("max_param_diff"), 1e-5);
+    EXPECT_GT(r.final.at("graph_us_per_step"), 0);
+  } else {
+    EXPECT_NE(r.output.find("graph: skipped, CUDA graphs need a CUDA device"), std::string::npos) << r.output;
+  }
+}
+
 TEST_P(ExamplesTest, EveryExampleDrawsItsLossCurve) {
   TempDir dir;
-  for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices"}) {
+  for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices",
+                                 "graph_training"}) {
     SCOPED_TRACE(name);
     const std::string path = dir / (name + ".svg");
     run(name, "--plot " + path);
@@ -157,7 +171,8 @@ INSTANTIATE_TEST_SUITE_P(Devices, ExamplesTest, ::testing::ValuesIn(test_devices
 
 TEST(ExamplesCrossDevice, CpuAndCudaRunsAgree) {
   NUDGE_REQUIRE_CUDA();
-  for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices"}) {
+  for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices",
+                                 "graph_training"}) {
     SCOPED_TRACE(name);
     const ExampleRun cpu = run_example(name, "--device cpu"), gpu = run_example(name, "--device cuda");
     ASSERT_EQ(cpu.final.size(), gpu.final.size());

@@ -17,5 +17,11 @@ void sgd_step(int device_index, const SgdStepCall& call);
 void adam_step(int device_index, const AdamStepCall& call);
 void loss(int device_index, const LossCall& call);
 DeviceRuntime runtime();
+// graph.cpp: the DeviceRuntime's graph entries.
+void capture_begin(int index);
+void* capture_end(int index, bool abort);
+void graph_replay(void* graph);
+void graph_destroy(void* graph) noexcept;
+bool stream_is_capturing(int index);
 
 }  // namespace nudge::cuda

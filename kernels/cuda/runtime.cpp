@@ -9,6 +9,7 @@
 #include "core/dispatch.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/graph_pool.h"
 #include "kernels/cuda/kernels.h"
 
 namespace nudge::cuda {
@@ -44,6 +45,7 @@ void keep_freed_memory_cached(int index) {
 }
 
 void* allocate(int index, std::size_t nbytes) {
+  if (void* p = allocate_if_capturing(index, nbytes)) return p;
   DeviceGuard guard(index);
   keep_freed_memory_cached(index);
   cudaStream_t stream = context(index).stream;
@@ -65,6 +67,7 @@ void* allocate(int index, std::size_t nbytes) {
 }
 
 void deallocate(int index, void* p, std::size_t) noexcept {
+  if (deallocate_if_captured(index, p)) return;
   // Destructors must not throw: log instead.
   int previous = -1;
   cudaGetDevice(&previous);
@@ -159,7 +162,12 @@ DeviceRuntime runtime() {
                        .event_destroy = event_destroy,
                        .event_record = event_record,
                        .event_synchronize = event_synchronize,
-                       .event_elapsed_ms = event_elapsed_ms};
+                       .event_elapsed_ms = event_elapsed_ms,
+                       .capture_begin = capture_begin,
+                       .capture_end = capture_end,
+                       .graph_replay = graph_replay,
+                       .graph_destroy = graph_destroy,
+                       .is_capturing = stream_is_capturing};
 }
 
 }  // namespace nudge::cuda

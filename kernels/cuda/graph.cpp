@@ -1,0 +1,83 @@
+// CUDA graphs: capture the work queued on a device's stream, instantiate it once, replay it with
+// one launch. Memory for the capture comes from the graph's own pool (graph_pool.h).
+#include <memory>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/graph_pool.h"
+#include "kernels/cuda/kernels.h"
+
+namespace nudge::cuda {
+
+namespace {
+
+/// What core's cuda::Graph holds: the executable graph and the memory its kernels use.
+struct CapturedGraph {
+  cudaGraphExec_t exec = nullptr;
+  std::shared_ptr<GraphPool> pool;
+  int device = 0;
+};
+
+std::shared_ptr<GraphPool> capture_pools[64];
+
+}  // namespace
+
+void capture_begin(int index) {
+  DeviceGuard guard(index);
+  cudaStream_t stream = context(index).stream;
+  // Work queued before the capture must not be mistaken for part of it, nor race with it.
+  NUDGE_CUDA_CHECK(cudaStreamSynchronize(stream));
+  raise_device_error(index);
+  capture_pools[index] = begin_capture_allocations(index);
+  // Thread-local: another thread's unsafe calls (a cudaMalloc elsewhere) do not break the capture.
+  const cudaError_t err = cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal);
+  if (err != cudaSuccess) {
+    end_capture_allocations(index);
+    capture_pools[index].reset();
+    NUDGE_CUDA_CHECK(err);
+  }
+}
+
+void* capture_end(int index, bool abort) {
+  DeviceGuard guard(index);
+  cudaGraph_t graph = nullptr;
+  const cudaError_t end_err = cudaStreamEndCapture(context(index).stream, &graph);
+  end_capture_allocations(index);
+  auto captured = std::make_unique<CapturedGraph>();
+  captured->pool = std::move(capture_pools[index]);
+  captured->device = index;
+  if (abort || end_err != cudaSuccess) {
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    if (abort) return nullptr;
+    NUDGE_FAIL("cuda::Graph: the capture was invalidated (", cudaGetErrorName(end_err),
+               "): the step did something a CUDA graph cannot hold, such as waiting for the device");
+  }
+  const cudaError_t err = cudaGraphInstantiate(&captured->exec, graph, 0);
+  cudaGraphDestroy(graph);
+  NUDGE_CUDA_CHECK(err);
+  return captured.release();
+}
+
+void graph_replay(void* handle) {
+  auto* captured = static_cast<CapturedGraph*>(handle);
+  DeviceGuard guard(captured->device);
+  NUDGE_CUDA_CHECK(cudaGraphLaunch(captured->exec, context(captured->device).stream));
+  profiling::count_kernel();  // one launch replays the whole step
+}
+
+void graph_destroy(void* handle) noexcept {
+  auto* captured = static_cast<CapturedGraph*>(handle);
+  // A replay may still be running on the pool's memory: let it finish before giving memory back.
+  cudaStreamSynchronize(context(captured->device).stream);
+  cudaGraphExecDestroy(captured->exec);
+  delete captured;
+}
+
+bool stream_is_capturing(int index) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  NUDGE_CUDA_CHECK(cudaStreamIsCapturing(context(index).stream, &status));
+  return status != cudaStreamCaptureStatusNone;
+}
+
+}  // namespace nudge::cuda
