@@ -1,77 +1,135 @@
-// Micro-benchmarks of single ops on each available device: per-op overhead on tiny tensors,
-// elementwise bandwidth (GB/s) and matmul throughput (GFLOP/s).
-// CUDA rows synchronise every iteration and use wall-clock time; CUDA-event timing, L2 flushing
-// and the comparison with PyTorch and copy bandwidth belong to the benchmark suite (issue 6).
-#include <benchmark/benchmark.h>
-
-#include <nudge/nudge.h>
+// Single ops on every available device with the same sizes: elementwise and reduction bandwidth
+// (GB/s, fraction of measured copy bandwidth), matmul throughput (TFLOP/s, and on the GPU the
+// fraction of a direct cuBLAS call's speed), host<->device copies, and per-op overhead on tiny
+// tensors (dispatch, allocation, graph recording).
+#include "bench_util.h"
 
 namespace {
 
 using namespace nudge;
+using bench::add;
 
-void sync(Device d) {
-  if (d.is_cuda()) cuda::synchronize(d.index());
+std::vector<std::int64_t> elementwise_sizes() {
+  if (bench::quick()) return {1 << 10, 1 << 16};
+  return {1 << 10, 1 << 14, 1 << 18, 1 << 22, 1 << 26, 1 << 28};
 }
 
-void BM_AddTiny(benchmark::State& state, Device device) {
-  const Tensor a = ones({4}, device), b = ones({4}, device);
-  for (auto _ : state) {
-    Tensor c = a + b;
-    benchmark::DoNotOptimize(c);
+std::vector<std::int64_t> square_sizes(Device device) {
+  if (bench::quick()) return {64, 256};
+  if (device.is_cuda()) return {64, 128, 256, 512, 1024, 2048, 4096, 8192};
+  return {64, 128, 256, 512, 1024, 2048};  // 4096³ on a few CPU cores takes seconds per call
+}
+
+void register_elementwise(Device device) {
+  const std::string dev = bench::tag(device);
+  for (const std::int64_t n : elementwise_sizes()) {
+    const bool flush = n >= (1 << 22);  // large rows must come from memory, not L2
+    add("op/add/n" + std::to_string(n) + "/" + dev, [=](benchmark::State& state) {
+      const Tensor a = ones({n}, device), b = ones({n}, device);
+      Tensor c = empty({n}, device);
+      bench::run_timed(state, device, [&] { c = a + b; }, flush);
+      bench::set_bytes(state, device, 3.0 * 4 * n);
+    });
+    add("op/sigmoid/n" + std::to_string(n) + "/" + dev, [=](benchmark::State& state) {
+      const Tensor a = zeros({n}, device);
+      Tensor c;
+      bench::run_timed(state, device, [&] { c = sigmoid(a); }, flush);
+      bench::set_bytes(state, device, 2.0 * 4 * n);
+    });
+    add("op/sum/n" + std::to_string(n) + "/" + dev, [=](benchmark::State& state) {
+      const Tensor a = ones({n}, device);
+      Tensor s;
+      bench::run_timed(state, device, [&] { s = sum(a); }, flush);
+      bench::set_bytes(state, device, 4.0 * n);
+    });
   }
-  sync(device);
-}
-
-void BM_AddRecordedTiny(benchmark::State& state, Device device) {
-  Tensor a = ones({4}, device);
-  a.requires_grad_();
-  const Tensor b = ones({4}, device);
-  for (auto _ : state) {
-    Tensor c = a * b;
-    benchmark::DoNotOptimize(c);
+  // Row sums of a [rows, 256] matrix (dim 1) and column sums (dim 0): the bias-gradient shape.
+  for (const std::int64_t rows : bench::quick() ? std::vector<std::int64_t>{1024} : std::vector<std::int64_t>{1024, 262144}) {
+    for (const int dim : {0, 1}) {
+      add("op/sum_dim" + std::to_string(dim) + "/" + std::to_string(rows) + "x256/" + dev, [=](benchmark::State& state) {
+        const Tensor a = ones({rows, 256}, device);
+        Tensor s;
+        bench::run_timed(state, device, [&] { s = sum(a, dim); }, rows >= 262144);
+        bench::set_bytes(state, device, 4.0 * rows * 256);
+      });
+    }
   }
-  sync(device);
 }
 
-void BM_Add(benchmark::State& state, Device device) {
-  const std::int64_t n = state.range(0);
-  const Tensor a = ones({n}, device), b = ones({n}, device);
-  for (auto _ : state) {
-    Tensor c = a + b;
-    sync(device);
-    benchmark::DoNotOptimize(c);
+void register_matmul(Device device) {
+  const std::string dev = bench::tag(device);
+  auto gemm = [=](const std::string& name, std::int64_t m, std::int64_t n, std::int64_t k, bool tf32) {
+    add("op/" + name + "/" + dev, [=](benchmark::State& state) {
+      const Tensor a = randn({m, k}, device), b = randn({k, n}, device);
+      Tensor c;
+      cuda::set_allow_tf32(tf32);
+      const double seconds = bench::run_timed(state, device, [&] { c = matmul(a, b); });
+      cuda::set_allow_tf32(false);
+      bench::set_flops(state, 2.0 * m * n * k);
+      if (device.is_cuda()) state.counters["of_cublas"] = bench::cublas_sgemm_seconds(m, n, k, tf32) / seconds;
+    });
+  };
+  for (const std::int64_t n : square_sizes(device)) gemm("matmul/" + std::to_string(n), n, n, n, false);
+  if (device.is_cuda() && !bench::quick())
+    for (const std::int64_t n : {4096, 8192}) gemm("matmul_tf32/" + std::to_string(n), n, n, n, true);
+  // The layers of the training benchmarks: [batch, in] · [in, out].
+  for (const std::int64_t batch : bench::quick() ? std::vector<std::int64_t>{64} : std::vector<std::int64_t>{64, 1024, 4096})
+    gemm("matmul/mlp_784x256/b" + std::to_string(batch), batch, 256, 784, false);
+  if (!bench::quick())
+    for (const std::int64_t batch : device.is_cuda() ? std::vector<std::int64_t>{1024, 8192} : std::vector<std::int64_t>{1024})
+      gemm("matmul/mlp_4096x4096/b" + std::to_string(batch), batch, 4096, 4096, false);
+}
+
+/// Host <-> device copies, pageable and pinned host memory (GPU only).
+void register_copies(Device device) {
+  if (!device.is_cuda()) return;
+  for (const std::int64_t bytes : bench::quick() ? std::vector<std::int64_t>{1 << 20} : std::vector<std::int64_t>{1 << 20, 1 << 24, 1 << 28}) {
+    for (const bool pinned : {false, true}) {
+      const std::string suffix = std::to_string(bytes) + "B" + (pinned ? "_pinned" : "") + "/cuda";
+      add("copy/h2d/" + suffix, [=](benchmark::State& state) {
+        Tensor host = zeros({bytes / 4});
+        if (pinned) host = host.pin_memory();
+        Tensor dev;
+        bench::run_timed(state, device, [&] { dev = host.to(device, pinned); });
+        state.counters["GB/s"] = benchmark::Counter(double(bytes) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+      });
+      add("copy/d2h/" + suffix, [=](benchmark::State& state) {
+        const Tensor dev = zeros({bytes / 4}, device);
+        Tensor host = zeros({bytes / 4});
+        if (pinned) host = host.pin_memory();
+        bench::run_timed(state, device, [&] { host.copy_(dev); });
+        state.counters["GB/s"] = benchmark::Counter(double(bytes) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+      });
+    }
   }
-  state.counters["GB/s"] = benchmark::Counter(3.0 * 4 * static_cast<double>(n) * static_cast<double>(state.iterations()),
-                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
-void BM_Matmul(benchmark::State& state, Device device) {
-  const std::int64_t n = state.range(0);
-  const Tensor a = randn({n, n}, device), b = randn({n, n}, device);
-  for (auto _ : state) {
-    Tensor c = matmul(a, b);
-    sync(device);
-    benchmark::DoNotOptimize(c);
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n * static_cast<double>(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
-}
-
-void register_for(Device device, const std::string& tag) {
-  // Wall-clock time throughout: BLAS threads and GPU work make CPU time meaningless.
-  benchmark::RegisterBenchmark(("add_tiny/" + tag).c_str(), BM_AddTiny, device)->UseRealTime();
-  benchmark::RegisterBenchmark(("mul_tiny_recorded/" + tag).c_str(), BM_AddRecordedTiny, device)->UseRealTime();
-  benchmark::RegisterBenchmark(("add/" + tag).c_str(), BM_Add, device)->RangeMultiplier(16)->Range(1 << 10, 1 << 24)->UseRealTime();
-  benchmark::RegisterBenchmark(("matmul/" + tag).c_str(), BM_Matmul, device)->RangeMultiplier(4)->Range(64, 1024)->UseRealTime();
+/// Per-op overhead: on 4 elements the time is all dispatch, allocation and (recorded) graph work.
+void register_overhead(Device device) {
+  const std::string dev = bench::tag(device);
+  add("overhead/add_4/" + dev, [=](benchmark::State& state) {
+    const Tensor a = ones({4}, device), b = ones({4}, device);
+    Tensor c;
+    bench::run_timed(state, device, [&] { for (int i = 0; i < 100; ++i) c = a + b; });
+    state.counters["ops/s"] = benchmark::Counter(100.0 * double(state.iterations()), benchmark::Counter::kIsRate);
+  });
+  add("overhead/mul_4_recorded/" + dev, [=](benchmark::State& state) {
+    const Tensor a = ones({4}, device).requires_grad_(), b = ones({4}, device);
+    Tensor c;
+    bench::run_timed(state, device, [&] { for (int i = 0; i < 100; ++i) c = a * b; });
+    state.counters["ops/s"] = benchmark::Counter(100.0 * double(state.iterations()), benchmark::Counter::kIsRate);
+  });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  register_for(Device::cpu(), "cpu");
-  if (cuda::is_available()) register_for(Device::cuda(0), "cuda");
-  else std::fprintf(stderr, "CUDA rows not run: %s\n", cuda::unavailable_reason().c_str());
+  for (const Device device : bench::devices()) {
+    register_overhead(device);
+    register_elementwise(device);
+    register_matmul(device);
+    register_copies(device);
+  }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

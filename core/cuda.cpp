@@ -1,5 +1,7 @@
 #include "core/cuda.h"
 
+#include <atomic>
+
 #include "core/dispatch.h"
 #include "core/error.h"
 
@@ -18,6 +20,13 @@ std::string unavailable_reason() {
   std::string why;
   return rt->device_count(&why) > 0 ? std::string() : "no CUDA device is available: " + why;
 }
+
+namespace {
+std::atomic<bool> tf32_allowed{false};
+}  // namespace
+
+void set_allow_tf32(bool allow) { tf32_allowed.store(allow); }
+bool allow_tf32() { return tf32_allowed.load(); }
 
 void synchronize(int device) { dispatch::runtime(Device::cuda(device)).synchronize(device); }
 

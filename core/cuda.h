@@ -10,6 +10,10 @@ bool is_available();
 int device_count();
 /// Why is_available() is false ("" when it is true).
 std::string unavailable_reason();
+/// Lets float32 matmuls use TF32 tensor cores (faster, ~10 mantissa bits of the inputs; off by
+/// default, as in PyTorch). Applies to every later matmul on every device.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
 /// Waits for all nudge work queued on `device`.
 void synchronize(int device = 0);
 

@@ -18,3 +18,4 @@
 #include "core/storage.h"
 #include "core/tensor.h"
 #include "core/tensor_options.h"
+#include "core/threads.h"

@@ -1,4 +1,5 @@
 // The fused Dense epilogue/prologue on the CPU: one pass over the [rows, cols] matrix each.
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/kernels.h"
@@ -8,30 +9,45 @@ namespace nudge::cpu {
 
 namespace {
 
-template <class T>
-void bias_activation_impl(const BiasActivationCall& call) {
-  T* y = static_cast<T*>(call.y);
-  const T* bias = static_cast<const T*>(call.bias);
-  for (std::int64_t r = 0; r < call.rows; ++r) {
-    T* row = y + r * call.cols;
-    for (std::int64_t c = 0; c < call.cols; ++c) row[c] = fn::activate(call.act, bias ? row[c] + bias[c] : row[c]);
+/// Calls `f(std::integral_constant<Activation, A>{})`: the activation becomes a compile-time
+/// constant, so its switch is resolved outside the loops and the loops vectorise.
+template <class F>
+void visit_activation(Activation act, F&& f) {
+  switch (act) {
+    case Activation::Identity: return f(std::integral_constant<Activation, Activation::Identity>{});
+    case Activation::Sigmoid: return f(std::integral_constant<Activation, Activation::Sigmoid>{});
+    case Activation::ReLU: return f(std::integral_constant<Activation, Activation::ReLU>{});
+    case Activation::Tanh: return f(std::integral_constant<Activation, Activation::Tanh>{});
   }
 }
 
-template <class T>
+template <class T, Activation kAct>
+void bias_activation_impl(const BiasActivationCall& call) {
+  T* __restrict y = static_cast<T*>(call.y);
+  const T* __restrict bias = static_cast<const T*>(call.bias);
+  for (std::int64_t r = 0; r < call.rows; ++r) {
+    T* __restrict row = y + r * call.cols;
+    if (bias) {
+      for (std::int64_t c = 0; c < call.cols; ++c) row[c] = fn::activate(kAct, row[c] + bias[c]);
+    } else {
+      for (std::int64_t c = 0; c < call.cols; ++c) row[c] = fn::activate(kAct, row[c]);
+    }
+  }
+}
+
+template <class T, Activation kAct>
 void activation_backward_impl(const ActivationBackwardCall& call) {
-  const T* gy = static_cast<const T*>(call.grad_y);
-  const T* y = static_cast<const T*>(call.y);
-  T* gz = static_cast<T*>(call.grad_z);
-  T* gb = static_cast<T*>(call.grad_bias);
+  const T* __restrict gy = static_cast<const T*>(call.grad_y);
+  const T* __restrict y = static_cast<const T*>(call.y);
+  T* __restrict gz = static_cast<T*>(call.grad_z);
+  T* __restrict gb = static_cast<T*>(call.grad_bias);
   std::vector<double> column_sums(gb ? static_cast<std::size_t>(call.cols) : 0);  // double: sums of many rows stay exact
+  double* __restrict sums = column_sums.data();
   for (std::int64_t r = 0; r < call.rows; ++r) {
     const std::int64_t base = r * call.cols;
-    for (std::int64_t c = 0; c < call.cols; ++c) {
-      const T g = gy[base + c] * fn::activation_grad_from_output(call.act, y[base + c]);
-      gz[base + c] = g;
-      if (gb) column_sums[static_cast<std::size_t>(c)] += g;
-    }
+    for (std::int64_t c = 0; c < call.cols; ++c) gz[base + c] = gy[base + c] * fn::activation_grad_from_output(kAct, y[base + c]);
+    if (gb)
+      for (std::int64_t c = 0; c < call.cols; ++c) sums[c] += gz[base + c];
   }
   for (std::size_t c = 0; c < column_sums.size(); ++c) gb[c] = static_cast<T>(column_sums[c]);
 }
@@ -41,14 +57,18 @@ void activation_backward_impl(const ActivationBackwardCall& call) {
 void bias_activation(int, const BiasActivationCall& call) {
   NUDGE_CHECK(call.dtype != DType::Int64, "linear: int64 is not supported");
   visit_dtype(call.dtype, [&](auto tag) {
-    if constexpr (!std::is_same_v<decltype(tag), std::int64_t>) bias_activation_impl<decltype(tag)>(call);
+    using T = decltype(tag);
+    if constexpr (!std::is_same_v<T, std::int64_t>)
+      visit_activation(call.act, [&](auto act) { bias_activation_impl<T, decltype(act)::value>(call); });
   });
 }
 
 void activation_backward(int, const ActivationBackwardCall& call) {
   NUDGE_CHECK(call.dtype != DType::Int64, "linear backward: int64 is not supported");
   visit_dtype(call.dtype, [&](auto tag) {
-    if constexpr (!std::is_same_v<decltype(tag), std::int64_t>) activation_backward_impl<decltype(tag)>(call);
+    using T = decltype(tag);
+    if constexpr (!std::is_same_v<T, std::int64_t>)
+      visit_activation(call.act, [&](auto act) { activation_backward_impl<T, decltype(act)::value>(call); });
   });
 }
 

@@ -17,5 +17,7 @@ void sgd_step(int device_index, const SgdStepCall& call);
 void adam_step(int device_index, const AdamStepCall& call);
 void loss(int device_index, const LossCall& call);
 DeviceRuntime runtime();
+/// Applies NUDGE_NUM_THREADS to the BLAS library (once).
+void apply_thread_environment();
 
 }  // namespace nudge::cpu

@@ -6,27 +6,37 @@ namespace nudge::cpu {
 
 namespace {
 
+// The call and slot are copied into locals so the compiler sees the rule's options as loop
+// invariants: it hoists their branches out of the loop and vectorises what is left.
 template <class T>
 void sgd_impl(const SgdStepCall& call) {
-  for (std::int64_t k = 0; k < call.count; ++k) {
-    const ParamSlot& s = call.slots[k];
-    T* p = static_cast<T*>(s.param);
-    const T* g = static_cast<const T*>(s.grad);
-    T* buf = static_cast<T*>(s.state1);
-    T unused = 0;
-    for (std::int64_t i = 0; i < s.numel; ++i) fn::sgd_update(p[i], g[i], buf ? buf[i] : unused, call, s);
+  const SgdStepCall c = call;
+  for (std::int64_t k = 0; k < c.count; ++k) {
+    const ParamSlot s = c.slots[k];
+    T* __restrict p = static_cast<T*>(s.param);
+    const T* __restrict g = static_cast<const T*>(s.grad);
+    T* __restrict buf = static_cast<T*>(s.state1);
+    if (buf) {
+      for (std::int64_t i = 0; i < s.numel; ++i) fn::sgd_update(p[i], g[i], buf[i], c, s);
+    } else {
+      for (std::int64_t i = 0; i < s.numel; ++i) {
+        T unused = 0;
+        fn::sgd_update(p[i], g[i], unused, c, s);
+      }
+    }
   }
 }
 
 template <class T>
 void adam_impl(const AdamStepCall& call) {
-  for (std::int64_t k = 0; k < call.count; ++k) {
-    const ParamSlot& s = call.slots[k];
-    T* p = static_cast<T*>(s.param);
-    const T* g = static_cast<const T*>(s.grad);
-    T* m = static_cast<T*>(s.state1);
-    T* v = static_cast<T*>(s.state2);
-    for (std::int64_t i = 0; i < s.numel; ++i) fn::adam_update(p[i], g[i], m[i], v[i], call, s);
+  const AdamStepCall c = call;
+  for (std::int64_t k = 0; k < c.count; ++k) {
+    const ParamSlot s = c.slots[k];
+    T* __restrict p = static_cast<T*>(s.param);
+    const T* __restrict g = static_cast<const T*>(s.grad);
+    T* __restrict m = static_cast<T*>(s.state1);
+    T* __restrict v = static_cast<T*>(s.state2);
+    for (std::int64_t i = 0; i < s.numel; ++i) fn::adam_update(p[i], g[i], m[i], v[i], c, s);
   }
 }
 

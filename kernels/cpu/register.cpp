@@ -3,6 +3,7 @@
 namespace nudge {
 
 void register_cpu_kernels() {
+  cpu::apply_thread_environment();
   dispatch::install(DeviceType::CPU, {.runtime = cpu::runtime(),
                                       .unary = cpu::unary,
                                       .binary = cpu::binary,

@@ -19,6 +19,7 @@ struct DeviceErrorReport {
 struct DeviceContext {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
+  cublasMath_t math_mode = CUBLAS_DEFAULT_MATH;  // what `cublas` is set to (TF32 or not)
   int sm_count = 0;
   /// Zeroed arrival counters for single-launch grid reductions ("last block finishes"): each
   /// kernel that uses one resets it to 0 before exiting, so they are zero between launches.
