@@ -26,7 +26,7 @@ void register_elementwise(Device device) {
     const bool flush = n >= (1 << 22);  // large rows must come from memory, not L2
     add("op/add/n" + std::to_string(n) + "/" + dev, [=](benchmark::State& state) {
       const Tensor a = ones({n}, device), b = ones({n}, device);
-      Tensor c = empty({n}, device);
+      Tensor c;
       bench::run_timed(state, device, [&] { c = a + b; }, flush);
       bench::set_bytes(state, device, 3.0 * 4 * n);
     });

@@ -22,7 +22,7 @@ std::string tag(Device device);
 /// True in quick mode (NUDGE_BENCH_QUICK=1): fewer and smaller sizes, for the test of bench/run.
 bool quick();
 
-/// Runs `work` once per benchmark iteration and reports its device time (UseManualTime): the
+/// Runs `work` once untimed, then once per benchmark iteration, and reports its device time (UseManualTime): the
 /// span between CUDA events recorded around it on the GPU (including any time the GPU waited for
 /// the host), wall clock on the CPU. With `flush`, the L2 cache is evicted before each iteration
 /// (outside the timed span), so bandwidth rows read from memory, not cache.
@@ -74,6 +74,10 @@ class DeviceTimer {
 template <class Work>
 double run_timed(benchmark::State& state, Device device, Work&& work, bool flush) {
   DeviceTimer timer(device);
+  // Warm-up, untimed: caches, cuBLAS heuristics and the allocators' pools are primed. Twice,
+  // because `out = f(in)` holds the previous output while allocating the next.
+  work();
+  work();
   double total = 0;
   for (auto _ : state) {
     if (flush) flush_l2(device);
