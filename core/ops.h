@@ -73,6 +73,8 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Activation act = Activation::Identity);
 
 // ---- losses (core/ops_loss.cpp): loss and input gradient in ONE fused kernel ---------------------
+/// A loss's per-element terms reduced as asked: their mean, their sum, or unchanged (None).
+Tensor reduce_loss(const Tensor& per_element, Reduction reduction);
 /// (input − target)², reduced. Input and target of the same shape (no silent broadcasting).
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 /// binary_cross_entropy(sigmoid(x), t) computed stably from logits: max(x,0) − x·t + log(1 + e^−|x|).

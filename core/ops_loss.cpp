@@ -16,8 +16,6 @@
 
 namespace nudge {
 
-namespace {
-
 Tensor reduce_loss(const Tensor& per_element, Reduction reduction) {
   switch (reduction) {
     case Reduction::Mean: return mean(per_element);
@@ -26,6 +24,8 @@ Tensor reduce_loss(const Tensor& per_element, Reduction reduction) {
   }
   return per_element;
 }
+
+namespace {
 
 /// The unfused composition, for targets that require grad (their gradient is not fused).
 Tensor composite_loss(LossKind kind, const Tensor& x, const Tensor& t, Reduction reduction) {

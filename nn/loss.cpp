@@ -12,26 +12,17 @@ void check_same_shape(const Tensor& input, const Tensor& target, const char* los
               describe(input), " and a ", describe(target));
 }
 
-Tensor reduce(const Tensor& per_element, Reduction reduction) {
-  switch (reduction) {
-    case Reduction::Mean: return mean(per_element);
-    case Reduction::Sum: return sum(per_element);
-    case Reduction::None: break;
-  }
-  return per_element;
-}
-
 }  // namespace
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   check_same_shape(input, target, "l1_loss");
-  return reduce(abs(input - target), reduction);
+  return reduce_loss(abs(input - target), reduction);
 }
 
 Tensor binary_cross_entropy(const Tensor& p, const Tensor& target, Reduction reduction) {
   check_same_shape(p, target, "binary_cross_entropy");
   const Tensor log_p = clamp_min(log(p), -100), log_not_p = clamp_min(log(1 - p), -100);
-  return reduce(-(target * log_p + (1 - target) * log_not_p), reduction);
+  return reduce_loss(-(target * log_p + (1 - target) * log_not_p), reduction);
 }
 
 }  // namespace nudge::nn
