@@ -18,8 +18,6 @@ struct CapturedGraph {
   int device = 0;
 };
 
-std::shared_ptr<GraphPool> capture_pools[64];
-
 }  // namespace
 
 void capture_begin(int index) {
@@ -28,12 +26,11 @@ void capture_begin(int index) {
   // Work queued before the capture must not be mistaken for part of it, nor race with it.
   NUDGE_CUDA_CHECK(cudaStreamSynchronize(stream));
   raise_device_error(index);
-  capture_pools[index] = begin_capture_allocations(index);
+  begin_capture_allocations(index);
   // Thread-local: another thread's unsafe calls (a cudaMalloc elsewhere) do not break the capture.
   const cudaError_t err = cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal);
   if (err != cudaSuccess) {
     end_capture_allocations(index);
-    capture_pools[index].reset();
     NUDGE_CUDA_CHECK(err);
   }
 }
@@ -42,9 +39,8 @@ void* capture_end(int index, bool abort) {
   DeviceGuard guard(index);
   cudaGraph_t graph = nullptr;
   const cudaError_t end_err = cudaStreamEndCapture(context(index).stream, &graph);
-  end_capture_allocations(index);
   auto captured = std::make_unique<CapturedGraph>();
-  captured->pool = std::move(capture_pools[index]);
+  captured->pool = end_capture_allocations(index);
   captured->device = index;
   if (abort || end_err != cudaSuccess) {
     if (graph) cudaGraphDestroy(graph);

@@ -83,22 +83,22 @@ Registry& registry() {
 
 }  // namespace
 
-std::shared_ptr<GraphPool> begin_capture_allocations(int index) {
+void begin_capture_allocations(int index) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   NUDGE_CHECK(!r.capturing[index], "cuda::Graph: cuda:", index, " is already being captured");
   r.capturing[index] = std::make_shared<GraphPool>(index);
   r.activity.fetch_add(1);
-  return r.capturing[index];
 }
 
-void end_capture_allocations(int index) {
+std::shared_ptr<GraphPool> end_capture_allocations(int index) {
   Registry& r = registry();
   std::vector<void*> deferred;
+  std::shared_ptr<GraphPool> pool;
   {
     std::lock_guard lock(r.mutex);
-    if (!r.capturing[index]) return;
-    r.capturing[index].reset();
+    if (!r.capturing[index]) return nullptr;
+    pool = std::move(r.capturing[index]);
     r.activity.fetch_sub(1);
     deferred.swap(r.deferred_frees[index]);
   }
@@ -107,6 +107,7 @@ void end_capture_allocations(int index) {
     const cudaError_t err = cudaFreeAsync(p, context(index).stream);
     if (err != cudaSuccess) std::fprintf(stderr, "nudge: deferred cudaFreeAsync failed: %s\n", cudaGetErrorString(err));
   }
+  return pool;
 }
 
 void* allocate_if_capturing(int index, std::size_t nbytes) {

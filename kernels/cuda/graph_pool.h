@@ -15,10 +15,11 @@ namespace nudge::cuda {
 
 class GraphPool;
 
-/// Starts routing device `index`'s allocations to a new pool; returns it (the graph keeps it).
-std::shared_ptr<GraphPool> begin_capture_allocations(int index);
-/// Stops routing; frees what was deferred during the capture.
-void end_capture_allocations(int index);
+/// Starts routing device `index`'s allocations to a new pool.
+void begin_capture_allocations(int index);
+/// Stops routing; frees what was deferred during the capture. Returns the pool, which the graph
+/// keeps for as long as it lives (null when no capture was in progress).
+std::shared_ptr<GraphPool> end_capture_allocations(int index);
 
 /// A block for device `index` from its capturing pool, or nullptr when it is not capturing.
 void* allocate_if_capturing(int index, std::size_t nbytes);
