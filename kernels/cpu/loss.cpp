@@ -57,15 +57,19 @@ void cross_entropy_impl(const LossCall& call) {
     NUDGE_CHECK(k >= 0 && k < classes, "cross_entropy: target ", r, " is class ", k, ", outside [0, ", classes, ")");
     const T* x = logits + r * classes;
     const T max = *std::max_element(x, x + classes);
+    // With a gradient, the exponentials are kept in it and normalised in place: one exp each.
+    T* g = grad ? grad + r * classes : nullptr;
     T sum_exp = 0;
-    for (std::int64_t c = 0; c < classes; ++c) sum_exp += fn::exp_(x[c] - max);
+    for (std::int64_t c = 0; c < classes; ++c) {
+      const T e = fn::exp_(x[c] - max);
+      if (g) g[c] = e;
+      sum_exp += e;
+    }
     const T row_loss = max + fn::log_(sum_exp) - x[k];
     if (call.reduction == Reduction::None) loss[r] = row_loss;
     else total += row_loss;
-    if (grad) {
-      T* g = grad + r * classes;
-      for (std::int64_t c = 0; c < classes; ++c) g[c] = (fn::exp_(x[c] - max) / sum_exp - T(c == k ? 1 : 0)) * scale;
-    }
+    if (g)
+      for (std::int64_t c = 0; c < classes; ++c) g[c] = (g[c] / sum_exp - T(c == k ? 1 : 0)) * scale;
   }
   if (call.reduction != Reduction::None)
     loss[0] = static_cast<T>(call.reduction == Reduction::Mean ? total / call.rows : total);
