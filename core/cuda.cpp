@@ -30,6 +30,11 @@ bool allow_tf32() { return tf32_allowed.load(); }
 
 void synchronize(int device) { dispatch::runtime(Device::cuda(device)).synchronize(device); }
 
+std::size_t free_memory(int device) {
+  if (device >= device_count()) return 0;
+  return dispatch::runtime(Device::cuda(device)).free_memory(device);
+}
+
 }  // namespace nudge::cuda
 
 namespace nudge::cuda {

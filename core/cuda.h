@@ -1,5 +1,6 @@
 #pragma once
 /// CUDA availability, synchronisation and events, usable without CUDA headers.
+#include <cstddef>
 #include <string>
 
 namespace nudge::cuda {
@@ -14,6 +15,9 @@ std::string unavailable_reason();
 /// default, as in PyTorch). Applies to every later matmul on every device.
 void set_allow_tf32(bool allow);
 bool allow_tf32();
+/// Bytes cuda:`device` could still allocate, after nudge's cached free blocks are given back to
+/// the driver (0 without CUDA). For sizing work to the card, e.g. tests of very large tensors.
+std::size_t free_memory(int device = 0);
 /// Waits for all nudge work queued on `device`.
 void synchronize(int device = 0);
 

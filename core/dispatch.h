@@ -22,6 +22,8 @@ struct DeviceRuntime {
   void (*copy_bytes)(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) = nullptr;
   /// Waits until all work queued on the device is done.
   void (*synchronize)(int index) = nullptr;
+  /// Bytes the device could still allocate (its cached free blocks given back first); 0 on the CPU.
+  std::size_t (*free_memory)(int index) = nullptr;
 
   // ---- optional (null on the CPU): page-locked host memory, asynchronous copies, events ----
   /// Page-locked host memory, which a device can read while the host goes on.

@@ -97,10 +97,7 @@ void binary_inplace(BinaryOp op, Tensor& self, const Tensor& other, const char* 
   NUDGE_CHECK(broadcast_shapes(self.shape(), other.shape(), name) == self.shape(), name, ": the result of a ",
               describe(self), " and a ", describe(other), " does not fit in place (", shape_str(self.shape()), ")");
   detail::check_writable(self, name);
-  // An operand that overlaps self in a different layout would be read after being overwritten.
-  const bool aliases = other.storage() == self.storage() &&
-                       (other.storage_offset() != self.storage_offset() || other.strides() != self.strides());
-  const Tensor source = aliases ? other.clone() : other;
+  const Tensor source = detail::inplace_source(self, other, name);
   self.storage()->bump_version();
   run_binary(op, self, self, source);
 }

@@ -1,5 +1,9 @@
 #include "core/strided_loop.h"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 namespace nudge::detail {
 
 Strides broadcast_strides(const Tensor& t, const Shape& shape) {
@@ -16,6 +20,46 @@ void check_writable(const Tensor& t, const char* op) {
   for (std::int64_t d = 0; d < t.dim(); ++d)
     NUDGE_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, op, ": cannot write into an expanded ", describe(t),
                 " (strides ", shape_str(t.strides()), "); call .contiguous() or .clone() first");
+}
+
+namespace {
+
+/// Element offsets [first, last] that `t` touches (t is non-empty; nudge has no negative strides).
+std::pair<std::int64_t, std::int64_t> element_span(const Tensor& t) {
+  std::int64_t last = t.storage_offset();
+  for (std::int64_t d = 0; d < t.dim(); ++d) last += (t.shape()[d] - 1) * t.strides()[d];
+  return {t.storage_offset(), last};
+}
+
+/// Every element at its own address and no gaps: a permutation of a contiguous layout.
+bool dense(const Tensor& t) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> dims;  // (stride, size), size-1 dims dropped
+  for (std::int64_t d = 0; d < t.dim(); ++d)
+    if (t.shape()[d] != 1) dims.emplace_back(t.strides()[d], t.shape()[d]);
+  std::sort(dims.begin(), dims.end());
+  std::int64_t expected = 1;
+  for (const auto& [stride, size] : dims) {
+    if (stride != expected) return false;
+    expected *= size;
+  }
+  return true;
+}
+
+}  // namespace
+
+Tensor inplace_source(const Tensor& self, const Tensor& source, const char* op) {
+  if (source.storage() != self.storage() || self.numel() == 0 || source.numel() == 0) return source;
+  if (source.storage_offset() == self.storage_offset() && source.shape() == self.shape() &&
+      source.strides() == self.strides())
+    return source;
+  const auto [self_first, self_last] = element_span(self);
+  const auto [source_first, source_last] = element_span(source);
+  if (source_last < self_first || self_last < source_first) return source;
+  NUDGE_CHECK(!(dense(self) && dense(source)), op, ": some elements of the input ", describe(source),
+              " and the written-to ", describe(self),
+              " refer to a single memory location, so an element would be read after being overwritten; clone() the "
+              "input first (as PyTorch asks)");
+  return source.clone();
 }
 
 template <int N>

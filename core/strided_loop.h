@@ -19,4 +19,11 @@ Strides broadcast_strides(const Tensor& t, const Shape& shape);
 /// maps many elements to one address.
 void check_writable(const Tensor& t, const char* op);
 
+/// The tensor an in-place op on `self` may read `source` through (PyTorch's rule, the same on
+/// every backend): `source` itself when it shares no memory with `self` or is laid out exactly like
+/// it; an error when both are dense and overlap otherwise (`x.add_(x.t())`,
+/// `x.add_(x.narrow(0, 0, 1))`: an element would be read after being overwritten); a copy of
+/// `source` when the layouts are too irregular to tell (strided views that interleave).
+Tensor inplace_source(const Tensor& self, const Tensor& source, const char* op);
+
 }  // namespace nudge::detail

@@ -348,11 +348,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   detail::check_writable(*this, "copy_");
   NUDGE_CHECK(broadcast_shapes(shape(), src.shape(), "copy_") == shape(), "copy_: cannot copy a ", describe(src),
               " into a ", describe(*this), " (source must broadcast to the destination)");
-  Tensor source = src.to(device());
-  // A source that aliases the destination differently (t.copy_(t.t())) would be read after
-  // being overwritten; copy it out first.
-  if (source.storage() == storage() && (source.storage_offset() != storage_offset() || source.strides() != strides()))
-    source = source.clone();
+  const Tensor source = detail::inplace_source(*this, src.to(device()), "copy_");
   storage()->bump_version();
   if (numel() == 0) return *this;
   CopyCall call{dtype(), source.dtype(), detail::make_strided_loop<2>(shape(), {this, &source}, "copy_")};

@@ -165,10 +165,21 @@ struct ScalarFirst {
   NUDGE_HD T operator()(T x) const { return f(s, x); }
 };
 
-/// Dtype conversion for copies.
+/// Dtype conversion for copies. Float to int64 follows one rule on both backends (C++ leaves it
+/// undefined, and x86 and the GPU disagree): truncate toward zero, saturate out-of-range values
+/// and ±inf to INT64_MIN/INT64_MAX, NaN to 0 (what the GPU's conversion instruction does).
 template <class To>
 struct Cast {
-  template <class From> NUDGE_HD To operator()(From x) const { return static_cast<To>(x); }
+  template <class From> NUDGE_HD To operator()(From x) const {
+    if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
+      if (x != x) return To(0);
+      // 2^63 is exact in float and double; every float below it converts without overflow.
+      constexpr From limit = From(9223372036854775808.0);
+      if (x >= limit) return std::numeric_limits<To>::max();
+      if (x < -limit) return std::numeric_limits<To>::lowest();
+    }
+    return static_cast<To>(x);
+  }
 };
 
 // ---- reductions -------------------------------------------------------------------------------

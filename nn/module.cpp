@@ -38,11 +38,14 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> module) 
   children_.emplace_back(name, std::move(module));
 }
 
-std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse, bool remove_duplicate) const {
   std::vector<std::pair<std::string, Tensor>> out = parameters_;
-  if (!recurse) return out;
-  for (const auto& [child_name, child] : children_)
-    for (auto& [name, p] : child->named_parameters(true)) out.emplace_back(child_name + "." + name, p);
+  if (recurse)
+    for (const auto& [child_name, child] : children_)
+      for (auto& [name, p] : child->named_parameters(true, false)) out.emplace_back(child_name + "." + name, p);
+  if (!remove_duplicate) return out;
+  std::set<const TensorImpl*> seen;
+  std::erase_if(out, [&](const auto& named) { return !seen.insert(&named.second.impl()).second; });
   return out;
 }
 
@@ -86,12 +89,12 @@ void Module::zero_grad(bool set_to_none) {
 StateDict Module::state_dict() const {
   NoGradGuard no_grad;
   StateDict out;
-  for (auto& [name, p] : named_parameters()) out.emplace_back(name, p.detach().clone());
+  for (auto& [name, p] : named_parameters(true, false)) out.emplace_back(name, p.detach().clone());
   return out;
 }
 
 void Module::load_state_dict(const StateDict& state, bool strict) {
-  const auto own = named_parameters();
+  const auto own = named_parameters(true, false);
   std::set<std::string> given;
   for (const auto& [name, t] : state) given.insert(name);
   std::string missing, unexpected;

@@ -23,9 +23,11 @@ class Module {
   virtual Tensor forward(const Tensor& input) = 0;
   Tensor operator()(const Tensor& input) { return forward(input); }
 
-  /// Parameters of this module and (recursively) its children.
+  /// Parameters of this module and (recursively) its children, each once, as in PyTorch: a module
+  /// used twice (`Sequential(lin, ReLU(), lin)`) lists its parameters under their first name.
+  /// state_dict() keeps every name, so that the saved file reads like PyTorch's.
   std::vector<Tensor> parameters(bool recurse = true) const;
-  std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true) const;
+  std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true, bool remove_duplicate = true) const;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const { return children_; }
 
   /// Training mode (the default) or evaluation mode, recursively.

@@ -14,11 +14,21 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)
   std::size_t count = 0;
   for (const auto& g : groups_) count += g.params.size();
   NUDGE_CHECK(count > 0, "optimizer: got an empty parameter list");
+  std::size_t index = 0;
+  std::map<const void*, std::size_t> first_index;  // storage → the first parameter in it
   for (const auto& g : groups_) {
     NUDGE_CHECK(g.lr >= 0, "optimizer: learning rate must be >= 0, got ", g.lr);
-    for (const auto& p : g.params)
+    for (const auto& p : g.params) {
       NUDGE_CHECK(p.defined() && p.is_leaf() && p.requires_grad(),
                   "optimizer: parameters must be leaf tensors that require grad, got a ", describe(p));
+      // One update per element: a tensor listed twice would be updated twice on the CPU and by two
+      // blocks at once in CUDA's one-launch step.
+      const auto [it, first] = first_index.emplace(p.storage().get(), index);
+      NUDGE_CHECK(first, "optimizer: parameters ", it->second, " and ", index,
+                  " share memory (the same tensor listed twice, or two tensors over one storage); list each parameter "
+                  "once (Module::parameters() does)");
+      ++index;
+    }
   }
 }
 

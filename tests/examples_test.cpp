@@ -1,5 +1,6 @@
 // Runs the example programs on each available device and checks what they print.
 #include <array>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -19,7 +20,7 @@ struct ExampleRun {
 };
 
 ExampleRun run_example(const std::string& name, const std::string& args) {
-  const std::string command = std::string(NUDGE_BIN_DIR) + "/" + name + " " + args + " 2>&1";
+  const std::string command = example_bin_dir() + "/" + name + " " + args + " 2>&1";
   ExampleRun run{-1, "", {}};
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return run;
@@ -35,8 +36,20 @@ ExampleRun run_example(const std::string& name, const std::string& args) {
   return run;
 }
 
+/// Skips when the examples were not built (NUDGE_BUILD_EXAMPLES=OFF, or CLI11 missing).
+#define NUDGE_REQUIRE_EXAMPLES()                                                                   \
+  do {                                                                                             \
+    if (!std::filesystem::exists(example_bin_dir() + "/two_parameter"))                            \
+      GTEST_SKIP() << "the examples are not in " << example_bin_dir() << " (NUDGE_BUILD_EXAMPLES=OFF?)"; \
+  } while (0)
+
 class ExamplesTest : public DeviceTest {
  protected:
+  void SetUp() override {
+    DeviceTest::SetUp();
+    if (!IsSkipped() && !HasFatalFailure()) NUDGE_REQUIRE_EXAMPLES();
+  }
+
   ExampleRun run(const std::string& name, const std::string& args = "") {
     ExampleRun r = run_example(name, "--device " + device().str() + " " + args);
     EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -145,6 +158,8 @@ TEST_P(ExamplesTest, EveryExampleDrawsItsLossCurve) {
 // The CI check of the real task: a subset and one epoch must beat 75% test accuracy. The full
 // run's numbers (≥ 0.8833) are in the README.
 TEST_P(ExamplesTest, FashionMnistSubsetLearns) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
+    GTEST_SKIP() << "no Fashion-MNIST at /usr/share/datasets/fashion-mnist (Debian: dataset-fashion-mnist)";
   TempDir dir;
   const ExampleRun r = run("fashion_mnist", "--epochs 1 --train-limit 20000 --test-limit 5000 --save " + (dir / "ckpt") +
                                                 " --plot " + (dir / "curve.svg"));
@@ -159,6 +174,7 @@ TEST_P(ExamplesTest, FashionMnistSubsetLearns) {
 }
 
 TEST(ExamplesErrors, FashionMnistMissingDataIsAClearError) {
+  NUDGE_REQUIRE_EXAMPLES();
   const ExampleRun r = run_example("fashion_mnist", "--device cpu --data /nonexistent");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("error: load_mnist: neither train-images-idx3-ubyte.gz nor train-images-idx3-ubyte exists in "
@@ -171,6 +187,7 @@ INSTANTIATE_TEST_SUITE_P(Devices, ExamplesTest, ::testing::ValuesIn(test_devices
 
 TEST(ExamplesCrossDevice, CpuAndCudaRunsAgree) {
   NUDGE_REQUIRE_CUDA();
+  NUDGE_REQUIRE_EXAMPLES();
   for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices",
                                  "graph_training"}) {
     SCOPED_TRACE(name);
@@ -182,6 +199,7 @@ TEST(ExamplesCrossDevice, CpuAndCudaRunsAgree) {
 }
 
 TEST(ExamplesErrors, BadDeviceIsAClearError) {
+  NUDGE_REQUIRE_EXAMPLES();
   const ExampleRun r = run_example("one_neuron", "--device tpu");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("error: Device: expected \"cpu\", \"cuda\" or \"cuda:N\", got \"tpu\""), std::string::npos)

@@ -1,14 +1,26 @@
 #include "test_util.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 namespace nudge::testing {
 
 std::vector<Device> test_devices() { return {Device::cpu(), Device::cuda(0)}; }
 
+bool cuda_required() {
+  const char* v = std::getenv("NUDGE_REQUIRE_CUDA");
+  return v != nullptr && std::string(v) != "" && std::string(v) != "0";
+}
+
 void DeviceTest::SetUp() {
-  if (GetParam().is_cuda() && !cuda::is_available()) GTEST_SKIP() << cuda::unavailable_reason();
+  if (GetParam().is_cuda()) NUDGE_REQUIRE_CUDA();
+}
+
+std::string example_bin_dir() {
+  if (const char* dir = std::getenv("NUDGE_BIN_DIR"); dir != nullptr && *dir) return dir;
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
 }
 
 std::string device_param_name(const ::testing::TestParamInfo<Device>& info) {

@@ -23,11 +23,32 @@ class DeviceTest : public ::testing::TestWithParam<Device> {
   TensorOptions options(DType dtype = kFloat32) const { return TensorOptions(dtype).device(GetParam()); }
 };
 
-/// Skips the current test with the reason when CUDA cannot be used.
-#define NUDGE_REQUIRE_CUDA()                                                  \
-  do {                                                                        \
-    if (!::nudge::cuda::is_available()) GTEST_SKIP() << ::nudge::cuda::unavailable_reason(); \
+/// True when the environment says CUDA must be there (NUDGE_REQUIRE_CUDA=1, set by
+/// `nudge-selftest --require-cuda`): a CUDA case that cannot run then FAILS instead of skipping,
+/// so a broken driver or a CPU-only build cannot pass for a GPU run.
+bool cuda_required();
+
+/// Skips the current test with the reason when CUDA cannot be used (fails under cuda_required()).
+#define NUDGE_REQUIRE_CUDA()                                                                           \
+  do {                                                                                                 \
+    if (!::nudge::cuda::is_available()) {                                                              \
+      if (::nudge::testing::cuda_required()) FAIL() << "CUDA required: " << ::nudge::cuda::unavailable_reason(); \
+      GTEST_SKIP() << ::nudge::cuda::unavailable_reason();                                             \
+    }                                                                                                  \
   } while (0)
+
+/// Skips the current test when device `index` has less than `bytes` of free memory (big-shape
+/// tests of grid limits and 64-bit indexing); never a failure, since the card decides.
+#define NUDGE_REQUIRE_CUDA_MEMORY(index, bytes)                                                       \
+  do {                                                                                                \
+    if (::nudge::cuda::free_memory(index) < static_cast<std::size_t>(bytes))                         \
+      GTEST_SKIP() << "needs " << ((bytes) >> 30) << " GiB free on cuda:" << (index) << ", has "     \
+                   << (::nudge::cuda::free_memory(index) >> 30) << " GiB";                            \
+  } while (0)
+
+/// The folder holding the example programs: NUDGE_BIN_DIR if set, else the test binary's own folder
+/// (true in a build tree and in the installed package alike).
+std::string example_bin_dir();
 
 std::string device_param_name(const ::testing::TestParamInfo<Device>& info);
 

@@ -7,11 +7,16 @@
 #include "core/error.h"
 #include "core/profiling.h"
 
+/// A failed call also clears the runtime's last error, so that the next, unrelated launch check
+/// does not report it again (sticky errors, such as an illegal address, cannot be cleared).
 #define NUDGE_CUDA_CHECK(expr)                                                                   \
   do {                                                                                           \
     const cudaError_t nudge_err_ = (expr);                                                       \
-    NUDGE_CHECK(nudge_err_ == cudaSuccess, "CUDA error in ", #expr, ": ", cudaGetErrorName(nudge_err_), " (", \
-                cudaGetErrorString(nudge_err_), ")");                                            \
+    if (nudge_err_ != cudaSuccess) {                                                             \
+      cudaGetLastError();                                                                        \
+      NUDGE_FAIL("CUDA error in ", #expr, ": ", cudaGetErrorName(nudge_err_), " (",              \
+                 cudaGetErrorString(nudge_err_), ")");                                           \
+    }                                                                                            \
   } while (0)
 
 /// After every kernel launch: catches bad launch configurations immediately, and counts the

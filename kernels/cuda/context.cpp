@@ -13,6 +13,8 @@ namespace {
 constexpr int kMaxDevices = 64;
 std::array<DeviceContext, kMaxDevices> contexts;
 std::array<std::once_flag, kMaxDevices> created;
+std::mutex created_mutex;
+std::vector<int> created_list;
 }  // namespace
 
 DeviceContext& context(int index) {
@@ -26,15 +28,24 @@ DeviceContext& context(int index) {
     NUDGE_CUBLAS_CHECK(cublasSetStream(c.cublas, c.stream));
     NUDGE_CUDA_CHECK(cudaDeviceGetAttribute(&c.sm_count, cudaDevAttrMultiProcessorCount, index));
     NUDGE_CUDA_CHECK(cudaMalloc(&c.arrival_counters, DeviceContext::kArrivalCounters * sizeof(unsigned)));
-    NUDGE_CUDA_CHECK(cudaMemset(c.arrival_counters, 0, DeviceContext::kArrivalCounters * sizeof(unsigned)));
+    // On nudge's own stream: a non-blocking stream does not wait for the legacy stream's cudaMemset.
+    NUDGE_CUDA_CHECK(cudaMemsetAsync(c.arrival_counters, 0, DeviceContext::kArrivalCounters * sizeof(unsigned), c.stream));
+    NUDGE_CUDA_CHECK(cudaStreamSynchronize(c.stream));
     NUDGE_CUDA_CHECK(cudaMalloc(&c.reduce_partials, DeviceContext::kReducePartials * sizeof(double)));
     void* report = nullptr;
     NUDGE_CUDA_CHECK(cudaHostAlloc(&report, sizeof(DeviceErrorReport), cudaHostAllocMapped | cudaHostAllocPortable));
     *static_cast<DeviceErrorReport*>(report) = DeviceErrorReport{0, 0};
     c.error_host = static_cast<DeviceErrorReport*>(report);
     NUDGE_CUDA_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&c.error_device), report, 0));
+    std::lock_guard lock(created_mutex);
+    created_list.push_back(index);
   });
   return contexts[index];
+}
+
+std::vector<int> created_contexts() {
+  std::lock_guard lock(created_mutex);
+  return created_list;
 }
 
 void raise_device_error(int index) {

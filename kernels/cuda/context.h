@@ -4,6 +4,9 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <mutex>
+#include <vector>
+
 namespace nudge::cuda {
 
 /// An input error found by a kernel (a class index out of range), written by the device into
@@ -20,6 +23,8 @@ struct DeviceContext {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   cublasMath_t math_mode = CUBLAS_DEFAULT_MATH;  // what `cublas` is set to (TF32 or not)
+  /// A cuBLAS handle is not thread-safe: its math mode and each GEMM queued on it go under this.
+  std::mutex cublas_mutex;
   int sm_count = 0;
   /// Zeroed arrival counters for single-launch grid reductions ("last block finishes"): each
   /// kernel that uses one resets it to 0 before exiting, so they are zero between launches.
@@ -39,6 +44,9 @@ struct DeviceContext {
 /// process exits and are deliberately never destroyed: static destructors may run after the
 /// CUDA driver has shut down.
 DeviceContext& context(int index);
+
+/// The devices whose context exists (in creation order), e.g. the streams to wait for.
+std::vector<int> created_contexts();
 
 /// Throws the error a kernel reported on device `index` since the last check, if any. Called
 /// after every wait for the device (synchronize, copies to the host, event waits).

@@ -9,6 +9,7 @@
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/scratch.h"
 #include "kernels/functors.h"
 
 namespace nudge::cuda {
@@ -65,6 +66,7 @@ __global__ void activation_backward_kernel(std::int64_t rows, std::int64_t cols,
   if (col < cols) partials[std::int64_t{blockIdx.y} * cols + col] = sum;
   // Publish the partials, then count this block in; the last one of the tile adds them up.
   __threadfence();
+  __syncwarp();  // every lane's partial is fenced before lane 0 counts the block in
   if (tx == 0) last_block = atomicAdd(&arrivals[blockIdx.x], 1u) == gridDim.y - 1;
   __syncwarp();
   if (!last_block) return;
@@ -95,24 +97,24 @@ void bias_activation_typed(int device, const BiasActivationCall& call) {
 
 template <class T>
 void activation_backward_typed(int device, const ActivationBackwardCall& call) {
+  if (call.rows == 0 || call.cols == 0) return;  // nothing to write (core fills an empty bias gradient)
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
   const std::int64_t tiles = (call.cols + kTileCols - 1) / kTileCols;
-  // Enough row chunks to give every SM two blocks, each chunk at least 64 rows; one chunk when
-  // there is no bias to sum or too many tiles for the arrival counters.
+  NUDGE_CHECK(tiles < (std::int64_t{1} << 31), "linear backward: ", call.cols, " columns exceed the grid limit");
+  // Row chunks until every SM has two blocks, each chunk at least 64 rows (gridDim.y ≤ 65535).
+  // Summing a bias over chunks needs an arrival counter per tile: one chunk past that many tiles
+  // (each tile then is a block of its own, which fills the GPU anyway).
   std::int64_t chunks = std::max<std::int64_t>(1, std::min((2 * ctx.sm_count + tiles - 1) / tiles, call.rows / 64));
-  if (call.grad_bias == nullptr || tiles > DeviceContext::kArrivalCounters) chunks = 1;
-  chunks = std::min<std::int64_t>(chunks, 65535);  // gridDim.y limit
+  if (call.grad_bias != nullptr && tiles > DeviceContext::kArrivalCounters) chunks = 1;
+  chunks = std::min<std::int64_t>(chunks, 65535);
   const std::int64_t rows_per_chunk = (call.rows + chunks - 1) / chunks;
-  T* partials = nullptr;
-  if (chunks > 1)
-    NUDGE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), sizeof(T) * chunks * call.cols, ctx.stream));
+  const Scratch partials(device, call.grad_bias != nullptr && chunks > 1 ? sizeof(T) * chunks * call.cols : 0);
   const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(chunks)), block(kTileCols, kTileRows);
   activation_backward_kernel<T><<<grid, block, 0, ctx.stream>>>(
       call.rows, call.cols, rows_per_chunk, static_cast<const T*>(call.grad_y), static_cast<const T*>(call.y),
-      static_cast<T*>(call.grad_z), static_cast<T*>(call.grad_bias), partials, ctx.arrival_counters, call.act);
+      static_cast<T*>(call.grad_z), static_cast<T*>(call.grad_bias), partials.as<T>(), ctx.arrival_counters, call.act);
   NUDGE_CUDA_CHECK_LAUNCH();
-  if (partials) NUDGE_CUDA_CHECK(cudaFreeAsync(partials, ctx.stream));
 }
 
 }  // namespace

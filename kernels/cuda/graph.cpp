@@ -1,5 +1,6 @@
 // CUDA graphs: capture the work queued on a device's stream, instantiate it once, replay it with
 // one launch. Memory for the capture comes from the graph's own pool (graph_pool.h).
+#include <cstdio>
 #include <memory>
 
 #include "kernels/cuda/check.h"
@@ -23,6 +24,11 @@ struct CapturedGraph {
 void capture_begin(int index) {
   DeviceGuard guard(index);
   cudaStream_t stream = context(index).stream;
+  // Before anything else: synchronising a stream that is being captured would invalidate the
+  // capture in progress instead of refusing the nested one.
+  NUDGE_CHECK(!stream_is_capturing(index), "cuda::Graph::capture: cuda:", index,
+              " is already being captured (a capture inside a captured step, or another thread's); nested captures "
+              "are not supported");
   // Work queued before the capture must not be mistaken for part of it, nor race with it.
   NUDGE_CUDA_CHECK(cudaStreamSynchronize(stream));
   raise_device_error(index);
@@ -65,9 +71,17 @@ void graph_replay(void* handle) {
 void graph_destroy(void* handle) noexcept {
   auto* captured = static_cast<CapturedGraph*>(handle);
   // A replay may still be running on the pool's memory: let it finish before giving memory back.
-  cudaStreamSynchronize(context(captured->device).stream);
-  cudaGraphExecDestroy(captured->exec);
-  delete captured;
+  // Neither the wait nor the frees may happen while the device is being captured: then later.
+  try {
+    run_when_not_capturing(captured->device, [captured] {
+      DeviceGuard guard(captured->device);
+      cudaStreamSynchronize(context(captured->device).stream);
+      cudaGraphExecDestroy(captured->exec);
+      delete captured;
+    });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nudge: destroying a CUDA graph failed: %s\n", e.what());
+  }
 }
 
 bool stream_is_capturing(int index) {

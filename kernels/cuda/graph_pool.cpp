@@ -12,19 +12,26 @@
 
 namespace nudge::cuda {
 
-/// Device memory reserved for one graph: blocks come from cudaMalloc and go back to the driver
-/// only when the pool is destroyed.
+/// Device memory reserved for one graph. Its own blocks come from cudaMalloc; adopted blocks came
+/// from the stream-ordered pool (cudaMallocAsync). All go back only when the pool is destroyed.
 class GraphPool {
  public:
+  enum class Origin { Own, StreamOrdered };
+  struct Block {
+    std::size_t size;
+    Origin origin;
+  };
+
   explicit GraphPool(int index) : index_(index) {}
   GraphPool(const GraphPool&) = delete;
   GraphPool& operator=(const GraphPool&) = delete;
 
   ~GraphPool() {
     DeviceGuard guard(index_);
-    for (const auto& [ptr, size] : sizes_) {
-      const cudaError_t err = cudaFree(ptr);
-      if (err != cudaSuccess) std::fprintf(stderr, "nudge: cudaFree of a graph pool block failed: %s\n", cudaGetErrorString(err));
+    for (const auto& [ptr, block] : blocks_) {
+      const cudaError_t err =
+          block.origin == Origin::Own ? cudaFree(ptr) : cudaFreeAsync(ptr, context(index_).stream);
+      if (err != cudaSuccess) std::fprintf(stderr, "nudge: freeing a graph pool block failed: %s\n", cudaGetErrorString(err));
     }
   }
 
@@ -37,29 +44,50 @@ class GraphPool {
       free_.erase(it);
       return p;
     }
-    // cudaMalloc is not a queue operation: allow it during the capture (it reserves memory for
-    // the graph, it is not meant to be replayed).
+    void* p = reserve(size);
+    blocks_.emplace(p, Block{size, Origin::Own});
+    return p;
+  }
+
+  /// A block this pool handed out is free again: later allocations of the capture may reuse it.
+  void release(void* p) { free_.emplace(blocks_.at(p).size, p); }
+  /// Takes ownership of a block the captured kernels may use (never handed out again).
+  void adopt(void* p, Block block) { blocks_.emplace(p, block); }
+  /// Gives up a block (to another pool's adopt).
+  Block disown(void* p) {
+    const Block block = blocks_.at(p);
+    blocks_.erase(p);
+    return block;
+  }
+
+ private:
+  /// cudaMalloc is not a queue operation: allow it during the capture (it reserves memory for the
+  /// graph, it is not meant to be replayed). The stream-ordered pool may hold the memory after a
+  /// memory-heavy eager phase: give its cache back to the driver and try once more.
+  void* reserve(std::size_t size) {
     DeviceGuard guard(index_);
     cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
     NUDGE_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
     void* p = nullptr;
-    const cudaError_t err = cudaMalloc(&p, size);
+    cudaError_t err = cudaMalloc(&p, size);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      cudaMemPool_t pool;
+      if (cudaDeviceGetDefaultMemPool(&pool, index_) == cudaSuccess && cudaMemPoolTrimTo(pool, 0) == cudaSuccess)
+        err = cudaMalloc(&p, size);
+    }
     cudaThreadExchangeStreamCaptureMode(&mode);
     if (err != cudaSuccess) {
       cudaGetLastError();
-      throw OutOfMemory("cuda:" + std::to_string(index_) + ": out of memory allocating " + std::to_string(nbytes) +
+      throw OutOfMemory("cuda:" + std::to_string(index_) + ": out of memory allocating " + std::to_string(size) +
                         " bytes for a CUDA graph capture");
     }
-    sizes_.emplace(p, size);
     return p;
   }
 
-  void release(void* p) { free_.emplace(sizes_.at(p), p); }
-
- private:
   int index_;
   std::multimap<std::size_t, void*> free_;
-  std::unordered_map<void*, std::size_t> sizes_;
+  std::unordered_map<void*, Block> blocks_;
 };
 
 namespace {
@@ -69,7 +97,8 @@ constexpr int kMaxDevices = 64;
 struct Registry {
   std::mutex mutex;
   std::shared_ptr<GraphPool> capturing[kMaxDevices];
-  std::vector<void*> deferred_frees[kMaxDevices];
+  /// Work a capture forbids, run when the capture of that device ends.
+  std::vector<std::function<void()>> after_capture[kMaxDevices];
   /// Live blocks handed out by a pool, each keeping its pool alive.
   std::unordered_map<void*, std::shared_ptr<GraphPool>> owners;
   /// Captures in progress plus live pool blocks: 0 means the fast path (no lock) is safe.
@@ -93,20 +122,16 @@ void begin_capture_allocations(int index) {
 
 std::shared_ptr<GraphPool> end_capture_allocations(int index) {
   Registry& r = registry();
-  std::vector<void*> deferred;
+  std::vector<std::function<void()>> deferred;
   std::shared_ptr<GraphPool> pool;
   {
     std::lock_guard lock(r.mutex);
     if (!r.capturing[index]) return nullptr;
     pool = std::move(r.capturing[index]);
     r.activity.fetch_sub(1);
-    deferred.swap(r.deferred_frees[index]);
+    deferred.swap(r.after_capture[index]);
   }
-  DeviceGuard guard(index);
-  for (void* p : deferred) {
-    const cudaError_t err = cudaFreeAsync(p, context(index).stream);
-    if (err != cudaSuccess) std::fprintf(stderr, "nudge: deferred cudaFreeAsync failed: %s\n", cudaGetErrorString(err));
-  }
+  for (auto& action : deferred) action();
   return pool;
 }
 
@@ -126,19 +151,37 @@ bool deallocate_if_captured(int index, void* ptr) noexcept {
   Registry& r = registry();
   if (r.activity.load() == 0) return false;
   std::shared_ptr<GraphPool> last_reference;  // destroyed (cudaFree) after the lock is released
-  {
-    std::lock_guard lock(r.mutex);
-    if (const auto it = r.owners.find(ptr); it != r.owners.end()) {
+  std::lock_guard lock(r.mutex);
+  const std::shared_ptr<GraphPool>& capturing = r.capturing[index];
+  if (const auto it = r.owners.find(ptr); it != r.owners.end()) {
+    if (capturing && it->second != capturing) {
+      // An earlier graph's block dropped inside this capture: the new graph may use it.
+      capturing->adopt(ptr, it->second->disown(ptr));
+      // Its old pool may die with this reference: not while capturing (cudaFree), afterwards.
+      r.after_capture[index].push_back([old = std::move(it->second)] {});
+    } else {
       it->second->release(ptr);
       last_reference = std::move(it->second);
-      r.owners.erase(it);
-      r.activity.fetch_sub(1);
-      return true;
     }
-    if (!r.capturing[index]) return false;
-    r.deferred_frees[index].push_back(ptr);
+    r.owners.erase(it);
+    r.activity.fetch_sub(1);
     return true;
   }
+  if (!capturing) return false;
+  capturing->adopt(ptr, {0, GraphPool::Origin::StreamOrdered});
+  return true;
+}
+
+void run_when_not_capturing(int index, std::function<void()> action) {
+  Registry& r = registry();
+  {
+    std::lock_guard lock(r.mutex);
+    if (r.capturing[index]) {
+      r.after_capture[index].push_back(std::move(action));
+      return;
+    }
+  }
+  action();
 }
 
 }  // namespace nudge::cuda

@@ -26,6 +26,7 @@ template <class T, class Gemm, class BatchedGemm>
 void gemm(int device, const MatmulCall& call, Gemm gemm_fn, BatchedGemm batched_fn) {
   DeviceGuard guard(device);
   DeviceContext& ctx = context(device);
+  std::lock_guard lock(ctx.cublas_mutex);  // the math mode and the GEMM on one shared handle
   if constexpr (std::is_same_v<T, float>) {
     // TF32 tensor cores only when the user opted in (cuda::set_allow_tf32): ~10 mantissa bits.
     const cublasMath_t mode = allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;

@@ -1,37 +1,45 @@
 // CUDA reductions over a dense [outer, reduce, inner] input with the reducers of
-// kernels/functors.h.
-//   inner == 1: rows are reduced by thread blocks (warp shuffles, then shared memory). A long row
-//               with few rows is split over several blocks whose partials a second kernel combines,
-//               so a full reduction of 2^28 elements still fills the GPU.
-//   inner  > 1: one thread per output walks the reduced dim; neighbouring threads read
-//               neighbouring addresses, so loads coalesce.
+// kernels/functors.h. Three shapes of problem, three kernels:
+//   inner == 1, short rows (≤ kShortRow): G lanes per row (G the power of two ≥ the row, ≤ 32),
+//               so [2^21, 10] (argmax over class logits) keeps every lane busy.
+//   inner == 1, long rows: a block per row (warp shuffles, then shared memory); few long rows are
+//               split over several blocks whose partials a second kernel combines, so a full
+//               reduction of 2^28 elements still fills the GPU.
+//   inner  > 1 (sum over dim 0 of a matrix, a bias gradient): 32-column tiles × chunks of the
+//               reduced dim, per-chunk partials combined in chunk order by a second kernel, so
+//               [2^22, 4] uses the whole GPU rather than 4 threads.
+// Every kernel loops over its work (grid-stride), so no shape exceeds a grid limit, and every
+// order of combination is fixed: results are deterministic.
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/scratch.h"
 #include "kernels/functors.h"
 
 namespace nudge::cuda {
 
-// ---- block reduction ------------------------------------------------------------------------------
+// ---- warp and block reduction ----------------------------------------------------------------------
 
 template <class T>
-__device__ T shuffle_down(T v, int delta) {
+__device__ T shuffle_down(T v, int delta, int width) {
   if constexpr (sizeof(T) == 8 && !std::is_floating_point_v<T>)
-    return static_cast<T>(__shfl_down_sync(0xffffffffu, static_cast<long long>(v), delta));
+    return static_cast<T>(__shfl_down_sync(0xffffffffu, static_cast<long long>(v), delta, width));
   else
-    return __shfl_down_sync(0xffffffffu, v, delta);
+    return __shfl_down_sync(0xffffffffu, v, delta, width);
 }
 
+/// Reduces within groups of `width` lanes (a power of two ≤ 32); the result is valid in each
+/// group's first lane. Every lane of the warp must call it.
 template <class R>
-__device__ typename R::A warp_reduce(typename R::A a, R r) {
-  for (int delta = 16; delta > 0; delta /= 2) {
-    typename R::A other{shuffle_down(a.value, delta), shuffle_down(a.index, delta)};
+__device__ typename R::A warp_reduce(typename R::A a, R r, int width = 32) {
+  for (int delta = width / 2; delta > 0; delta /= 2) {
+    typename R::A other{shuffle_down(a.value, delta, width), shuffle_down(a.index, delta, width)};
     a = r.combine(a, other);
   }
   return a;
 }
 
-/// Reduces one value per thread; the result is valid in thread 0.
+/// Reduces one value per thread; the result is valid in thread 0. Safe to call in a loop.
 template <class R>
 __device__ typename R::A block_reduce(typename R::A a, R r) {
   __shared__ typename R::A warp_results[kBlockThreads / 32];
@@ -43,55 +51,104 @@ __device__ typename R::A block_reduce(typename R::A a, R r) {
     a = lane < static_cast<int>(blockDim.x / 32) ? warp_results[lane] : r.identity();
     a = warp_reduce(a, r);
   }
+  __syncthreads();  // warp_results may be reused by the caller's next call
   return a;
 }
 
 // ---- kernels --------------------------------------------------------------------------------------
 
-/// Block b reduces part (b % splits) of row (b / splits). With one split it writes the result;
+/// Groups of G lanes each reduce one row of n ≤ G·k elements (lane j takes j, j + G, ...).
+template <int G, class T, class R>
+__global__ void reduce_short_rows(const T* __restrict__ in, std::int64_t outer, std::int64_t n, R r, T* out,
+                                  std::int64_t* indices) {
+  constexpr int kGroupsPerBlock = kBlockThreads / G;
+  const int lane = threadIdx.x % G;
+  // The loop bound is uniform across the block, so every lane reaches every shuffle.
+  for (std::int64_t base = std::int64_t{blockIdx.x} * kGroupsPerBlock; base < outer;
+       base += std::int64_t{gridDim.x} * kGroupsPerBlock) {
+    const std::int64_t row = base + threadIdx.x / G;
+    typename R::A a = r.identity();
+    if (row < outer)
+      for (std::int64_t i = lane; i < n; i += G) a = r.combine(a, {in[row * n + i], i});
+    a = warp_reduce(a, r, G);
+    if (lane == 0 && row < outer) {
+      out[row] = a.value;
+      if (indices) indices[row] = a.index;
+    }
+  }
+}
+
+/// Work item b is part (b % splits) of row (b / splits). With one split it writes the result;
 /// otherwise it writes a partial for reduce_partials.
 template <class T, class R>
-__global__ void reduce_rows(const T* __restrict__ in, std::int64_t n, int splits, R r, typename R::A* partials,
-                            T* out, std::int64_t* indices) {
-  const std::int64_t row = blockIdx.x / splits, part = blockIdx.x % splits;
+__global__ void reduce_rows(const T* __restrict__ in, std::int64_t outer, std::int64_t n, int splits, R r,
+                            typename R::A* partials, T* out, std::int64_t* indices) {
   const std::int64_t chunk = (n + splits - 1) / splits;
-  const std::int64_t begin = part * chunk, end = begin + chunk < n ? begin + chunk : n;
-  const T* p = in + row * n;
-  typename R::A a = r.identity();
-  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) a = r.combine(a, {p[i], i});
-  a = block_reduce(a, r);
-  if (threadIdx.x != 0) return;
-  if (splits > 1) {
-    partials[blockIdx.x] = a;
-    return;
-  }
-  out[row] = a.value;
-  if (indices) indices[row] = a.index;
-}
-
-/// Block b combines the `splits` partials of row b.
-template <class T, class R>
-__global__ void reduce_partials(const typename R::A* __restrict__ partials, int splits, R r, T* out,
-                                std::int64_t* indices) {
-  typename R::A a = r.identity();
-  for (int i = threadIdx.x; i < splits; i += blockDim.x) a = r.combine(a, partials[blockIdx.x * splits + i]);
-  a = block_reduce(a, r);
-  if (threadIdx.x != 0) return;
-  out[blockIdx.x] = a.value;
-  if (indices) indices[blockIdx.x] = a.index;
-}
-
-template <class T, class R>
-__global__ void reduce_columns(const T* __restrict__ in, std::int64_t outer, std::int64_t n, std::int64_t inner, R r,
-                               T* out, std::int64_t* indices) {
-  const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
-  for (std::int64_t k = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; k < outer * inner; k += stride) {
-    const std::int64_t o = k / inner, i = k % inner;
-    const T* p = in + o * n * inner + i;
+  for (std::int64_t b = blockIdx.x; b < outer * splits; b += gridDim.x) {
+    const std::int64_t row = b / splits, part = b % splits;
+    const std::int64_t begin = part * chunk, end = begin + chunk < n ? begin + chunk : n;
+    const T* p = in + row * n;
     typename R::A a = r.identity();
-    for (std::int64_t j = 0; j < n; ++j) a = r.combine(a, {p[j * inner], j});
+    for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) a = r.combine(a, {p[i], i});
+    a = block_reduce(a, r);
+    if (threadIdx.x != 0) continue;
+    if (splits > 1) {
+      partials[b] = a;
+    } else {
+      out[row] = a.value;
+      if (indices) indices[row] = a.index;
+    }
+  }
+}
+
+/// Output k combines partials[k * splits + (0 .. splits-1)], in order.
+template <class T, class R>
+__global__ void reduce_partials(const typename R::A* __restrict__ partials, std::int64_t outputs, int splits, R r,
+                                T* out, std::int64_t* indices) {
+  for (std::int64_t k = blockIdx.x; k < outputs; k += gridDim.x) {
+    typename R::A a = r.identity();
+    for (int i = threadIdx.x; i < splits; i += blockDim.x) a = r.combine(a, partials[k * splits + i]);
+    a = block_reduce(a, r);
+    if (threadIdx.x != 0) continue;
     out[k] = a.value;
     if (indices) indices[k] = a.index;
+  }
+}
+
+constexpr int kTileCols = 32;  // one warp across neighbouring columns: coalesced loads
+constexpr int kTileRows = 8;   // warps per block, striding down the reduced dim
+
+/// Block (x, y) reduces 32 columns of one outer slice over chunk y of the reduced dim. With one
+/// chunk it writes the results; otherwise partial[(o·inner + i) · chunks + y] for reduce_partials.
+template <class T, class R>
+__global__ void reduce_columns(const T* __restrict__ in, std::int64_t outer, std::int64_t n, std::int64_t inner,
+                               std::int64_t rows_per_chunk, R r, typename R::A* partials, T* out,
+                               std::int64_t* indices) {
+  __shared__ typename R::A tile[kTileRows][kTileCols];
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  const std::int64_t tiles = (inner + kTileCols - 1) / kTileCols;
+  const std::int64_t begin = std::int64_t{blockIdx.y} * rows_per_chunk;
+  const std::int64_t end = begin + rows_per_chunk < n ? begin + rows_per_chunk : n;
+  for (std::int64_t bx = blockIdx.x; bx < outer * tiles; bx += gridDim.x) {
+    const std::int64_t o = bx / tiles, i = (bx % tiles) * kTileCols + tx;
+    typename R::A a = r.identity();
+    if (i < inner) {
+      const T* p = in + o * n * inner + i;
+      for (std::int64_t j = begin + ty; j < end; j += kTileRows) a = r.combine(a, {p[j * inner], j});
+    }
+    tile[ty][tx] = a;
+    __syncthreads();
+    if (ty == 0 && i < inner) {
+      for (int k = 1; k < kTileRows; ++k) a = r.combine(a, tile[k][tx]);
+      const std::int64_t k_out = o * inner + i;
+      if (gridDim.y > 1) {
+        partials[k_out * gridDim.y + blockIdx.y] = a;
+      } else {
+        out[k_out] = a.value;
+        if (indices) indices[k_out] = a.index;
+      }
+    }
+    __syncthreads();  // the tile is rewritten by the next iteration
   }
 }
 
@@ -99,38 +156,80 @@ __global__ void reduce_columns(const T* __restrict__ in, std::int64_t outer, std
 
 namespace {
 
+constexpr std::int64_t kShortRow = 256;      // rows up to this long go to groups of ≤ 32 lanes
 constexpr int kMaxSplits = 1024;
 constexpr std::int64_t kMinPerSplit = 4096;  // elements a block should own before splitting pays
+constexpr std::int64_t kMinRowsPerChunk = 64;
+
+/// Blocks for a grid-stride loop over `items` blocks of work: enough to fill the GPU.
+unsigned blocks_for(std::int64_t items, const DeviceContext& ctx) {
+  return static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>(items, std::int64_t{ctx.sm_count} * 32)));
+}
+
+template <int G, class T, class R>
+void launch_short_rows(const DeviceContext& ctx, const ReduceCall& call, R r) {
+  const std::int64_t blocks = (call.outer + kBlockThreads / G - 1) / (kBlockThreads / G);
+  reduce_short_rows<G, T><<<blocks_for(blocks, ctx), kBlockThreads, 0, ctx.stream>>>(
+      static_cast<const T*>(call.in), call.outer, call.reduce, r, static_cast<T*>(call.out), call.indices);
+  NUDGE_CUDA_CHECK_LAUNCH();
+}
+
+template <class T, class R>
+void launch_partials(const DeviceContext& ctx, const typename R::A* partials, std::int64_t outputs, int splits, R r,
+                     const ReduceCall& call) {
+  reduce_partials<T><<<blocks_for(outputs, ctx), kBlockThreads, 0, ctx.stream>>>(
+      partials, outputs, splits, r, static_cast<T*>(call.out), call.indices);
+  NUDGE_CUDA_CHECK_LAUNCH();
+}
+
+template <class T, class R>
+void launch_rows(int device, const DeviceContext& ctx, const ReduceCall& call, R r) {
+  const std::int64_t n = call.reduce;
+  if (n <= 1) return launch_short_rows<1, T>(ctx, call, r);
+  if (n <= 2) return launch_short_rows<2, T>(ctx, call, r);
+  if (n <= 4) return launch_short_rows<4, T>(ctx, call, r);
+  if (n <= 8) return launch_short_rows<8, T>(ctx, call, r);
+  if (n <= 16) return launch_short_rows<16, T>(ctx, call, r);
+  if (n <= kShortRow) return launch_short_rows<32, T>(ctx, call, r);
+  // Enough blocks to fill the GPU (4 per SM), but each split at least kMinPerSplit long.
+  const std::int64_t wanted = (std::int64_t{ctx.sm_count} * 4 + call.outer - 1) / call.outer;
+  const std::int64_t useful = (n + kMinPerSplit - 1) / kMinPerSplit;
+  const int splits = static_cast<int>(std::max<std::int64_t>(1, std::min({wanted, useful, std::int64_t{kMaxSplits}})));
+  using A = typename R::A;
+  const Scratch partials(device, splits > 1 ? sizeof(A) * call.outer * splits : 0);
+  reduce_rows<T><<<blocks_for(call.outer * splits, ctx), kBlockThreads, 0, ctx.stream>>>(
+      static_cast<const T*>(call.in), call.outer, n, splits, r, partials.as<A>(), static_cast<T*>(call.out),
+      call.indices);
+  NUDGE_CUDA_CHECK_LAUNCH();
+  if (splits > 1) launch_partials<T>(ctx, partials.as<A>(), call.outer, splits, r, call);
+}
+
+template <class T, class R>
+void launch_columns(int device, const DeviceContext& ctx, const ReduceCall& call, R r) {
+  const std::int64_t tile_blocks = call.outer * ((call.inner + kTileCols - 1) / kTileCols);
+  // Chunks of the reduced dim until the GPU has ~4 blocks per SM, each chunk ≥ kMinRowsPerChunk.
+  const std::int64_t wanted = (std::int64_t{ctx.sm_count} * 4 + tile_blocks - 1) / tile_blocks;
+  const std::int64_t useful = (call.reduce + kMinRowsPerChunk - 1) / kMinRowsPerChunk;
+  const std::int64_t chunks = std::max<std::int64_t>(1, std::min({wanted, useful, std::int64_t{kMaxSplits}}));
+  const std::int64_t rows_per_chunk = (call.reduce + chunks - 1) / chunks;
+  using A = typename R::A;
+  const std::int64_t outputs = call.outer * call.inner;
+  const Scratch partials(device, chunks > 1 ? sizeof(A) * outputs * chunks : 0);
+  const dim3 grid(blocks_for(tile_blocks, ctx), static_cast<unsigned>(chunks)), block(kTileCols, kTileRows);
+  reduce_columns<T><<<grid, block, 0, ctx.stream>>>(static_cast<const T*>(call.in), call.outer, call.reduce,
+                                                     call.inner, rows_per_chunk, r, partials.as<A>(),
+                                                     static_cast<T*>(call.out), call.indices);
+  NUDGE_CUDA_CHECK_LAUNCH();
+  if (chunks > 1) launch_partials<T>(ctx, partials.as<A>(), outputs, static_cast<int>(chunks), r, call);
+}
 
 template <class T, class R>
 void launch_reduce(int device, const ReduceCall& call, R r) {
+  if (call.outer * call.inner == 0) return;  // nothing to write (core checks this too)
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
-  const T* in = static_cast<const T*>(call.in);
-  T* out = static_cast<T*>(call.out);
-  if (call.inner > 1) {
-    reduce_columns<T><<<grid_for(call.outer * call.inner, ctx), kBlockThreads, 0, ctx.stream>>>(
-        in, call.outer, call.reduce, call.inner, r, out, call.indices);
-    NUDGE_CUDA_CHECK_LAUNCH();
-    return;
-  }
-  // Enough blocks to fill the GPU (4 per SM), but each split at least kMinPerSplit long.
-  const std::int64_t wanted = (std::int64_t{ctx.sm_count} * 4 + call.outer - 1) / call.outer;
-  const std::int64_t useful = (call.reduce + kMinPerSplit - 1) / kMinPerSplit;
-  const int splits = static_cast<int>(std::max<std::int64_t>(1, std::min({wanted, useful, std::int64_t{kMaxSplits}})));
-  using A = typename R::A;
-  A* partials = nullptr;
-  if (splits > 1)
-    NUDGE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), sizeof(A) * call.outer * splits, ctx.stream));
-  reduce_rows<T><<<static_cast<unsigned>(call.outer * splits), kBlockThreads, 0, ctx.stream>>>(
-      in, call.reduce, splits, r, partials, out, call.indices);
-  NUDGE_CUDA_CHECK_LAUNCH();
-  if (splits > 1) {
-    reduce_partials<T><<<static_cast<unsigned>(call.outer), kBlockThreads, 0, ctx.stream>>>(partials, splits, r, out,
-                                                                                             call.indices);
-    NUDGE_CUDA_CHECK_LAUNCH();
-    NUDGE_CUDA_CHECK(cudaFreeAsync(partials, ctx.stream));  // stream-ordered: freed after the kernel
-  }
+  if (call.inner > 1) launch_columns<T>(device, ctx, call, r);
+  else launch_rows<T>(device, ctx, call, r);
 }
 
 }  // namespace

@@ -1,6 +1,11 @@
-// CUDA memory and copies. Memory comes from the device's stream-ordered pool (cudaMallocAsync)
-// with the release threshold raised so freed blocks stay cached: steady-state training does no
-// cudaMalloc/cudaFree. On failure the pool's cache is trimmed and the allocation retried once.
+// CUDA memory, copies and events. Memory comes from the device's stream-ordered pool
+// (cudaMallocAsync) with the release threshold raised so freed blocks stay cached: steady-state
+// training does no cudaMalloc/cudaFree. On failure the pool's cache is trimmed and the
+// allocation retried once.
+//
+// Every device has one nudge stream (context.h). Whatever crosses streams is ordered with events,
+// never with a host wait: a copy between two GPUs waits for the source's stream, and the source's
+// stream waits for the copy before it may reuse (free) the source's memory.
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
@@ -11,6 +16,7 @@
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/graph_pool.h"
 #include "kernels/cuda/kernels.h"
+#include "kernels/cuda/scratch.h"
 
 namespace nudge::cuda {
 
@@ -44,7 +50,165 @@ void keep_freed_memory_cached(int index) {
   });
 }
 
-void* allocate(int index, std::size_t nbytes) {
+/// `waiter`'s stream waits (on the device, not the host) for the work queued so far on `signaller`'s.
+void stream_wait(int waiter, int signaller) {
+  cudaEvent_t event = nullptr;
+  {
+    DeviceGuard guard(signaller);  // an event is recorded on a stream of its own device
+    NUDGE_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+    NUDGE_CUDA_CHECK(cudaEventRecord(event, context(signaller).stream));
+  }
+  DeviceGuard guard(waiter);
+  const cudaError_t err = cudaStreamWaitEvent(context(waiter).stream, event, 0);
+  cudaEventDestroy(event);  // released once the recorded work completes
+  NUDGE_CUDA_CHECK(err);
+}
+
+/// Lets device `peer` read and write the stream-ordered pool of device `owner` where the hardware
+/// allows it (pool memory is private to its device until told otherwise, whatever
+/// cudaDeviceEnablePeerAccess says). Copies work either way; this makes them direct.
+void share_pool_with_peer(int owner, int peer) {
+  static std::mutex mutex;
+  static bool done[64][64] = {};
+  std::lock_guard lock(mutex);
+  if (done[owner][peer]) return;
+  done[owner][peer] = true;
+  int can_access = 0;
+  if (cudaDeviceCanAccessPeer(&can_access, peer, owner) != cudaSuccess || !can_access) return;
+  cudaMemPool_t pool;
+  NUDGE_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, owner));
+  cudaMemAccessDesc desc{};
+  desc.location.type = cudaMemLocationTypeDevice;
+  desc.location.id = peer;
+  desc.flags = cudaMemAccessFlagsProtReadWrite;
+  NUDGE_CUDA_CHECK(cudaMemPoolSetAccess(pool, &desc, 1));
+}
+
+void copy_between_devices(void* dst, int dst_index, const void* src, int src_index, std::size_t nbytes) {
+  share_pool_with_peer(src_index, dst_index);
+  share_pool_with_peer(dst_index, src_index);
+  stream_wait(dst_index, src_index);  // the source is complete
+  {
+    DeviceGuard guard(dst_index);
+    NUDGE_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_index, src, src_index, nbytes, context(dst_index).stream));
+  }
+  stream_wait(src_index, dst_index);  // a later free of the source (on its stream) follows the copy
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) {
+  const int index = dst_device.is_cuda() ? dst_device.index() : src_device.index();
+  if (dst_device.is_cuda() && src_device.is_cuda() && dst_device.index() != src_device.index()) {
+    copy_between_devices(dst, dst_device.index(), src, src_device.index(), nbytes);
+    return;
+  }
+  DeviceGuard guard(index);
+  cudaStream_t stream = context(index).stream;
+  NUDGE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDefault, stream));
+  // Host memory here is pageable and owned by the caller: finish before returning it.
+  if (dst_device.is_cpu() || src_device.is_cpu()) {
+    NUDGE_CUDA_CHECK(cudaStreamSynchronize(stream));
+    raise_device_error(index);
+  }
+}
+
+void synchronize(int index) {
+  DeviceGuard guard(index);
+  NUDGE_CUDA_CHECK(cudaStreamSynchronize(context(index).stream));
+  raise_device_error(index);
+}
+
+std::size_t free_memory(int index) {
+  DeviceGuard guard(index);
+  NUDGE_CUDA_CHECK(cudaStreamSynchronize(context(index).stream));
+  cudaMemPool_t pool;
+  NUDGE_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, index));
+  NUDGE_CUDA_CHECK(cudaMemPoolTrimTo(pool, 0));
+  std::size_t free_bytes = 0, total_bytes = 0;
+  NUDGE_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  return free_bytes;
+}
+
+void* allocate_pinned(std::size_t nbytes) {
+  void* p = nullptr;
+  if (cudaHostAlloc(&p, nbytes, cudaHostAllocPortable) == cudaSuccess) return p;
+  cudaGetLastError();
+  throw OutOfMemory("cuda: cannot allocate " + std::to_string(nbytes) + " bytes of pinned host memory");
+}
+
+void deallocate_pinned(void* p) noexcept {
+  // An asynchronous upload on some nudge stream may still be reading this block: wait for those
+  // streams (not the whole device, not another library's streams). A stream being captured cannot
+  // be waited for: the free then happens when its capture ends.
+  const auto free_now = [p] {
+    for (const int index : created_contexts()) {
+      DeviceGuard guard(index);
+      cudaStreamSynchronize(context(index).stream);
+    }
+    const cudaError_t err = cudaFreeHost(p);
+    if (err != cudaSuccess) std::fprintf(stderr, "nudge: cudaFreeHost failed: %s\n", cudaGetErrorString(err));
+  };
+  try {
+    for (const int index : created_contexts())
+      if (stream_is_capturing(index)) return run_when_not_capturing(index, free_now);
+    free_now();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nudge: freeing pinned memory failed: %s\n", e.what());
+  }
+}
+
+void copy_bytes_async(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) {
+  const int index = dst_device.is_cuda() ? dst_device.index() : src_device.index();
+  DeviceGuard guard(index);
+  NUDGE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDefault, context(index).stream));
+}
+
+/// A cudaEvent_t belongs to the device that was current when it was created, and may be recorded
+/// only on that device's streams: the event is (re)created for the device it is recorded on.
+struct DeviceEvent {
+  cudaEvent_t event = nullptr;
+  int device = -1;
+};
+
+void* event_create() { return new DeviceEvent; }
+
+void event_destroy(void* handle) noexcept {
+  auto* e = static_cast<DeviceEvent*>(handle);
+  if (e->event) cudaEventDestroy(e->event);
+  delete e;
+}
+
+void event_record(void* handle, int index) {
+  auto* e = static_cast<DeviceEvent*>(handle);
+  DeviceGuard guard(index);
+  if (e->device != index) {
+    if (e->event) NUDGE_CUDA_CHECK(cudaEventDestroy(e->event));
+    e->event = nullptr;
+    NUDGE_CUDA_CHECK(cudaEventCreate(&e->event));
+    e->device = index;
+  }
+  NUDGE_CUDA_CHECK(cudaEventRecord(e->event, context(index).stream));
+}
+
+void event_synchronize(void* handle) {
+  auto* e = static_cast<DeviceEvent*>(handle);
+  if (!e->event) return;
+  NUDGE_CUDA_CHECK(cudaEventSynchronize(e->event));
+  raise_device_error(e->device);
+}
+
+float event_elapsed_ms(void* start, void* end) {
+  auto *s = static_cast<DeviceEvent*>(start), *e = static_cast<DeviceEvent*>(end);
+  NUDGE_CHECK(s->event && e->event && s->device == e->device,
+              "cuda::Event::elapsed_ms: both events must have been recorded on the same device (cuda:", s->device,
+              " and cuda:", e->device, ")");
+  float ms = 0;
+  NUDGE_CUDA_CHECK(cudaEventElapsedTime(&ms, s->event, e->event));
+  return ms;
+}
+
+}  // namespace
+
+void* device_allocate(int index, std::size_t nbytes) {
   if (void* p = allocate_if_capturing(index, nbytes)) return p;
   DeviceGuard guard(index);
   keep_freed_memory_cached(index);
@@ -66,7 +230,7 @@ void* allocate(int index, std::size_t nbytes) {
                     " bytes free on the device)");
 }
 
-void deallocate(int index, void* p, std::size_t) noexcept {
+void device_deallocate(int index, void* p, std::size_t) noexcept {
   if (deallocate_if_captured(index, p)) return;
   // Destructors must not throw: log instead.
   int previous = -1;
@@ -77,84 +241,13 @@ void deallocate(int index, void* p, std::size_t) noexcept {
   if (previous != index) cudaSetDevice(previous);
 }
 
-void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) {
-  const int index = dst_device.is_cuda() ? dst_device.index() : src_device.index();
-  DeviceGuard guard(index);
-  cudaStream_t stream = context(index).stream;
-  if (dst_device.is_cuda() && src_device.is_cuda() && dst_device.index() != src_device.index()) {
-    // The source device may still be writing: order after its stream, then copy peer-to-peer.
-    NUDGE_CUDA_CHECK(cudaStreamSynchronize(context(src_device.index()).stream));
-    NUDGE_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device.index(), src, src_device.index(), nbytes, stream));
-  } else {
-    NUDGE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDefault, stream));
-  }
-  // Host memory here is pageable and owned by the caller: finish before returning it.
-  if (dst_device.is_cpu() || src_device.is_cpu()) {
-    NUDGE_CUDA_CHECK(cudaStreamSynchronize(stream));
-    raise_device_error(index);
-  }
-}
-
-void synchronize(int index) {
-  DeviceGuard guard(index);
-  NUDGE_CUDA_CHECK(cudaStreamSynchronize(context(index).stream));
-  raise_device_error(index);
-}
-
-void* allocate_pinned(std::size_t nbytes) {
-  void* p = nullptr;
-  if (cudaHostAlloc(&p, nbytes, cudaHostAllocPortable) == cudaSuccess) return p;
-  cudaGetLastError();
-  throw OutOfMemory("cuda: cannot allocate " + std::to_string(nbytes) + " bytes of pinned host memory");
-}
-
-void deallocate_pinned(void* p) noexcept {
-  // An asynchronous upload may still be reading this block: wait for the device first.
-  cudaDeviceSynchronize();
-  const cudaError_t err = cudaFreeHost(p);
-  if (err != cudaSuccess) std::fprintf(stderr, "nudge: cudaFreeHost failed: %s\n", cudaGetErrorString(err));
-}
-
-void copy_bytes_async(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) {
-  const int index = dst_device.is_cuda() ? dst_device.index() : src_device.index();
-  DeviceGuard guard(index);
-  NUDGE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDefault, context(index).stream));
-}
-
-void* event_create() {
-  cudaEvent_t event = nullptr;
-  NUDGE_CUDA_CHECK(cudaEventCreate(&event));
-  return event;
-}
-
-void event_destroy(void* event) noexcept { cudaEventDestroy(static_cast<cudaEvent_t>(event)); }
-
-void event_record(void* event, int index) {
-  DeviceGuard guard(index);
-  NUDGE_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event), context(index).stream));
-}
-
-void event_synchronize(void* event) {
-  NUDGE_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
-  int device = 0;
-  NUDGE_CUDA_CHECK(cudaGetDevice(&device));
-  raise_device_error(device);
-}
-
-float event_elapsed_ms(void* start, void* end) {
-  float ms = 0;
-  NUDGE_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start), static_cast<cudaEvent_t>(end)));
-  return ms;
-}
-
-}  // namespace
-
 DeviceRuntime runtime() {
   return DeviceRuntime{.device_count = device_count,
-                       .allocate = allocate,
-                       .deallocate = deallocate,
+                       .allocate = device_allocate,
+                       .deallocate = device_deallocate,
                        .copy_bytes = copy_bytes,
                        .synchronize = synchronize,
+                       .free_memory = free_memory,
                        .allocate_pinned = allocate_pinned,
                        .deallocate_pinned = deallocate_pinned,
                        .copy_bytes_async = copy_bytes_async,
