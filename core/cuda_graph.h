@@ -24,6 +24,11 @@ namespace nudge::cuda {
 /// host knew at capture time are frozen into the graph (learning rate, momentum, shapes): capture
 /// again to change them. Only device work may happen inside the step: no item(), no copies to
 /// the host, no printing of values.
+///
+/// Threads: nudge queues all work for a device on ONE stream, whichever thread submits it. While
+/// a step is being captured on a device, no other thread may run nudge ops on that device (they
+/// would be recorded into the graph, or invalidate it); captures do not nest (a second capture of
+/// the same device is refused with an error, and the first one goes on).
 class Graph {
  public:
   Graph() = default;

@@ -1,0 +1,48 @@
+# The self-contained package: everything a bare CUDA machine (driver + toolkit, no package registry)
+# needs to run and verify nudge with one command, `bin/nudge-selftest`. Made with CMake's own
+# tools: install rules, the shared libraries the programs load found by CMake's runtime-dependency
+# analysis, and CPack.  `scripts/package BUILD_DIR` makes it.
+#
+#   bin/    examples, nudge_tests, bench_*, nudge-selftest
+#   lib/    libnudge and the libraries a bare machine lacks (OpenBLAS and its Fortran runtime,
+#           Google Benchmark, zlib, libstdc++, libgcc_s); never the C library, the CUDA driver or
+#           the CUDA toolkit's libraries, which that machine has
+#   share/nudge/  bench/run and its scripts, the PyTorch interop scripts
+#   include/, lib/cmake/nudge/  the library for find_package(nudge)
+
+set(nudge_programs)
+foreach(target two_parameter one_neuron and_gate sigmoid_neuron xor apartment_prices fashion_mnist graph_training demo
+               nudge_tests bench_ops bench_fused bench_training)
+  if(TARGET ${target})
+    list(APPEND nudge_programs ${target})
+  endif()
+endforeach()
+install(TARGETS ${nudge_programs} RUNTIME_DEPENDENCY_SET nudge_runtime RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(PROGRAMS tests/selftest/nudge-selftest DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(PROGRAMS bench/run bench/report.py bench/torch_baseline.py DESTINATION ${CMAKE_INSTALL_DATADIR}/nudge/bench)
+install(PROGRAMS tests/interop/torch_interop.sh tests/interop/torch_interop.py
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/nudge/tests/interop)
+
+install(RUNTIME_DEPENDENCY_SET nudge_runtime
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  # Never carried: the C library family, the CUDA driver and toolkit, and nudge itself (installed above).
+  PRE_EXCLUDE_REGEXES
+    "^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libutil|libresolv)[.-]"
+    "^lib(cuda|cudart|cublas|cublasLt|nvidia|nccl|cudnn|nvrtc|nvJitLink)[.-]"
+    "^libnudge[.]"
+  POST_EXCLUDE_REGEXES "^/usr/local/cuda" "/nvidia/"
+  DIRECTORIES ${CMAKE_BINARY_DIR}/lib)
+
+set(CPACK_GENERATOR TGZ)
+set(CPACK_PACKAGE_NAME nudge)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}: library, examples, tests, benchmarks and nudge-selftest")
+if(NUDGE_WITH_CUDA)
+  set(nudge_package_flavour "cuda-sm${CMAKE_CUDA_ARCHITECTURES}")
+else()
+  set(nudge_package_flavour "cpu")
+endif()
+set(CPACK_PACKAGE_FILE_NAME "nudge-${PROJECT_VERSION}-${nudge_package_flavour}-${CMAKE_SYSTEM_PROCESSOR}")
+set(CPACK_INCLUDE_TOPLEVEL_DIRECTORY ON)
+set(CPACK_ARCHIVE_THREADS 0)
+include(CPack)
