@@ -26,8 +26,10 @@ struct StridedLoop {
   void* data[N] = {};
 };
 
-enum class UnaryOp : std::uint8_t { Neg, Exp, Log, Sqrt, Abs, Sigmoid, Tanh, Relu, Pow };
-enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Lt, Gt };
+enum class UnaryOp : std::uint8_t { Neg, Exp, Log, Log1p, Sqrt, Abs, Sigmoid, Tanh, Relu, Pow };
+/// KeepWhere(value, mask) = value where mask > 0 or is NaN, else 0: a select, not a multiply, so an
+/// inf or NaN value never leaks through a zero mask (the backward formulas use it as torch.where).
+enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Lt, Gt, KeepWhere };
 enum class ReduceOp : std::uint8_t { Sum, Max };
 
 
@@ -135,6 +137,13 @@ struct LossCall {
   const void* target;
   void* loss;
   void* grad;
+  /// Cross-entropy: rows whose target is this class contribute no loss and no gradient, and a Mean
+  /// divides by the rows that count (PyTorch's ignore_index, −100 by default).
+  std::int64_t ignore_index = -100;
+  /// Cross-entropy with Mean and a gradient: the kernel scales the gradient by 1/rows before it
+  /// knows how many rows count, and writes here (one element of the dtype) the factor
+  /// rows / counted (0 when none counts) that backward applies.
+  void* grad_rescale = nullptr;
 };
 
 /// One parameter of a multi-tensor optimizer step: dense arrays of `numel` elements of the

@@ -15,6 +15,8 @@ namespace nudge {
 Tensor neg(const Tensor& x);
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
+/// log(1 + x), accurate for small |x|.
+Tensor log1p(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 /// 1 / (1 + e^-x), computed without overflow for large |x|.
@@ -77,11 +79,19 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Ac
 Tensor reduce_loss(const Tensor& per_element, Reduction reduction);
 /// (input − target)², reduced. Input and target of the same shape (no silent broadcasting).
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
-/// binary_cross_entropy(sigmoid(x), t) computed stably from logits: max(x,0) − x·t + log(1 + e^−|x|).
+/// binary_cross_entropy(sigmoid(x), t) computed stably from logits:
+/// t·softplus(−x) + (1−t)·softplus(x), which stays exact at x = ±inf and never forms x·t.
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         Reduction reduction = Reduction::Mean);
-/// −log softmax(logits)[target] for logits [N, C] and int64 class targets [N]; Mean divides by N.
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean);
+/// −log softmax(logits)[target] for logits [N, C] and int64 class targets [N]. Rows whose target is
+/// `ignore_index` (PyTorch's −100 by default, for padding) add no loss and no gradient, and Mean
+/// divides by the rows that remain (NaN when none does).
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean,
+                     std::int64_t ignore_index = -100);
+/// −[t·log p + (1−t)·log(1−p)] on probabilities p ∈ [0, 1] (else an error), each log clamped at
+/// −100 and the gradient guarded at p ∈ {0, 1}, as in PyTorch. Prefer the logits version: it
+/// needs no clamping. (Checks the range on the host: one synchronisation on a GPU.)
+Tensor binary_cross_entropy(const Tensor& probabilities, const Tensor& target, Reduction reduction = Reduction::Mean);
 
 // ---- composites (core/ops_composite.cpp) --------------------------------------------------------
 /// log(softmax(x)) along `dim`, computed stably (max-shifted log-sum-exp).

@@ -7,6 +7,8 @@ namespace nudge {
 
 Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   detail::check_floating(x, "log_softmax");
+  wrap_dim(dim, x.dim(), "log_softmax");
+  if (x.numel() == 0) return x.clone();  // nothing to normalise, also along a zero-length dim
   // Subtracting the (detached) row max keeps exp() from overflowing; the result does not depend
   // on the shift, so detaching it loses no gradient.
   const Tensor shifted = x - std::get<0>(max(x, dim, /*keepdim=*/true)).detach();
@@ -15,6 +17,8 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
 
 Tensor softmax(const Tensor& x, std::int64_t dim) {
   detail::check_floating(x, "softmax");
+  wrap_dim(dim, x.dim(), "softmax");
+  if (x.numel() == 0) return x.clone();
   const Tensor e = exp(x - std::get<0>(max(x, dim, /*keepdim=*/true)).detach());
   return e / sum(e, dim, /*keepdim=*/true);
 }
@@ -31,10 +35,6 @@ Tensor one_hot(const Tensor& indices, std::int64_t num_classes, DType dtype) {
   classes_shape.back() = num_classes;
   const Tensor classes = arange(num_classes, TensorOptions(kInt64).device(indices.device())).view(classes_shape);
   return eq(indices.unsqueeze(-1), classes).to(dtype);
-}
-
-Tensor clamp_min(const Tensor& x, Scalar min) {
-  return maximum(x, full({}, min, TensorOptions(x.dtype()).device(x.device())));
 }
 
 }  // namespace nudge

@@ -2,8 +2,10 @@
 // kernels/functors.h.
 #include "core/autograd/node.h"
 #include "core/dispatch.h"
+#include "core/factory.h"
 #include "core/ops.h"
 #include "core/ops_checks.h"
+#include "core/ops_internal.h"
 #include "core/strided_loop.h"
 
 namespace nudge {
@@ -15,6 +17,7 @@ const char* unary_name(UnaryOp op) {
     case UnaryOp::Neg: return "neg";
     case UnaryOp::Exp: return "exp";
     case UnaryOp::Log: return "log";
+    case UnaryOp::Log1p: return "log1p";
     case UnaryOp::Sqrt: return "sqrt";
     case UnaryOp::Abs: return "abs";
     case UnaryOp::Sigmoid: return "sigmoid";
@@ -36,6 +39,7 @@ const char* binary_name(BinaryOp op) {
     case BinaryOp::Eq: return "eq";
     case BinaryOp::Lt: return "lt";
     case BinaryOp::Gt: return "gt";
+    case BinaryOp::KeepWhere: return "where";
   }
   return "binary";
 }
@@ -112,6 +116,8 @@ void binary_inplace(BinaryOp op, Tensor& self, Scalar s, const char* name) {
 
 }  // namespace
 
+Tensor detail::keep_where(const Tensor& value, const Tensor& mask) { return binary(BinaryOp::KeepWhere, value, mask); }
+
 // ---- forward and backward, side by side ----------------------------------------------------
 // Each backward gets the output's gradient `g` and returns one gradient per input, in the
 // broadcast output shape (the engine sums it down to each input's shape).
@@ -120,6 +126,7 @@ using autograd::Grads;
 using autograd::needs_grad;
 using autograd::record;
 using autograd::SavedTensor;
+using detail::keep_where;
 
 Tensor neg(const Tensor& x) {
   Tensor y = unary(UnaryOp::Neg, x);
@@ -137,6 +144,12 @@ Tensor exp(const Tensor& x) {
 Tensor log(const Tensor& x) {
   Tensor y = unary(UnaryOp::Log, x);
   record("log", y, {&x}, [x_ = SavedTensor(x, "log")](const Tensor& g) { return Grads{g / x_.get()}; });
+  return y;
+}
+
+Tensor log1p(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Log1p, x);
+  record("log1p", y, {&x}, [x_ = SavedTensor(x, "log1p")](const Tensor& g) { return Grads{g / (x_.get() + 1)}; });
   return y;
 }
 
@@ -179,13 +192,16 @@ Tensor tanh(const Tensor& x) {
 Tensor relu(const Tensor& x) {
   Tensor y = unary(UnaryOp::Relu, x);
   if (needs_grad({&x}))
-    record("relu", y, {&x}, [y_ = SavedTensor(y, "relu", true)](const Tensor& g) { return Grads{g * gt(y_.get(), 0)}; });
+    // Zero where the output is ≤ 0; a NaN input passes its gradient on, as in PyTorch.
+    record("relu", y, {&x}, [y_ = SavedTensor(y, "relu", true)](const Tensor& g) { return Grads{keep_where(g, y_.get())}; });
   return y;
 }
 
 Tensor pow(const Tensor& x, Scalar exponent) {
   Tensor y = unary(UnaryOp::Pow, x, exponent);
   record("pow", y, {&x}, [x_ = SavedTensor(x, "pow"), e = exponent.to_double()](const Tensor& g) {
+    // x^0 is constant: its gradient is 0 everywhere, also at x = 0 where e·x^(e−1) would be 0·inf.
+    if (e == 0) return Grads{full(g.shape(), 0, TensorOptions(g.dtype()).device(g.device()))};
     return Grads{g * e * pow(x_.get(), e - 1)};
   });
   return y;
@@ -238,8 +254,9 @@ Tensor mul(const Tensor& a, Scalar b) {
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Div, a, b);
   record("div", y, {&a, &b}, [a_ = SavedTensor(a, "div"), b_ = SavedTensor(b, "div")](const Tensor& g) {
+    // −g·(a/b)/b, not −g·a/(b·b): b·b under- or overflows long before the quotient does.
     const Tensor& d = b_.get();
-    return Grads{g / d, -g * a_.get() / (d * d)};
+    return Grads{g / d, -g * ((a_.get() / d) / d)};
   });
   return y;
 }
@@ -254,19 +271,25 @@ Tensor div(Scalar a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Div, b, a, /*scalar_first=*/true);
   record("div", y, {&b}, [a, b_ = SavedTensor(b, "div")](const Tensor& g) {
     const Tensor& d = b_.get();
-    return Grads{-g * a / (d * d)};
+    return Grads{-g * (div(a, d) / d)};
   });
   return y;
 }
 
-// Ties split the gradient evenly between the operands, as PyTorch does.
+// PyTorch's rule: ties split the gradient evenly; elsewhere the larger operand (for maximum) gets
+// all of it, selected rather than multiplied by a mask so an infinite gradient leaves 0 behind;
+// where either operand is NaN, both get it.
+namespace {
+Tensor tie_split(const Tensor& g, const Tensor& x, const Tensor& z) { return g * (1 - eq(x, z) * 0.5); }
+}  // namespace
+
 Tensor maximum(const Tensor& a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Maximum, a, b);
   record("maximum", y, {&a, &b}, [a_ = SavedTensor(a, "maximum"), b_ = SavedTensor(b, "maximum")](const Tensor& g) {
     const Tensor& x = a_.get();
     const Tensor& z = b_.get();
-    const Tensor half_ties = eq(x, z) * 0.5;
-    return Grads{g * (gt(x, z) + half_ties), g * (lt(x, z) + half_ties)};
+    const Tensor shared = tie_split(g, x, z);
+    return Grads{keep_where(shared, 1 - lt(x, z)), keep_where(shared, 1 - gt(x, z))};
   });
   return y;
 }
@@ -276,9 +299,26 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
   record("minimum", y, {&a, &b}, [a_ = SavedTensor(a, "minimum"), b_ = SavedTensor(b, "minimum")](const Tensor& g) {
     const Tensor& x = a_.get();
     const Tensor& z = b_.get();
-    const Tensor half_ties = eq(x, z) * 0.5;
-    return Grads{g * (lt(x, z) + half_ties), g * (gt(x, z) + half_ties)};
+    const Tensor shared = tie_split(g, x, z);
+    return Grads{keep_where(shared, 1 - gt(x, z)), keep_where(shared, 1 - lt(x, z))};
   });
+  return y;
+}
+
+// max(x, min): the whole gradient where x ≥ min (a tie is not split: min is a constant), none
+// where x < min or x is NaN (PyTorch's clamp rule).
+Tensor clamp_min(const Tensor& x, Scalar min) {
+  detail::check_defined(x, "clamp_min");
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = maximum(x, full({}, min, TensorOptions(x.dtype()).device(x.device())));
+  }
+  if (needs_grad({&x}))
+    record("clamp_min", y, {&x}, [x_ = SavedTensor(x, "clamp_min"), min](const Tensor& g) {
+      const Tensor& v = x_.get();
+      return Grads{keep_where(g, gt(v, min) + eq(v, min))};
+    });
   return y;
 }
 

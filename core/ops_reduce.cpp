@@ -7,6 +7,7 @@
 #include "core/factory.h"
 #include "core/ops.h"
 #include "core/ops_checks.h"
+#include "core/ops_internal.h"
 
 namespace nudge {
 
@@ -86,13 +87,17 @@ Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
 Tensor mean(const Tensor& x) { return mean_of(x, std::nullopt, false); }
 Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) { return mean_of(x, dim, keepdim); }
 
-// The gradient of a full max is shared evenly by every element equal to the max (PyTorch's rule).
+// The gradient of a full max is shared evenly by every element equal to the max, or by the NaNs
+// when the max is NaN (PyTorch's rule).
 Tensor max(const Tensor& x) {
   Tensor y = reduce(ReduceOp::Max, x, std::nullopt, false, "max").values;
   if (autograd::needs_grad({&x}))
     record("max", y, {&x}, [x_ = SavedTensor(x, "max"), y_ = SavedTensor(y, "max", true)](const Tensor& g) {
-      const Tensor winners = eq(x_.get(), y_.get());
-      return Grads{g * winners / sum(winners)};
+      const Tensor& v = x_.get();
+      const Tensor& m = y_.get();
+      const Tensor is_nan = 1 - eq(v, v), max_is_nan = 1 - eq(m, m);
+      const Tensor winners = eq(v, m) + is_nan * max_is_nan;
+      return Grads{detail::keep_where(g / sum(winners), winners)};
     });
   return y;
 }
@@ -109,7 +114,7 @@ std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) 
       positions_shape[d] = shape[d];
       const Tensor positions = arange(shape[d], options.dtype(kInt64)).view(positions_shape);
       const Tensor winner = keepdim ? idx.get() : idx.get().unsqueeze(d);
-      return Grads{eq(positions, winner).to(options.dtype()) * expand_reduced(g, shape, d, keepdim)};
+      return Grads{detail::keep_where(expand_reduced(g, shape, d, keepdim), eq(positions, winner).to(options.dtype()))};
     });
   }
   return {r.values, r.indices};

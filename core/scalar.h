@@ -15,7 +15,15 @@ class Scalar {
   /// The value as element type T (exact for int64 when constructed from an integer).
   template <class T>
   T to() const {
-    if constexpr (std::is_integral_v<T>) return static_cast<T>(is_int_ ? i_ : static_cast<std::int64_t>(f_));
+    if constexpr (std::is_integral_v<T>) {
+      if (is_int_) return static_cast<T>(i_);
+      // Out-of-range doubles saturate and NaN gives 0 (the float -> int64 rule of kernels/functors.h);
+      // callers that must refuse them (fill_) check first.
+      if (f_ != f_) return T(0);
+      if (f_ >= 9223372036854775808.0) return static_cast<T>(INT64_MAX);
+      if (f_ < -9223372036854775808.0) return static_cast<T>(INT64_MIN);
+      return static_cast<T>(static_cast<std::int64_t>(f_));
+    }
     else return static_cast<T>(f_);
   }
   double to_double() const { return f_; }

@@ -188,6 +188,7 @@ Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
 }
 
 Tensor Tensor::slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) const {
+  NUDGE_CHECK(this->dim() > 0, "slice: cannot be applied to a 0-dim tensor (", describe(*this), ")");
   dim = wrap_dim(dim, this->dim(), "slice");
   NUDGE_CHECK(step > 0, "slice: step must be positive, got ", step);
   const std::int64_t n = shape()[dim];
@@ -208,6 +209,7 @@ Tensor Tensor::slice(std::int64_t dim, std::int64_t start, std::int64_t end, std
 }
 
 Tensor Tensor::narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const {
+  NUDGE_CHECK(this->dim() > 0, "narrow: cannot be applied to a 0-dim tensor (", describe(*this), ")");
   dim = wrap_dim(dim, this->dim(), "narrow");
   const std::int64_t n = shape()[dim];
   if (start < 0) start += n;
@@ -217,6 +219,7 @@ Tensor Tensor::narrow(std::int64_t dim, std::int64_t start, std::int64_t length)
 }
 
 Tensor Tensor::select(std::int64_t dim, std::int64_t index) const {
+  NUDGE_CHECK(this->dim() > 0, "select: cannot be applied to a 0-dim tensor (", describe(*this), ")");
   dim = wrap_dim(dim, this->dim(), "select");
   const std::int64_t n = shape()[dim];
   NUDGE_CHECK(index >= -n && index < n, "select: index ", index, " is out of bounds for dim ", dim, " of size ", n,
@@ -359,6 +362,10 @@ Tensor& Tensor::copy_(const Tensor& src) {
 Tensor& Tensor::fill_(Scalar value) {
   detail::check_inplace(*this, nullptr, "fill_");
   detail::check_writable(*this, "fill_");
+  // As PyTorch: a fractional value truncates, one outside int64 (or NaN, ±inf) is an error.
+  const double v = value.to_double();
+  NUDGE_CHECK(dtype() != kInt64 || value.is_integral() || (v >= -9223372036854775808.0 && v < 9223372036854775808.0),
+              "fill_: value ", v, " cannot be converted to int64 without overflow (", describe(*this), ")");
   storage()->bump_version();
   if (numel() == 0) return *this;
   FillCall call{dtype(), value, detail::make_strided_loop<1>(shape(), {this}, "fill_")};

@@ -29,7 +29,9 @@ NUDGE_HD float log1p_(float x) { return ::log1pf(x); }
 NUDGE_HD double log1p_(double x) { return ::log1p(x); }
 NUDGE_HD float sqrt_(float x) { return ::sqrtf(x); }
 NUDGE_HD double sqrt_(double x) { return ::sqrt(x); }
-NUDGE_HD float tanh_(float x) { return ::tanhf(x); }
+// float tanh through double: tanhf is up to 2 ulp off on both glibc and CUDA, the double result
+// rounds to within 0.5 ulp (PyTorch's float tanh is within 1 ulp).
+NUDGE_HD float tanh_(float x) { return static_cast<float>(::tanh(static_cast<double>(x))); }
 NUDGE_HD double tanh_(double x) { return ::tanh(x); }
 NUDGE_HD float pow_(float x, float e) { return ::powf(x, e); }
 NUDGE_HD double pow_(double x, double e) { return ::pow(x, e); }
@@ -47,6 +49,7 @@ struct Relu {
 };
 struct Exp { template <class T> NUDGE_HD T operator()(T x) const { return exp_(x); } };
 struct Log { template <class T> NUDGE_HD T operator()(T x) const { return log_(x); } };
+struct Log1p { template <class T> NUDGE_HD T operator()(T x) const { return log1p_(x); } };
 struct Sqrt { template <class T> NUDGE_HD T operator()(T x) const { return sqrt_(x); } };
 struct Tanh { template <class T> NUDGE_HD T operator()(T x) const { return tanh_(x); } };
 struct Sigmoid {
@@ -84,26 +87,38 @@ struct LossTerm {
   T grad;
 };
 
-/// One element of an elementwise loss (MSE or BCE-with-logits) at input x and target t.
+/// One element of an elementwise loss (MSE or BCE-with-logits) at input x and target t. The
+/// gradient is before loss_grad_scale.
 template <class T>
 NUDGE_HD LossTerm<T> pointwise_loss(LossKind kind, T x, T t) {
   if (kind == LossKind::MSE) {
     const T d = x - t;
-    return {d * d, T(2) * d};
+    return {d * d, d};  // the 2 of 2·d is in loss_grad_scale: 2·d overflows before the 1/N would
   }
-  // BCE on logits, stably: max(x,0) − x·t + log(1 + e^−|x|); d/dx = σ(x) − t.
+  // BCE on logits: t·softplus(−x) + (1−t)·softplus(x) = log(1 + e^−|x|) + (x > 0 ? (1−t)·x : −t·x).
+  // A term whose coefficient is 0 is skipped, so x = ±inf gives the true loss (0 or inf) rather
+  // than 0·inf = NaN, and no x·t is formed that could overflow. d/dx = σ(x) − t.
   const T abs_x = x < T(0) ? -x : x;
-  return {(x > T(0) ? x : T(0)) - x * t + log1p_(exp_(-abs_x)), Sigmoid{}(x) - t};
+  const T linear = x > T(0) ? (t == T(1) ? T(0) : (T(1) - t) * x) : (t == T(0) || x == T(0) ? T(0) : -t * x);
+  return {linear + log1p_(exp_(-abs_x)), Sigmoid{}(x) - t};
 }
 
 /// The count a Mean reduction divides by: elements for elementwise losses, rows (samples) for
-/// cross-entropy.
+/// cross-entropy (which then corrects for ignored rows, LossCall::grad_rescale).
 NUDGE_HD double loss_mean_count(const LossCall& c) {
   return c.kind == LossKind::CrossEntropy ? double(c.rows) : double(c.rows) * double(c.cols);
 }
-/// The factor applied to per-element gradients (1/count for Mean).
+/// The factor applied to pointwise_loss's gradients: 2 for MSE, times 1/count for Mean.
 NUDGE_HD double loss_grad_scale(const LossCall& c) {
-  return c.reduction == Reduction::Mean ? 1.0 / loss_mean_count(c) : 1.0;
+  const double factor = c.kind == LossKind::MSE ? 2.0 : 1.0;
+  return c.reduction == Reduction::Mean ? factor / loss_mean_count(c) : factor;
+}
+
+/// Cross-entropy of one row from its max logit, the sum of exp(x − max) and the target's logit:
+/// (max − x[k]) + log Σ, so that huge equal logits (1e16, 1e16) still give log 2.
+template <class T>
+NUDGE_HD T cross_entropy_row(T max_logit, T sum_exp, T target_logit) {
+  return (max_logit - target_logit) + log_(sum_exp);
 }
 
 /// One element of an SGD step (optim/sgd.h). `buf` is the momentum buffer.
@@ -130,10 +145,12 @@ NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamStepCall& c, const Pa
   p = p - m / denom * T(s.lr / s.bias_correction1);
 }
 
+/// x^e with the exponent kept in double and the power computed in double: a float32 exponent such
+/// as e − 1 in pow's backward would otherwise be rounded first (25 ulp off for x = 1e30, e = 1/3).
 template <class T>
 struct PowScalar {
-  T exponent;
-  NUDGE_HD T operator()(T x) const { return pow_(x, exponent); }
+  double exponent;
+  NUDGE_HD T operator()(T x) const { return static_cast<T>(pow_(static_cast<double>(x), exponent)); }
 };
 
 // ---- binary ---------------------------------------------------------------------------------
@@ -150,6 +167,9 @@ struct Minimum {
 struct Eq { template <class T> NUDGE_HD T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
 struct Lt { template <class T> NUDGE_HD T operator()(T a, T b) const { return a < b ? T(1) : T(0); } };
 struct Gt { template <class T> NUDGE_HD T operator()(T a, T b) const { return a > b ? T(1) : T(0); } };
+struct KeepWhere {
+  template <class T> NUDGE_HD T operator()(T value, T mask) const { return mask <= T(0) ? T(0) : value; }
+};
 
 /// f(x, s) and f(s, x) as unary functors: a tensor-scalar op is a unary map.
 template <class F, class T>
@@ -231,10 +251,11 @@ void visit_unary(UnaryOp op, Scalar scalar, K&& k) {
     switch (op) {
       case UnaryOp::Exp: return k(Exp{});
       case UnaryOp::Log: return k(Log{});
+      case UnaryOp::Log1p: return k(Log1p{});
       case UnaryOp::Sqrt: return k(Sqrt{});
       case UnaryOp::Sigmoid: return k(Sigmoid{});
       case UnaryOp::Tanh: return k(Tanh{});
-      case UnaryOp::Pow: return k(PowScalar<T>{scalar.to<T>()});
+      case UnaryOp::Pow: return k(PowScalar<T>{scalar.to_double()});
       default: break;
     }
   }
@@ -255,6 +276,7 @@ void visit_binary(BinaryOp op, K&& k) {
     case BinaryOp::Eq: return k(Eq{});
     case BinaryOp::Lt: return k(Lt{});
     case BinaryOp::Gt: return k(Gt{});
+    case BinaryOp::KeepWhere: return k(KeepWhere{});
   }
 }
 

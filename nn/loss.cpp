@@ -19,10 +19,4 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   return reduce_loss(abs(input - target), reduction);
 }
 
-Tensor binary_cross_entropy(const Tensor& p, const Tensor& target, Reduction reduction) {
-  check_same_shape(p, target, "binary_cross_entropy");
-  const Tensor log_p = clamp_min(log(p), -100), log_not_p = clamp_min(log(1 - p), -100);
-  return reduce_loss(-(target * log_p + (1 - target) * log_not_p), reduction);
-}
-
 }  // namespace nudge::nn

@@ -7,14 +7,13 @@ namespace nudge::nn {
 
 using nudge::Reduction;
 // Fused (core/ops_loss.cpp): the loss and its input gradient in one kernel.
+using nudge::binary_cross_entropy;
 using nudge::binary_cross_entropy_with_logits;
 using nudge::cross_entropy;
 using nudge::mse_loss;
 
 /// |input − target|
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
-/// −[t·log p + (1−t)·log(1−p)] on probabilities p, each log clamped at −100 as in PyTorch.
-Tensor binary_cross_entropy(const Tensor& probabilities, const Tensor& target, Reduction reduction = Reduction::Mean);
 
 /// A loss as an object: `nn::MSELoss loss; loss(pred, target)`.
 template <Tensor (*F)(const Tensor&, const Tensor&, Reduction)>
@@ -32,6 +31,23 @@ using MSELoss = Loss<mse_loss>;
 using L1Loss = Loss<l1_loss>;
 using BCELoss = Loss<binary_cross_entropy>;
 using BCEWithLogitsLoss = Loss<binary_cross_entropy_with_logits>;
-using CrossEntropyLoss = Loss<cross_entropy>;
+/// `nn::CrossEntropyLoss loss({.ignore_index = 0}); loss(logits, targets)`.
+class CrossEntropyLoss {
+ public:
+  struct Options {
+    Reduction reduction = Reduction::Mean;
+    std::int64_t ignore_index = -100;
+  };
+  CrossEntropyLoss() = default;
+  explicit CrossEntropyLoss(Reduction reduction) : options_{.reduction = reduction} {}
+  explicit CrossEntropyLoss(Options options) : options_(options) {}
+  Tensor operator()(const Tensor& logits, const Tensor& target) const { return forward(logits, target); }
+  Tensor forward(const Tensor& logits, const Tensor& target) const {
+    return cross_entropy(logits, target, options_.reduction, options_.ignore_index);
+  }
+
+ private:
+  Options options_;
+};
 
 }  // namespace nudge::nn

@@ -52,27 +52,37 @@ void cross_entropy_impl(const LossCall& call) {
   const T scale = static_cast<T>(fn::loss_grad_scale(call));
   const std::int64_t classes = call.cols;
   double total = 0;
+  std::int64_t counted = 0;
   for (std::int64_t r = 0; r < call.rows; ++r) {
     const std::int64_t k = target[r];
-    NUDGE_CHECK(k >= 0 && k < classes, "cross_entropy: target ", r, " is class ", k, ", outside [0, ", classes, ")");
+    T* g = grad ? grad + r * classes : nullptr;
+    if (k == call.ignore_index) {
+      if (call.reduction == Reduction::None) loss[r] = 0;
+      if (g) std::fill(g, g + classes, T(0));
+      continue;
+    }
+    NUDGE_CHECK(k >= 0 && k < classes, "cross_entropy: target ", r, " is class ", k, ", outside [0, ", classes,
+                ") (and not ignore_index ", call.ignore_index, ")");
     const T* x = logits + r * classes;
     const T max = *std::max_element(x, x + classes);
     // With a gradient, the exponentials are kept in it and normalised in place: one exp each.
-    T* g = grad ? grad + r * classes : nullptr;
     T sum_exp = 0;
     for (std::int64_t c = 0; c < classes; ++c) {
       const T e = fn::exp_(x[c] - max);
       if (g) g[c] = e;
       sum_exp += e;
     }
-    const T row_loss = max + fn::log_(sum_exp) - x[k];
+    const T row_loss = fn::cross_entropy_row(max, sum_exp, x[k]);
+    ++counted;
     if (call.reduction == Reduction::None) loss[r] = row_loss;
     else total += row_loss;
     if (g)
       for (std::int64_t c = 0; c < classes; ++c) g[c] = (g[c] / sum_exp - T(c == k ? 1 : 0)) * scale;
   }
   if (call.reduction != Reduction::None)
-    loss[0] = static_cast<T>(call.reduction == Reduction::Mean ? total / call.rows : total);
+    loss[0] = static_cast<T>(call.reduction == Reduction::Mean ? total / static_cast<double>(counted) : total);
+  if (call.grad_rescale)
+    *static_cast<T*>(call.grad_rescale) = counted == 0 ? T(0) : static_cast<T>(double(call.rows) / double(counted));
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ DeviceContext& context(int index) {
     // On nudge's own stream: a non-blocking stream does not wait for the legacy stream's cudaMemset.
     NUDGE_CUDA_CHECK(cudaMemsetAsync(c.arrival_counters, 0, DeviceContext::kArrivalCounters * sizeof(unsigned), c.stream));
     NUDGE_CUDA_CHECK(cudaStreamSynchronize(c.stream));
-    NUDGE_CUDA_CHECK(cudaMalloc(&c.reduce_partials, DeviceContext::kReducePartials * sizeof(double)));
+    NUDGE_CUDA_CHECK(cudaMalloc(&c.reduce_partials, 2 * DeviceContext::kReducePartials * sizeof(double)));
     void* report = nullptr;
     NUDGE_CUDA_CHECK(cudaHostAlloc(&report, sizeof(DeviceErrorReport), cudaHostAllocMapped | cudaHostAllocPortable));
     *static_cast<DeviceErrorReport*>(report) = DeviceErrorReport{0, 0};

@@ -30,8 +30,9 @@ struct DeviceContext {
   /// kernel that uses one resets it to 0 before exiting, so they are zero between launches.
   unsigned* arrival_counters = nullptr;
   static constexpr int kArrivalCounters = 65536;
-  /// Scratch for the per-block partial sums of single-launch reductions (fused losses). Kernels on
-  /// the one stream run in order, so one buffer serves them all.
+  /// Scratch for the per-block partial sums of single-launch reductions (fused losses): a sum and
+  /// a count per block, kReducePartials of each. Kernels on the one stream run in order, so one
+  /// buffer serves them all.
   double* reduce_partials = nullptr;
   static constexpr int kReducePartials = 1024;
   /// Device-written error report: `error_device` is what kernels write, `error_host` the same

@@ -41,25 +41,35 @@ __device__ double block_sum(double v) {
   return v;
 }
 
-/// Adds every block's `local` sum into out[0] = total * factor, in one launch: partials plus a
-/// last-arriving block that sums them in block order.
+/// Adds every block's `local` sum (and `count`) into out[0] in one launch: per-block partials, and
+/// the last block to arrive sums them in block order. out[0] = total / counted with `by_count`
+/// (cross-entropy's Mean over the rows that count), else total · factor; `rescale` (may be null)
+/// gets rows / counted, or 0 when no row counted.
 template <class T>
-__device__ void reduce_to_scalar(double local, double factor, T* out, double* partials, unsigned* arrivals) {
+__device__ void reduce_to_scalar(double local, double count, double factor, bool by_count, double rows, T* out,
+                                 T* rescale, double* partials, unsigned* arrivals) {
   __shared__ bool last_block;
   const double block_total = block_sum(local);
+  const double block_count = by_count ? block_sum(count) : 0.0;
   if (threadIdx.x == 0) {
     partials[blockIdx.x] = block_total;
+    partials[DeviceContext::kReducePartials + blockIdx.x] = block_count;
     __threadfence();
     last_block = atomicAdd(arrivals, 1u) == gridDim.x - 1;
   }
   __syncthreads();
   if (!last_block) return;
   __threadfence();
-  double total = 0;
-  for (unsigned b = threadIdx.x; b < gridDim.x; b += blockDim.x) total += partials[b];
+  double total = 0, counted = 0;
+  for (unsigned b = threadIdx.x; b < gridDim.x; b += blockDim.x) {
+    total += partials[b];
+    counted += partials[DeviceContext::kReducePartials + b];
+  }
   total = block_sum(total);
+  counted = block_sum(counted);
   if (threadIdx.x == 0) {
-    out[0] = static_cast<T>(total * factor);
+    out[0] = static_cast<T>(by_count ? total / counted : total * factor);
+    if (rescale) *rescale = counted == 0 ? T(0) : static_cast<T>(rows / counted);
     *arrivals = 0;  // ready for the next launch
   }
 }
@@ -97,7 +107,7 @@ __global__ void pointwise_loss_kernel(LossCall c, T grad_scale, double reduce_fa
     if (grad) grad[i] = term.grad * grad_scale;
     local += term.value;
   }
-  if (!per_element) reduce_to_scalar(local, reduce_factor, loss, partials, arrivals);
+  if (!per_element) reduce_to_scalar<T>(local, 0, reduce_factor, false, 0, loss, nullptr, partials, arrivals);
 }
 
 __device__ void report_bad_class(DeviceErrorReport* report, std::int64_t row, std::int64_t value, std::int64_t bound) {
@@ -117,7 +127,7 @@ __global__ void cross_entropy_kernel(LossCall c, T grad_scale, double reduce_fac
   const std::int64_t classes = c.cols;
   const int lane = threadIdx.x % 32;
   const std::int64_t warps_per_block = blockDim.x / 32;
-  double local = 0;
+  double local = 0, counted = 0;
   for (std::int64_t row = blockIdx.x * warps_per_block + threadIdx.x / 32; row < c.rows;
        row += std::int64_t{gridDim.x} * warps_per_block) {
     const T* x = logits + row * classes;
@@ -128,21 +138,28 @@ __global__ void cross_entropy_kernel(LossCall c, T grad_scale, double reduce_fac
     for (std::int64_t k = lane; k < classes; k += 32) sum_exp += fn::exp_(x[k] - max_logit);
     sum_exp = static_cast<T>(warp_sum(sum_exp));
     const std::int64_t label = target[row];
-    const bool valid = label >= 0 && label < classes;
+    const bool ignored = label == c.ignore_index;
+    const bool valid = !ignored && label >= 0 && label < classes;
     if (grad) {
       T* g = grad + row * classes;
       for (std::int64_t k = lane; k < classes; k += 32)
-        g[k] = valid ? (fn::exp_(x[k] - max_logit) / sum_exp - T(k == label ? 1 : 0)) * grad_scale
-                     : std::numeric_limits<T>::quiet_NaN();
+        g[k] = ignored ? T(0)
+               : valid ? (fn::exp_(x[k] - max_logit) / sum_exp - T(k == label ? 1 : 0)) * grad_scale
+                       : std::numeric_limits<T>::quiet_NaN();
     }
     if (lane == 0) {
-      if (!valid) report_bad_class(report, row, label, classes);
-      const T row_loss = valid ? max_logit + fn::log_(sum_exp) - x[label] : std::numeric_limits<T>::quiet_NaN();
+      if (!valid && !ignored) report_bad_class(report, row, label, classes);
+      const T row_loss = ignored ? T(0)
+                         : valid ? fn::cross_entropy_row(max_logit, sum_exp, x[label])
+                                 : std::numeric_limits<T>::quiet_NaN();
       if (c.reduction == Reduction::None) loss[row] = row_loss;
       else local += row_loss;
+      if (!ignored) counted += 1;
     }
   }
-  if (c.reduction != Reduction::None) reduce_to_scalar(local, reduce_factor, loss, partials, arrivals);
+  if (c.reduction != Reduction::None)
+    reduce_to_scalar<T>(local, counted, reduce_factor, c.reduction == Reduction::Mean, double(c.rows), loss,
+                        static_cast<T*>(c.grad_rescale), partials, arrivals);
 }
 
 // ---- launchers ----------------------------------------------------------------------------------------
