@@ -44,7 +44,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
   const std::int64_t in = weight.size(1), out_features = weight.size(0);
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
-  const Tensor x2 = x.reshape({-1, in});
+  std::int64_t rows = 1;  // not reshape({-1, in}): with in = 0 the -1 would be ambiguous
+  for (std::int64_t d = 0; d + 1 < x.dim(); ++d) rows *= x.size(d);
+  const Tensor x2 = x.reshape({rows, in});
 
   Tensor y;
   {
@@ -61,13 +63,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
   if (autograd::needs_grad({&x, &weight, &bias})) {
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool need_b = bias.defined() && bias.requires_grad();
-    const Tensor y2 = y.view({-1, out_features});
+    const Tensor y2 = y.view({rows, out_features});
     auto backward =
         [x_ = autograd::SavedTensor(x2, "linear"), w_ = autograd::SavedTensor(weight, "linear"),
          y_ = autograd::SavedTensor(y2, "linear", true), act, need_x, need_w, need_b, has_bias = bias.defined(),
          x_shape = x.shape()](const Tensor& g) {
           const Tensor& y_saved = y_.get();
-          const Tensor g2 = g.reshape({-1, y_saved.size(1)});
+          const Tensor g2 = g.reshape({y_saved.size(0), y_saved.size(1)});
           Tensor grad_z = g2, grad_bias;
           if (act != Activation::Identity || need_b) std::tie(grad_z, grad_bias) = activation_backward(g2, y_saved, act, need_b);
           autograd::Grads grads(has_bias ? 3 : 2);

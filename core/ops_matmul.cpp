@@ -57,7 +57,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const std::int64_t batch_a = a.dim() == 3 ? a.size(0) : 1, batch_b = b.dim() == 3 ? b.size(0) : 1;
   NUDGE_CHECK(batch_a == batch_b || batch_a == 1 || batch_b == 1, "matmul: batch sizes of ", shape_str(a.shape()),
               " and ", shape_str(b.shape()), " do not broadcast (", batch_a, " vs ", batch_b, ")");
-  const std::int64_t batch = std::max(batch_a, batch_b);
+  const std::int64_t batch = batch_a == 1 ? batch_b : batch_a;  // a batch of 0 broadcasts too
   Shape out_shape = a.dim() == 3 || b.dim() == 3 ? Shape{batch, m, n} : Shape{m, n};
   Tensor out = empty(out_shape, TensorOptions(a.dtype()).device(a.device()));
   if (out.numel() > 0 && k == 0) out.fill_(0);

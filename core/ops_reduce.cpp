@@ -36,7 +36,8 @@ ReduceResult reduce(ReduceOp op, const Tensor& x, std::optional<std::int64_t> di
   } else if (keepdim) {
     out_shape.assign(x.dim(), 1);
   }
-  NUDGE_CHECK(op != ReduceOp::Max || reduce > 0 || outer * inner == 0, name, ": cannot reduce over zero elements of a ",
+  // As PyTorch: a max over a zero-length dim has no answer, even when the result would be empty.
+  NUDGE_CHECK(op != ReduceOp::Max || reduce > 0, name, ": cannot reduce over zero elements of a ",
               describe(x), dim ? " along dim " + std::to_string(*dim) : std::string());
   const TensorOptions options = TensorOptions(x.dtype()).device(x.device());
   ReduceResult r{empty(out_shape, options), {}};

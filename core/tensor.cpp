@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
@@ -212,7 +214,8 @@ Tensor Tensor::narrow(std::int64_t dim, std::int64_t start, std::int64_t length)
   NUDGE_CHECK(this->dim() > 0, "narrow: cannot be applied to a 0-dim tensor (", describe(*this), ")");
   dim = wrap_dim(dim, this->dim(), "narrow");
   const std::int64_t n = shape()[dim];
-  if (start < 0) start += n;
+  if (start < 0) start += std::max<std::int64_t>(n, 1);  // PyTorch wraps as if an empty dim had size 1
+  if (n == 0 && start == 0 && length == 0) return slice(dim, 0, 0);
   NUDGE_CHECK(start >= 0 && length >= 0 && start + length <= n, "narrow: range [", start, ", ", start + length,
               ") is out of bounds for dim ", dim, " of size ", n, " in a ", describe(*this));
   return slice(dim, start, start + length);
@@ -366,6 +369,8 @@ Tensor& Tensor::fill_(Scalar value) {
   const double v = value.to_double();
   NUDGE_CHECK(dtype() != kInt64 || value.is_integral() || (v >= -9223372036854775808.0 && v < 9223372036854775808.0),
               "fill_: value ", v, " cannot be converted to int64 without overflow (", describe(*this), ")");
+  NUDGE_CHECK(dtype() != kFloat32 || !(std::fabs(v) > 3.4028234663852886e38) || std::isinf(v), "fill_: value ", v,
+              " cannot be converted to float32 without overflow (", describe(*this), ")");
   storage()->bump_version();
   if (numel() == 0) return *this;
   FillCall call{dtype(), value, detail::make_strided_loop<1>(shape(), {this}, "fill_")};

@@ -99,7 +99,7 @@ NUDGE_HD LossTerm<T> pointwise_loss(LossKind kind, T x, T t) {
   // A term whose coefficient is 0 is skipped, so x = ±inf gives the true loss (0 or inf) rather
   // than 0·inf = NaN, and no x·t is formed that could overflow. d/dx = σ(x) − t.
   const T abs_x = x < T(0) ? -x : x;
-  const T linear = x > T(0) ? (t == T(1) ? T(0) : (T(1) - t) * x) : (t == T(0) || x == T(0) ? T(0) : -t * x);
+  const T linear = x > T(0) ? (t == T(1) ? T(0) : (T(1) - t) * x) : (t == T(0) ? T(0) : -t * x);
   return {linear + log1p_(exp_(-abs_x)), Sigmoid{}(x) - t};
 }
 
@@ -147,10 +147,20 @@ NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamStepCall& c, const Pa
 
 /// x^e with the exponent kept in double and the power computed in double: a float32 exponent such
 /// as e − 1 in pow's backward would otherwise be rounded first (25 ulp off for x = 1e30, e = 1/3).
+/// The exponents PyTorch computes by their own formula are computed the same way here, so that
+/// special values agree (pow(−inf, 0.5) is sqrt(−inf) = NaN, not C's pow's +inf).
 template <class T>
 struct PowScalar {
   double exponent;
-  NUDGE_HD T operator()(T x) const { return static_cast<T>(pow_(static_cast<double>(x), exponent)); }
+  NUDGE_HD T operator()(T x) const {
+    if (exponent == 0.5) return sqrt_(x);
+    if (exponent == -0.5) return T(1) / sqrt_(x);
+    if (exponent == 2) return x * x;
+    if (exponent == 3) return x * x * x;
+    if (exponent == -1) return T(1) / x;
+    if (exponent == -2) return T(1) / (x * x);
+    return static_cast<T>(pow_(static_cast<double>(x), exponent));
+  }
 };
 
 // ---- binary ---------------------------------------------------------------------------------
@@ -210,11 +220,14 @@ struct Acc {
   std::int64_t index;
 };
 
-/// Sum; accumulates float32 in float (a tree on CUDA, blocked on the CPU) and float64 in double.
+/// Sum; accumulates float32 in double (as PyTorch's CPU sum is within an ulp or so of the exact
+/// sum, a float accumulator is several ulp off on cancelling sums), float64 in double, int64 in
+/// int64. The caller rounds the result to T once.
 template <class T>
 struct SumReducer {
-  using A = Acc<T>;
-  NUDGE_HD A identity() const { return {T(0), -1}; }
+  using Wide = std::conditional_t<std::is_floating_point_v<T>, double, T>;
+  using A = Acc<Wide>;
+  NUDGE_HD A identity() const { return {Wide(0), -1}; }
   NUDGE_HD A combine(A a, A b) const { return {a.value + b.value, -1}; }
 };
 

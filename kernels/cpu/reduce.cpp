@@ -28,7 +28,7 @@ void reduce_rows(const ReduceCall& call, R reducer) {
       for (; r < n; ++r) lanes[0] = reducer.combine(lanes[0], A{row[r], r});
       A total = lanes[0];
       for (int l = 1; l < kLanes; ++l) total = reducer.combine(total, lanes[l]);
-      out[o] = total.value;
+      out[o] = static_cast<T>(total.value);
       if (call.indices) call.indices[o] = total.index;
       continue;
     }
@@ -38,7 +38,7 @@ void reduce_rows(const ReduceCall& call, R reducer) {
     for (std::int64_t r = 0; r < n; ++r)
       for (std::int64_t i = 0; i < inner; ++i) acc[i] = reducer.combine(acc[i], A{block[r * inner + i], r});
     for (std::int64_t i = 0; i < inner; ++i) {
-      out[o * inner + i] = acc[i].value;
+      out[o * inner + i] = static_cast<T>(acc[i].value);
       if (call.indices) call.indices[o * inner + i] = acc[i].index;
     }
   }

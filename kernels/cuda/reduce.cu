@@ -72,7 +72,7 @@ __global__ void reduce_short_rows(const T* __restrict__ in, std::int64_t outer, 
       for (std::int64_t i = lane; i < n; i += G) a = r.combine(a, {in[row * n + i], i});
     a = warp_reduce(a, r, G);
     if (lane == 0 && row < outer) {
-      out[row] = a.value;
+      out[row] = static_cast<T>(a.value);
       if (indices) indices[row] = a.index;
     }
   }
@@ -95,7 +95,7 @@ __global__ void reduce_rows(const T* __restrict__ in, std::int64_t outer, std::i
     if (splits > 1) {
       partials[b] = a;
     } else {
-      out[row] = a.value;
+      out[row] = static_cast<T>(a.value);
       if (indices) indices[row] = a.index;
     }
   }
@@ -110,7 +110,7 @@ __global__ void reduce_partials(const typename R::A* __restrict__ partials, std:
     for (int i = threadIdx.x; i < splits; i += blockDim.x) a = r.combine(a, partials[k * splits + i]);
     a = block_reduce(a, r);
     if (threadIdx.x != 0) continue;
-    out[k] = a.value;
+    out[k] = static_cast<T>(a.value);
     if (indices) indices[k] = a.index;
   }
 }
@@ -144,7 +144,7 @@ __global__ void reduce_columns(const T* __restrict__ in, std::int64_t outer, std
       if (gridDim.y > 1) {
         partials[k_out * gridDim.y + blockIdx.y] = a;
       } else {
-        out[k_out] = a.value;
+        out[k_out] = static_cast<T>(a.value);
         if (indices) indices[k_out] = a.index;
       }
     }
