@@ -1,7 +1,10 @@
 #include "core/cuda_graph.h"
 
-#include "core/dispatch.h"
+#include "kernels/dispatch.h"
 #include "core/error.h"
+
+// core reaches the backends only through the dispatch tables and the plain-data calls.
+using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
 
 namespace nudge::cuda {
 

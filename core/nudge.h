@@ -12,6 +12,7 @@
 #include "core/factory.h"
 #include "core/generator.h"
 #include "core/ops.h"
+#include "core/optimizer_ops.h"
 #include "core/profiling.h"
 #include "core/scalar.h"
 #include "core/shape.h"

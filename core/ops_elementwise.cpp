@@ -1,12 +1,15 @@
 // Elementwise ops: argument checks, output allocation, dispatch. The math itself lives once, in
 // kernels/functors.h.
 #include "core/autograd/node.h"
-#include "core/dispatch.h"
+#include "kernels/dispatch.h"
 #include "core/factory.h"
 #include "core/ops.h"
 #include "core/ops_checks.h"
 #include "core/ops_internal.h"
 #include "core/strided_loop.h"
+
+// core reaches the backends only through the dispatch tables and the plain-data calls.
+using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
 
 namespace nudge {
 

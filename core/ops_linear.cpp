@@ -5,10 +5,13 @@
 // The generic composition (matmul, add, sigmoid, ...) gives the same numbers; tests compare them.
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
-#include "core/dispatch.h"
+#include "kernels/dispatch.h"
 #include "core/factory.h"
 #include "core/ops.h"
 #include "core/ops_checks.h"
+
+// core reaches the backends only through the dispatch tables and the plain-data calls.
+using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
 
 namespace nudge {
 

@@ -9,10 +9,13 @@
 #include <limits>
 
 #include "core/autograd/node.h"
-#include "core/dispatch.h"
+#include "kernels/dispatch.h"
 #include "core/factory.h"
 #include "core/ops.h"
 #include "core/ops_checks.h"
+
+// core reaches the backends only through the dispatch tables and the plain-data calls.
+using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
 
 namespace nudge {
 

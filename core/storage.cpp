@@ -4,8 +4,11 @@
 #include <atomic>
 #include <cstdio>
 
-#include "core/dispatch.h"
+#include "kernels/dispatch.h"
 #include "core/error.h"
+
+// core reaches the backends only through the dispatch tables and the plain-data calls.
+using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
 
 namespace nudge {
 

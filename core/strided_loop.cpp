@@ -4,6 +4,9 @@
 #include <utility>
 #include <vector>
 
+// core reaches the backends only through the dispatch tables and the plain-data calls.
+using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
+
 namespace nudge::detail {
 
 Strides broadcast_strides(const Tensor& t, const Shape& shape) {

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "core/error.h"
-#include "core/kernel_args.h"
+#include "kernels/calls.h"
 
 #if defined(__CUDACC__)
 #define NUDGE_HD __host__ __device__ __forceinline__
@@ -18,7 +18,7 @@
 #define NUDGE_HD inline
 #endif
 
-namespace nudge::fn {
+namespace nudge::kernels::fn {
 
 // ---- scalar math with float/double overloads that exist on host and device ----------------
 NUDGE_HD float exp_(float x) { return ::expf(x); }
@@ -303,4 +303,4 @@ void visit_binary_scalar(BinaryOp op, Scalar scalar, bool scalar_first, K&& k) {
   });
 }
 
-}  // namespace nudge::fn
+}  // namespace nudge::kernels::fn

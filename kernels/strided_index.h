@@ -1,6 +1,6 @@
 #pragma once
 /// Linear index -> per-operand element offsets for a StridedLoop, on host and device.
-#include "core/kernel_args.h"
+#include "kernels/calls.h"
 #include "kernels/functors.h"
 
 namespace nudge::kernels {

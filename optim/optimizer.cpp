@@ -45,29 +45,10 @@ void Optimizer::set_lr(double lr) {
   for (auto& g : groups_) g.lr = lr;
 }
 
-std::vector<Optimizer::SlotGroup> Optimizer::slot_groups(
-    const std::function<void(const Tensor& param, ParamSlot& slot)>& fill) {
-  std::vector<SlotGroup> out;
-  contiguous_grads_.clear();
-  for (const ParamGroup& group : groups_) {
-    for (const Tensor& p : group.params) {
-      const Tensor grad = p.grad();
-      if (!grad.defined() || p.numel() == 0) continue;
-      NUDGE_CHECK(p.is_contiguous(), name(), ": parameters must be contiguous, got a ", describe(p));
-      NUDGE_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype() && grad.device() == p.device(), name(),
-                  ": gradient ", describe(grad), " does not match its parameter ", describe(p));
-      const Tensor g = grad.contiguous();
-      if (g.data_ptr() != grad.data_ptr()) contiguous_grads_.push_back(g);
-      ParamSlot slot{p.data_ptr(), g.data_ptr(), nullptr, nullptr, p.numel(), group.lr, false, 1, 1};
-      fill(p, slot);
-      p.storage()->bump_version();  // updated in place by the kernel: saved copies of it are now stale
-      auto it = std::find_if(out.begin(), out.end(),
-                             [&](const SlotGroup& sg) { return sg.device == p.device() && sg.dtype == p.dtype(); });
-      if (it == out.end()) it = out.insert(out.end(), SlotGroup{p.device(), p.dtype(), {}});
-      it->slots.push_back(slot);
-    }
-  }
-  return out;
+void Optimizer::for_each_param_with_grad(const std::function<void(const Tensor& param, double lr)>& visit) const {
+  for (const ParamGroup& group : groups_)
+    for (const Tensor& p : group.params)
+      if (p.grad().defined() && p.numel() > 0) visit(p, group.lr);
 }
 
 bool Optimizer::capturing() const {

@@ -9,7 +9,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/kernel_args.h"
 #include "core/tensor.h"
 
 namespace nudge::optim {
@@ -68,21 +67,14 @@ class Optimizer {
   /// A fresh state of this optimizer's kind (load_state_dict fills it in).
   virtual std::shared_ptr<ParamState> make_state() const = 0;
 
-  /// Every parameter with a gradient as a ParamSlot (lr from its group, `fill` adds the state),
-  /// grouped by device and dtype: each group is one multi-tensor kernel call.
-  struct SlotGroup {
-    Device device;
-    DType dtype;
-    std::vector<ParamSlot> slots;
-  };
-  std::vector<SlotGroup> slot_groups(const std::function<void(const Tensor& param, ParamSlot& slot)>& fill);
+  /// Calls `visit(param, group lr)` for every non-empty parameter that has a gradient, in order.
+  void for_each_param_with_grad(const std::function<void(const Tensor& param, double lr)>& visit) const;
   /// True when a CUDA device holding parameters is recording a cuda::Graph.
   bool capturing() const;
 
  private:
   std::vector<ParamGroup> groups_;
   std::unordered_map<const TensorImpl*, std::shared_ptr<ParamState>> state_;
-  std::vector<Tensor> contiguous_grads_;  // keeps copies of strided gradients alive during a step
 };
 
 }  // namespace nudge::optim

@@ -2,7 +2,7 @@
 
 #include "core/autograd/grad_mode.h"
 #include "core/cuda_graph.h"
-#include "core/dispatch.h"
+#include "core/optimizer_ops.h"
 #include "core/factory.h"
 #include "core/ops.h"
 
@@ -19,25 +19,24 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options) : Optimizer(std::mo
 }
 
 void SGD::step() {
-  NoGradGuard no_grad;
   const SGDOptions& o = options_;
-  // One multi-tensor kernel per device and dtype (kernels/*/optimizer_step): the rule of
-  // optim/sgd.h, applied elementwise in one pass (kernels/functors.h, sgd_update).
-  for (const SlotGroup& group : slot_groups([&](const Tensor& p, ParamSlot& slot) {
-         if (o.momentum == 0) return;
-         Tensor& buf = state_of<State>(p).momentum_buffer;
-         slot.first_step = !buf.defined();
-         NUDGE_CHECK(!slot.first_step || !p.device().is_cuda() || !cuda::is_capturing(p.device().index()),
-                     "SGD: the first step (which creates the momentum buffers) cannot be recorded into a cuda::Graph, "
-                     "every replay would repeat it; run one eager step before capturing");
-         if (slot.first_step) buf = empty_like(p);
-         slot.state1 = buf.data_ptr();
-       })) {
-    const SgdStepCall call{group.dtype,  group.slots.data(), static_cast<std::int64_t>(group.slots.size()),
-                           o.momentum,   o.dampening,        o.weight_decay,
-                           o.nesterov};
-    dispatch::sgd_step.get(group.device, "SGD step")(group.device.index(), call);
-  }
+  std::vector<SgdParam> params;
+  for_each_param_with_grad([&](const Tensor& p, double lr) {
+    SgdParam sp{p, p.grad(), Tensor(), lr, false};
+    if (o.momentum != 0) {
+      Tensor& buf = state_of<State>(p).momentum_buffer;
+      sp.first_step = !buf.defined();
+      NUDGE_CHECK(!sp.first_step || !p.device().is_cuda() || !cuda::is_capturing(p.device().index()),
+                  "SGD: the first step (which creates the momentum buffers) cannot be recorded into a cuda::Graph, "
+                  "every replay would repeat it; run one eager step before capturing");
+      if (sp.first_step) buf = empty_like(p);
+      sp.momentum_buffer = buf;
+    }
+    params.push_back(std::move(sp));
+  });
+  // One multi-tensor kernel per device and dtype: the rule of optim/sgd.h, applied elementwise.
+  sgd_step_(params, {.momentum = o.momentum, .dampening = o.dampening, .weight_decay = o.weight_decay,
+                     .nesterov = o.nesterov});
 }
 
 }  // namespace nudge::optim

@@ -1,7 +1,10 @@
 // Every user-facing error: a nudge::Error whose message names the op and the operands' shapes,
 // dtypes and devices.
-#include "core/dispatch.h"
+#include "kernels/dispatch.h"
 #include "test_util.h"
+
+// White-box: the fused kernels are timed / checked through the dispatch tables directly.
+using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
 
 namespace nudge::testing {
 namespace {
@@ -80,7 +83,7 @@ TEST(Errors, CudaWithoutADevice) {
 }
 
 TEST(Errors, EmptyDispatchSlotNamesTheOpAndBackend) {
-  dispatch::Table<dispatch::UnaryFn> table;  // a table no backend filled
+  dispatch::Table<dispatch::KernelFn<UnaryCall>> table;  // a table no backend filled
   table.set(DeviceType::CPU, dispatch::unary.get(Device::cpu(), "neg"));
   EXPECT_NE(table.get(Device::cpu(), "sigmoid"), nullptr);
   EXPECT_TRUE(throws_error_with([&] { table.get(Device::cuda(0), "sigmoid"); }, {"sigmoid: not implemented for CUDA"}));

@@ -2,7 +2,7 @@
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/loops.h"
 
-namespace nudge::cpu {
+namespace nudge::kernels::cpu {
 
 void unary(int, const UnaryCall& call) {
   visit_dtype(call.dtype, [&](auto tag) {
@@ -36,4 +36,4 @@ void fill(int, const FillCall& call) {
   visit_dtype(call.dtype, [&](auto tag) { fill_values(call.loop, call.value.to<decltype(tag)>()); });
 }
 
-}  // namespace nudge::cpu
+}  // namespace nudge::kernels::cpu

@@ -5,7 +5,7 @@
 #include "kernels/cpu/kernels.h"
 #include "kernels/functors.h"
 
-namespace nudge::cpu {
+namespace nudge::kernels::cpu {
 
 namespace {
 
@@ -72,4 +72,4 @@ void activation_backward(int, const ActivationBackwardCall& call) {
   });
 }
 
-}  // namespace nudge::cpu
+}  // namespace nudge::kernels::cpu

@@ -3,7 +3,7 @@
 /// otherwise rows of the innermost dim with per-row offsets.
 #include "kernels/strided_index.h"
 
-namespace nudge::cpu {
+namespace nudge::kernels::cpu {
 
 /// out[i] = f(in[i]) with element types Out and In.
 template <class Out, class In, class F>
@@ -59,4 +59,4 @@ void fill_values(const StridedLoop<1>& loop, T value) {
   }
 }
 
-}  // namespace nudge::cpu
+}  // namespace nudge::kernels::cpu

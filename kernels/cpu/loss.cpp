@@ -6,7 +6,7 @@
 #include "kernels/cpu/kernels.h"
 #include "kernels/functors.h"
 
-namespace nudge::cpu {
+namespace nudge::kernels::cpu {
 
 namespace {
 
@@ -99,4 +99,4 @@ void loss(int, const LossCall& call) {
   });
 }
 
-}  // namespace nudge::cpu
+}  // namespace nudge::kernels::cpu

@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
 
-namespace nudge::cpu {
+namespace nudge::kernels::cpu {
 
 namespace {
 
@@ -40,4 +40,4 @@ void matmul(int, const MatmulCall& call) {
   NUDGE_FAIL("matmul: int64 has no BLAS kernel");
 }
 
-}  // namespace nudge::cpu
+}  // namespace nudge::kernels::cpu

@@ -2,7 +2,7 @@
 #include "kernels/cpu/kernels.h"
 #include "kernels/functors.h"
 
-namespace nudge::cpu {
+namespace nudge::kernels::cpu {
 
 namespace {
 
@@ -60,4 +60,4 @@ void adam_step(int, const AdamStepCall& call) {
   NUDGE_FAIL("Adam: int64 parameters are not supported");
 }
 
-}  // namespace nudge::cpu
+}  // namespace nudge::kernels::cpu

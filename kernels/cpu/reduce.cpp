@@ -5,7 +5,7 @@
 #include "kernels/cpu/kernels.h"
 #include "kernels/functors.h"
 
-namespace nudge::cpu {
+namespace nudge::kernels::cpu {
 
 namespace {
 
@@ -54,4 +54,4 @@ void reduce(int, const ReduceCall& call) {
   });
 }
 
-}  // namespace nudge::cpu
+}  // namespace nudge::kernels::cpu

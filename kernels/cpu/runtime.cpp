@@ -12,7 +12,7 @@
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
 
-namespace nudge::cpu {
+namespace nudge::kernels::cpu {
 
 namespace {
 
@@ -98,7 +98,9 @@ DeviceRuntime runtime() {
                        .allocate = allocate,
                        .deallocate = deallocate,
                        .copy_bytes = copy_bytes,
+                       .set_threads = set_threads,
+                       .get_threads = get_threads,
                        .synchronize = synchronize};
 }
 
-}  // namespace nudge::cpu
+}  // namespace nudge::kernels::cpu

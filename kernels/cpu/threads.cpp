@@ -1,6 +1,4 @@
-// BLAS threading (core/threads.h) for OpenBLAS.
-#include "core/threads.h"
-
+// BLAS threading for OpenBLAS: the CPU runtime's thread hooks (core/threads.h calls them).
 #include <cblas.h>
 
 #include <cstdlib>
@@ -9,9 +7,8 @@
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
 
-namespace nudge {
+namespace nudge::kernels::cpu {
 
-namespace cpu {
 void apply_thread_environment() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -22,17 +19,15 @@ void apply_thread_environment() {
     }
   });
 }
-}  // namespace cpu
 
-void set_num_threads(int threads) {
-  NUDGE_CHECK(threads >= 1, "set_num_threads: expects at least 1 thread, got ", threads);
-  cpu::apply_thread_environment();
+void set_threads(int threads) {
+  apply_thread_environment();
   openblas_set_num_threads(threads);
 }
 
-int num_threads() {
-  cpu::apply_thread_environment();
+int get_threads() {
+  apply_thread_environment();
   return openblas_get_num_threads();
 }
 
-}  // namespace nudge
+}  // namespace nudge::kernels::cpu

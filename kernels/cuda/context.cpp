@@ -7,7 +7,7 @@
 
 #include "kernels/cuda/check.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 namespace {
 constexpr int kMaxDevices = 64;
@@ -71,4 +71,4 @@ DeviceGuard::~DeviceGuard() {
     std::fprintf(stderr, "nudge: could not restore CUDA device %d\n", previous_);
 }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <vector>
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 /// An input error found by a kernel (a class index out of range), written by the device into
 /// host-mapped memory and raised as a nudge::Error at the next synchronisation with the host:
@@ -65,4 +65,4 @@ class DeviceGuard {
   int previous_ = -1;
 };
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

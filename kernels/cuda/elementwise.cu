@@ -5,7 +5,7 @@
 #include "kernels/cuda/launch.h"
 #include "kernels/strided_index.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 // ---- kernels ------------------------------------------------------------------------------------
 
@@ -178,4 +178,4 @@ void fill(int device, const FillCall& call) {
   NUDGE_CUDA_CHECK_LAUNCH();
 }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

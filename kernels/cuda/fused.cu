@@ -12,7 +12,7 @@
 #include "kernels/cuda/scratch.h"
 #include "kernels/functors.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 namespace {
 
@@ -137,4 +137,4 @@ void activation_backward(int device, const ActivationBackwardCall& call) {
   NUDGE_FAIL("linear backward: int64 is not supported");
 }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

@@ -8,7 +8,7 @@
 #include "kernels/cuda/graph_pool.h"
 #include "kernels/cuda/kernels.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 namespace {
 
@@ -90,4 +90,4 @@ bool stream_is_capturing(int index) {
   return status != cudaStreamCaptureStatusNone;
 }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

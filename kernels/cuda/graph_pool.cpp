@@ -10,7 +10,7 @@
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 /// Device memory reserved for one graph. Its own blocks come from cudaMalloc; adopted blocks came
 /// from the stream-ordered pool (cudaMallocAsync). All go back only when the pool is destroyed.
@@ -184,4 +184,4 @@ void run_when_not_capturing(int index, std::function<void()> action) {
   action();
 }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

@@ -17,7 +17,7 @@
 #include <functional>
 #include <memory>
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 class GraphPool;
 
@@ -37,4 +37,4 @@ bool deallocate_if_captured(int index, void* ptr) noexcept;
 /// a capture forbids: freeing memory, synchronising, destroying a graph).
 void run_when_not_capturing(int index, std::function<void()> action);
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

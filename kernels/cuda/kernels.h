@@ -1,21 +1,10 @@
 #pragma once
-/// The CUDA backend's entry points, installed into core/dispatch.h by register_cuda_kernels().
-#include "core/dispatch.h"
+/// The CUDA backend's entry points, installed into kernels/dispatch.h by register_cuda_kernels().
+#include "kernels/dispatch.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
-void unary(int device_index, const UnaryCall& call);
-void binary(int device_index, const BinaryCall& call);
-void binary_scalar(int device_index, const BinaryScalarCall& call);
-void copy(int device_index, const CopyCall& call);
-void fill(int device_index, const FillCall& call);
-void reduce(int device_index, const ReduceCall& call);
-void matmul(int device_index, const MatmulCall& call);
-void bias_activation(int device_index, const BiasActivationCall& call);
-void activation_backward(int device_index, const ActivationBackwardCall& call);
-void sgd_step(int device_index, const SgdStepCall& call);
-void adam_step(int device_index, const AdamStepCall& call);
-void loss(int device_index, const LossCall& call);
+NUDGE_OP_FAMILIES(NUDGE_DECLARE_KERNEL)
 DeviceRuntime runtime();
 // graph.cpp: the DeviceRuntime's graph entries.
 void capture_begin(int index);
@@ -24,4 +13,4 @@ void graph_replay(void* graph);
 void graph_destroy(void* graph) noexcept;
 bool stream_is_capturing(int index);
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

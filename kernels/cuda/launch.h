@@ -5,7 +5,7 @@
 
 #include "kernels/cuda/context.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 inline constexpr int kBlockThreads = 256;
 
@@ -24,4 +24,4 @@ struct alignas(sizeof(T) * V) Vec {
 
 inline bool aligned_to(const void* p, std::size_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

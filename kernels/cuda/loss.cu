@@ -11,7 +11,7 @@
 #include "kernels/cuda/launch.h"
 #include "kernels/functors.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 namespace {
 
@@ -204,4 +204,4 @@ void loss(int device, const LossCall& call) {
   NUDGE_FAIL("loss: int64 is not supported");
 }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

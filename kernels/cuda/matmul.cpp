@@ -10,7 +10,7 @@
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/kernels.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 namespace {
 
@@ -29,7 +29,7 @@ void gemm(int device, const MatmulCall& call, Gemm gemm_fn, BatchedGemm batched_
   std::lock_guard lock(ctx.cublas_mutex);  // the math mode and the GEMM on one shared handle
   if constexpr (std::is_same_v<T, float>) {
     // TF32 tensor cores only when the user opted in (cuda::set_allow_tf32): ~10 mantissa bits.
-    const cublasMath_t mode = allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+    const cublasMath_t mode = ::nudge::cuda::allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
     if (mode != ctx.math_mode) {
       NUDGE_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas, mode));
       ctx.math_mode = mode;
@@ -63,4 +63,4 @@ void matmul(int device, const MatmulCall& call) {
   NUDGE_FAIL("matmul: int64 has no cuBLAS kernel");
 }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

@@ -10,7 +10,7 @@
 #include "kernels/cuda/launch.h"
 #include "kernels/functors.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 namespace {
 
@@ -105,4 +105,4 @@ void adam_step(int device, const AdamStepCall& call) {
   NUDGE_FAIL("Adam: int64 parameters are not supported");
 }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

@@ -16,7 +16,7 @@
 #include "kernels/cuda/scratch.h"
 #include "kernels/functors.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 // ---- warp and block reduction ----------------------------------------------------------------------
 
@@ -242,4 +242,4 @@ void reduce(int device, const ReduceCall& call) {
   });
 }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

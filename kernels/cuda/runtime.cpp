@@ -11,14 +11,14 @@
 #include <mutex>
 #include <string>
 
-#include "core/dispatch.h"
+#include "kernels/dispatch.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/graph_pool.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/scratch.h"
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 namespace {
 
@@ -263,4 +263,4 @@ DeviceRuntime runtime() {
                        .is_capturing = stream_is_capturing};
 }
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

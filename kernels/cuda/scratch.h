@@ -5,7 +5,7 @@
 /// throws, so kernels queued before the free still see valid memory.
 #include <cstddef>
 
-namespace nudge::cuda {
+namespace nudge::kernels::cuda {
 
 /// nudge's device allocator (runtime.cpp): what every CUDA Storage uses.
 void* device_allocate(int index, std::size_t nbytes);
@@ -32,4 +32,4 @@ class Scratch {
   void* ptr_;
 };
 
-}  // namespace nudge::cuda
+}  // namespace nudge::kernels::cuda

@@ -1,4 +1,4 @@
-#include "core/dispatch.h"
+#include "kernels/dispatch.h"
 
 #include <mutex>
 #include <type_traits>
@@ -6,20 +6,11 @@
 #include "core/error.h"
 #include "core/profiling.h"
 
-namespace nudge::dispatch {
+namespace nudge::kernels::dispatch {
 
-Table<UnaryFn> unary;
-Table<BinaryFn> binary;
-Table<BinaryScalarFn> binary_scalar;
-Table<CopyFn> copy;
-Table<FillFn> fill;
-Table<ReduceFn> reduce;
-Table<MatmulFn> matmul;
-Table<BiasActivationFn> bias_activation;
-Table<ActivationBackwardFn> activation_backward;
-Table<SgdStepFn> sgd_step;
-Table<AdamStepFn> adam_step;
-Table<LossFn> loss;
+#define NUDGE_DEFINE_TABLE(name, Call) Table<KernelFn<Call>> name;
+NUDGE_OP_FAMILIES(NUDGE_DEFINE_TABLE)
+#undef NUDGE_DEFINE_TABLE
 
 namespace {
 std::array<DeviceRuntime, kNumDeviceTypes> runtimes{};
@@ -45,40 +36,22 @@ Fn Table<Fn>::get(Device device, const char* what) const {
   NUDGE_CHECK(fn != nullptr, what, ": not implemented for ", device_type_name(device.type()));
   // A CPU backend call is one pass over the data (CUDA counts its launches where it makes them).
   if (device.is_cpu()) {
-    if constexpr (std::is_same_v<Fn, MatmulFn>) profiling::count_gemm();
+    if constexpr (std::is_same_v<Fn, KernelFn<MatmulCall>>) profiling::count_gemm();
     else profiling::count_kernel();
   }
   return fn;
 }
 
-template class Table<UnaryFn>;
-template class Table<BinaryFn>;
-template class Table<BinaryScalarFn>;
-template class Table<CopyFn>;
-template class Table<FillFn>;
-template class Table<ReduceFn>;
-template class Table<MatmulFn>;
-template class Table<BiasActivationFn>;
-template class Table<ActivationBackwardFn>;
-template class Table<SgdStepFn>;
-template class Table<AdamStepFn>;
-template class Table<LossFn>;
+#define NUDGE_INSTANTIATE_TABLE(name, Call) template class Table<KernelFn<Call>>;
+NUDGE_OP_FAMILIES(NUDGE_INSTANTIATE_TABLE)
+#undef NUDGE_INSTANTIATE_TABLE
 
 void install(DeviceType type, const KernelSet& k) {
   runtimes[static_cast<int>(type)] = k.runtime;
   runtime_set[static_cast<int>(type)] = true;
-  unary.set(type, k.unary);
-  binary.set(type, k.binary);
-  binary_scalar.set(type, k.binary_scalar);
-  copy.set(type, k.copy);
-  fill.set(type, k.fill);
-  reduce.set(type, k.reduce);
-  matmul.set(type, k.matmul);
-  bias_activation.set(type, k.bias_activation);
-  activation_backward.set(type, k.activation_backward);
-  sgd_step.set(type, k.sgd_step);
-  adam_step.set(type, k.adam_step);
-  loss.set(type, k.loss);
+#define NUDGE_INSTALL(name, Call) name.set(type, k.name);
+  NUDGE_OP_FAMILIES(NUDGE_INSTALL)
+#undef NUDGE_INSTALL
 }
 
 const DeviceRuntime* runtime_if_built(DeviceType type) {
@@ -99,4 +72,4 @@ const DeviceRuntime& runtime(Device device) {
   return *rt;
 }
 
-}  // namespace nudge::dispatch
+}  // namespace nudge::kernels::dispatch

@@ -1,16 +1,40 @@
 #pragma once
-/// One function table per op family, indexed by device type (PyTorch's DispatchStub,
-/// simplified). core/ops*.cpp check arguments, allocate outputs and call `table.get(device)`;
-/// backends fill their slots in register_cpu_kernels() / register_cuda_kernels(), called once
-/// on first use. An empty slot throws "<op>: not implemented for CUDA", never crashes.
+/// The backend boundary. One function table per op family, indexed by device type (PyTorch's
+/// DispatchStub, simplified): core/ops*.cpp check arguments, allocate outputs and call
+/// `dispatch::<family>.get(device)(index, call)`; each backend fills its slots once, on first use,
+/// in its register.cpp. An empty slot throws "<op>: not implemented for CUDA", never crashes.
+///
+/// The op families are listed ONCE, in NUDGE_OP_FAMILIES below: the tables, each backend's
+/// declarations (kernels/<backend>/kernels.h) and its registration are generated from the list, so
+/// a new family is one line here plus one function per backend. Internal: not installed, and not
+/// on the include path of nn/, optim/, data/, monitor/, serialization/ or examples/.
 #include <array>
 #include <cstddef>
 #include <string>
 
 #include "core/device.h"
-#include "core/kernel_args.h"
+#include "kernels/calls.h"
 
-namespace nudge {
+/// X(name, Call): every op family and the plain-data call it takes (kernels/calls.h).
+#define NUDGE_OP_FAMILIES(X)                                                                       \
+  X(unary, UnaryCall)                                                                              \
+  X(binary, BinaryCall)                                                                            \
+  X(binary_scalar, BinaryScalarCall)                                                               \
+  X(copy, CopyCall)                                                                                \
+  X(fill, FillCall)                                                                                \
+  X(reduce, ReduceCall)                                                                            \
+  X(matmul, MatmulCall)                                                                            \
+  X(bias_activation, BiasActivationCall)                                                           \
+  X(activation_backward, ActivationBackwardCall)                                                   \
+  X(sgd_step, SgdStepCall)                                                                         \
+  X(adam_step, AdamStepCall)                                                                       \
+  X(loss, LossCall)
+
+/// Declares `void name(int device_index, const Call& call);` for every family (a backend's
+/// kernels.h expands it inside its namespace).
+#define NUDGE_DECLARE_KERNEL(name, Call) void name(int device_index, const Call& call);
+
+namespace nudge::kernels {
 
 /// Memory and copies for one device type.
 struct DeviceRuntime {
@@ -20,6 +44,9 @@ struct DeviceRuntime {
   void (*deallocate)(int index, void* ptr, std::size_t nbytes) noexcept = nullptr;
   /// Copies `nbytes` of contiguous memory; at least one side is this runtime's device type.
   void (*copy_bytes)(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) = nullptr;
+  /// CPU only: the BLAS thread count (core/threads.h).
+  void (*set_threads)(int threads) = nullptr;
+  int (*get_threads)() = nullptr;
   /// Waits until all work queued on the device is done.
   void (*synchronize)(int index) = nullptr;
   /// Bytes the device could still allocate (its cached free blocks given back first); 0 on the CPU.
@@ -52,6 +79,10 @@ struct DeviceRuntime {
 
 namespace dispatch {
 
+/// A backend's entry point for the calls of type Call.
+template <class Call>
+using KernelFn = void (*)(int device_index, const Call&);
+
 template <class Fn>
 class Table {
  public:
@@ -63,47 +94,16 @@ class Table {
   std::array<Fn, kNumDeviceTypes> fns_{};
 };
 
-using UnaryFn = void (*)(int device_index, const UnaryCall&);
-using BinaryFn = void (*)(int device_index, const BinaryCall&);
-using BinaryScalarFn = void (*)(int device_index, const BinaryScalarCall&);
-using CopyFn = void (*)(int device_index, const CopyCall&);
-using FillFn = void (*)(int device_index, const FillCall&);
-using ReduceFn = void (*)(int device_index, const ReduceCall&);
-using MatmulFn = void (*)(int device_index, const MatmulCall&);
-using BiasActivationFn = void (*)(int device_index, const BiasActivationCall&);
-using ActivationBackwardFn = void (*)(int device_index, const ActivationBackwardCall&);
-using SgdStepFn = void (*)(int device_index, const SgdStepCall&);
-using AdamStepFn = void (*)(int device_index, const AdamStepCall&);
-using LossFn = void (*)(int device_index, const LossCall&);
-
-extern Table<UnaryFn> unary;
-extern Table<BinaryFn> binary;
-extern Table<BinaryScalarFn> binary_scalar;
-extern Table<CopyFn> copy;
-extern Table<FillFn> fill;
-extern Table<ReduceFn> reduce;
-extern Table<MatmulFn> matmul;
-extern Table<BiasActivationFn> bias_activation;
-extern Table<ActivationBackwardFn> activation_backward;
-extern Table<SgdStepFn> sgd_step;
-extern Table<AdamStepFn> adam_step;
-extern Table<LossFn> loss;
+#define NUDGE_DECLARE_TABLE(name, Call) extern Table<KernelFn<Call>> name;
+NUDGE_OP_FAMILIES(NUDGE_DECLARE_TABLE)
+#undef NUDGE_DECLARE_TABLE
 
 /// Everything one backend provides; a backend hands it to install() once.
 struct KernelSet {
   DeviceRuntime runtime;
-  UnaryFn unary;
-  BinaryFn binary;
-  BinaryScalarFn binary_scalar;
-  CopyFn copy;
-  FillFn fill;
-  ReduceFn reduce;
-  MatmulFn matmul;
-  BiasActivationFn bias_activation;
-  ActivationBackwardFn activation_backward;
-  SgdStepFn sgd_step;
-  AdamStepFn adam_step;
-  LossFn loss;
+#define NUDGE_KERNEL_SET_FIELD(name, Call) KernelFn<Call> name;
+  NUDGE_OP_FAMILIES(NUDGE_KERNEL_SET_FIELD)
+#undef NUDGE_KERNEL_SET_FIELD
 };
 void install(DeviceType type, const KernelSet& kernels);
 
@@ -117,8 +117,8 @@ void ensure_kernels_registered();
 
 }  // namespace dispatch
 
-/// Defined by kernels/cpu and kernels/cuda; called once by ensure_kernels_registered().
+/// Defined by kernels/cpu and kernels/cuda (register.cpp); called once by ensure_kernels_registered().
 void register_cpu_kernels();
 void register_cuda_kernels();
 
-}  // namespace nudge
+}  // namespace nudge::kernels

@@ -8,7 +8,7 @@
 #include "core/dtype.h"
 #include "core/scalar.h"
 
-namespace nudge {
+namespace nudge::kernels {
 
 /// Most dims an elementwise loop handles after coalescing (PyTorch allows 25; 8 covers every
 /// model here and keeps the CUDA kernel argument small).
@@ -179,4 +179,4 @@ struct AdamStepCall {
   bool decoupled_weight_decay;
 };
 
-}  // namespace nudge
+}  // namespace nudge::kernels

@@ -1,0 +1,92 @@
+// The multi-tensor optimizer steps: the parameters are grouped by device and dtype, each group
+// becomes one backend call (one kernel launch on CUDA for up to 200 parameters).
+#include "core/optimizer_ops.h"
+
+#include <algorithm>
+
+#include "core/autograd/grad_mode.h"
+#include "kernels/dispatch.h"
+
+// core reaches the backends only through the dispatch tables and the plain-data calls.
+using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
+
+namespace nudge {
+
+namespace {
+
+struct SlotGroup {
+  Device device;
+  DType dtype;
+  std::vector<ParamSlot> slots;
+};
+
+/// Checks one parameter and its gradient and adds its slot to the group of its device and dtype.
+/// `keep` holds contiguous copies of strided gradients until the kernels have run.
+void add_slot(std::vector<SlotGroup>& groups, std::vector<Tensor>& keep, const Tensor& p, const Tensor& grad,
+              ParamSlot slot, const char* op) {
+  NUDGE_CHECK(p.defined() && grad.defined(), op, ": a parameter or its gradient is undefined");
+  NUDGE_CHECK(p.is_contiguous(), op, ": parameters must be contiguous, got a ", describe(p));
+  NUDGE_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype() && grad.device() == p.device(), op,
+              ": gradient ", describe(grad), " does not match its parameter ", describe(p));
+  const Tensor g = grad.contiguous();
+  if (g.data_ptr() != grad.data_ptr()) keep.push_back(g);
+  slot.param = p.data_ptr();
+  slot.grad = g.data_ptr();
+  slot.numel = p.numel();
+  p.storage()->bump_version();  // updated in place: saved copies of it are now stale
+  auto it = std::find_if(groups.begin(), groups.end(),
+                         [&](const SlotGroup& sg) { return sg.device == p.device() && sg.dtype == p.dtype(); });
+  if (it == groups.end()) it = groups.insert(groups.end(), SlotGroup{p.device(), p.dtype(), {}});
+  it->slots.push_back(slot);
+}
+
+/// The state tensor's data, checked against its parameter.
+void* state_data(const Tensor& state, const Tensor& p, const char* what, const char* op) {
+  NUDGE_CHECK(state.defined() && state.shape() == p.shape() && state.dtype() == p.dtype() &&
+                  state.device() == p.device() && state.is_contiguous(),
+              op, ": ", what, " must be a contiguous tensor like its parameter ", describe(p), ", got a ",
+              state.defined() ? describe(state) : std::string("undefined tensor"));
+  state.storage()->bump_version();
+  return state.data_ptr();
+}
+
+}  // namespace
+
+void sgd_step_(const std::vector<SgdParam>& params, const SgdHyper& hyper) {
+  NoGradGuard no_grad;
+  std::vector<SlotGroup> groups;
+  std::vector<Tensor> keep;
+  for (const SgdParam& sp : params) {
+    if (sp.param.numel() == 0) continue;
+    ParamSlot slot{nullptr, nullptr, nullptr, nullptr, 0, sp.lr, sp.first_step, 1, 1};
+    if (hyper.momentum != 0) slot.state1 = state_data(sp.momentum_buffer, sp.param, "the momentum buffer", "sgd_step_");
+    add_slot(groups, keep, sp.param, sp.grad, slot, "sgd_step_");
+  }
+  for (const SlotGroup& group : groups) {
+    const SgdStepCall call{group.dtype,     group.slots.data(), static_cast<std::int64_t>(group.slots.size()),
+                           hyper.momentum,  hyper.dampening,    hyper.weight_decay,
+                           hyper.nesterov};
+    dispatch::sgd_step.get(group.device, "SGD step")(group.device.index(), call);
+  }
+}
+
+void adam_step_(const std::vector<AdamParam>& params, const AdamHyper& hyper) {
+  NoGradGuard no_grad;
+  std::vector<SlotGroup> groups;
+  std::vector<Tensor> keep;
+  for (const AdamParam& ap : params) {
+    if (ap.param.numel() == 0) continue;
+    ParamSlot slot{nullptr, nullptr, nullptr, nullptr, 0, ap.lr, false, ap.bias_correction1, ap.bias_correction2_sqrt};
+    slot.state1 = state_data(ap.exp_avg, ap.param, "exp_avg", "adam_step_");
+    slot.state2 = state_data(ap.exp_avg_sq, ap.param, "exp_avg_sq", "adam_step_");
+    add_slot(groups, keep, ap.param, ap.grad, slot, "adam_step_");
+  }
+  for (const SlotGroup& group : groups) {
+    const AdamStepCall call{group.dtype,       group.slots.data(), static_cast<std::int64_t>(group.slots.size()),
+                            hyper.beta1,       hyper.beta2,        hyper.eps,
+                            hyper.weight_decay, hyper.decoupled_weight_decay};
+    dispatch::adam_step.get(group.device, "Adam step")(group.device.index(), call);
+  }
+}
+
+}  // namespace nudge
