@@ -60,24 +60,43 @@ struct Sigmoid {
     return e / (T(1) + e);
   }
 };
-/// The fused Dense activations, and their derivatives expressed through the output y.
+// ---- the activation table: written once for the unfused ops, the fused Dense kernels and nn ------
+/// act(z).
 template <class T>
 NUDGE_HD T activate(Activation act, T z) {
   switch (act) {
+    case Activation::Identity: return z;
     case Activation::Sigmoid: return Sigmoid{}(z);
     case Activation::ReLU: return Relu{}(z);
     case Activation::Tanh: return tanh_(z);
-    default: return z;
   }
+  return z;
 }
-template <class T>
-NUDGE_HD T activation_grad_from_output(Activation act, T y) {
+/// Whether act's gradient needs its input z; otherwise it is computed from the output y alone
+/// (all of today's: the fused backward then keeps only y). An activation such as GELU or SiLU
+/// answers true and reads `z` in activation_grad.
+NUDGE_HD constexpr bool activation_grad_needs_input(Activation act) {
   switch (act) {
-    case Activation::Sigmoid: return y * (T(1) - y);
-    case Activation::ReLU: return y > T(0) ? T(1) : T(0);
-    case Activation::Tanh: return T(1) - y * y;
-    default: return T(1);
+    case Activation::Identity:
+    case Activation::Sigmoid:
+    case Activation::ReLU:
+    case Activation::Tanh: return false;
   }
+  return false;
+}
+/// dL/dz from dL/dy = g, the output y and (when activation_grad_needs_input) the input z. ReLU
+/// selects rather than multiplies: where y ≤ 0 the gradient is 0 even when g is inf or NaN, and a
+/// NaN input passes g on (PyTorch's threshold_backward).
+template <class T>
+NUDGE_HD T activation_grad(Activation act, T g, T y, T z) {
+  (void)z;
+  switch (act) {
+    case Activation::Identity: return g;
+    case Activation::Sigmoid: return g * y * (T(1) - y);
+    case Activation::ReLU: return y <= T(0) ? T(0) : g;
+    case Activation::Tanh: return g * (T(1) - y * y);
+  }
+  return g;
 }
 
 /// A loss term and its derivative with respect to the input.
@@ -254,23 +273,19 @@ struct MaxReducer {
 /// Ops undefined for T (exp of an int64, say) were rejected in core/ops before dispatch.
 template <class T, class K>
 void visit_unary(UnaryOp op, Scalar scalar, K&& k) {
+  // Float-only functors are instantiated for float types only; core rejected the rest.
+  constexpr bool kFloat = std::is_floating_point_v<T>;
   switch (op) {
     case UnaryOp::Neg: return k(Neg{});
     case UnaryOp::Abs: return k(Abs{});
     case UnaryOp::Relu: return k(Relu{});
-    default: break;
-  }
-  if constexpr (std::is_floating_point_v<T>) {
-    switch (op) {
-      case UnaryOp::Exp: return k(Exp{});
-      case UnaryOp::Log: return k(Log{});
-      case UnaryOp::Log1p: return k(Log1p{});
-      case UnaryOp::Sqrt: return k(Sqrt{});
-      case UnaryOp::Sigmoid: return k(Sigmoid{});
-      case UnaryOp::Tanh: return k(Tanh{});
-      case UnaryOp::Pow: return k(PowScalar<T>{scalar.to_double()});
-      default: break;
-    }
+    case UnaryOp::Exp: if constexpr (kFloat) return k(Exp{}); break;
+    case UnaryOp::Log: if constexpr (kFloat) return k(Log{}); break;
+    case UnaryOp::Log1p: if constexpr (kFloat) return k(Log1p{}); break;
+    case UnaryOp::Sqrt: if constexpr (kFloat) return k(Sqrt{}); break;
+    case UnaryOp::Sigmoid: if constexpr (kFloat) return k(Sigmoid{}); break;
+    case UnaryOp::Tanh: if constexpr (kFloat) return k(Tanh{}); break;
+    case UnaryOp::Pow: if constexpr (kFloat) return k(PowScalar<T>{scalar.to_double()}); break;
   }
   NUDGE_FAIL("unary op ", static_cast<int>(op), " has no kernel for ", dtype_name(dtype_of<T>()));
 }

@@ -24,7 +24,7 @@ std::string bytes_of(const Tensor& t) {
   return std::string(static_cast<const char*>(host.data_ptr()), static_cast<std::size_t>(host.numel()) * host.element_size());
 }
 
-data::NamedTensors sample_tensors(Device device) {
+serialization::NamedTensors sample_tensors(Device device) {
   Generator gen(11);
   const auto on = [&](DType d) { return TensorOptions(d).device(device); };
   return {{"weights.a", randn({3, 5}, gen, on(kFloat32))},
@@ -39,9 +39,9 @@ class CheckpointTest : public DeviceTest {};
 
 TEST_P(CheckpointTest, RoundTripIsBitIdentical) {
   TempDir dir;
-  const data::NamedTensors tensors = sample_tensors(device());
-  data::write_safetensors(dir / "t.safetensors", tensors, {{"note", "hello"}});
-  const data::SafetensorsFile file = data::read_safetensors(dir / "t.safetensors", device());
+  const serialization::NamedTensors tensors = sample_tensors(device());
+  serialization::write_safetensors(dir / "t.safetensors", tensors, {{"note", "hello"}});
+  const serialization::SafetensorsFile file = serialization::read_safetensors(dir / "t.safetensors", device());
   EXPECT_EQ(file.metadata.at("note"), "hello");
   ASSERT_EQ(file.tensors.size(), tensors.size());
   for (const auto& [name, original] : tensors) {
@@ -57,8 +57,8 @@ TEST_P(CheckpointTest, RoundTripIsBitIdentical) {
 TEST(Safetensors, LayoutMatchesTheSpecification) {
   // An independent reader: the spec's layout, parsed by hand here rather than by nudge.
   TempDir dir;
-  const data::NamedTensors tensors = sample_tensors(Device::cpu());
-  data::write_safetensors(dir / "t.safetensors", tensors, {{"format", "test"}});
+  const serialization::NamedTensors tensors = sample_tensors(Device::cpu());
+  serialization::write_safetensors(dir / "t.safetensors", tensors, {{"format", "test"}});
   const std::string bytes = read_file(dir / "t.safetensors");
   ASSERT_GE(bytes.size(), 8u);
   std::uint64_t header_size = 0;
@@ -91,7 +91,7 @@ TEST(Safetensors, ReadsFilesWrittenByOtherTools) {
   bytes[0] = static_cast<char>(header.size());
   const float values[2] = {1.5f, -2.0f};
   bytes += header + std::string(reinterpret_cast<const char*>(values), 8);
-  const data::NamedTensors t = load(dir.write("x.safetensors", bytes));
+  const serialization::NamedTensors t = load(dir.write("x.safetensors", bytes));
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t[0].first, "x");
   EXPECT_TRUE(values_are(t[0].second, {1.5, -2}));
@@ -99,7 +99,7 @@ TEST(Safetensors, ReadsFilesWrittenByOtherTools) {
 
 TEST(Safetensors, BrokenFilesAreClearErrors) {
   TempDir dir;
-  data::write_safetensors(dir / "good", {{"w", ones({4})}, {"v", zeros({2}, kFloat64)}});
+  serialization::write_safetensors(dir / "good", {{"w", ones({4})}, {"v", zeros({2}, kFloat64)}});
   const std::string good = read_file(dir / "good");
   std::uint64_t header_size = 0;
   std::memcpy(&header_size, good.data(), 8);
@@ -133,7 +133,7 @@ TEST(Safetensors, BrokenFilesAreClearErrors) {
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const std::string path = dir.write("bad" + std::to_string(i), cases[i].bytes);
     try {
-      data::read_safetensors(path);
+      serialization::read_safetensors(path);
       ADD_FAILURE() << "case " << i << " did not throw";
     } catch (const Error& e) {
       const std::string message = e.what();
@@ -141,23 +141,23 @@ TEST(Safetensors, BrokenFilesAreClearErrors) {
       for (const std::string& part : cases[i].parts) EXPECT_NE(message.find(part), std::string::npos) << "case " << i << ": " << message;
     }
   }
-  EXPECT_TRUE(throws_error_with([&] { data::read_safetensors(dir / "missing"); }, {"cannot open"}));
-  EXPECT_TRUE(throws_error_with([&] { data::write_safetensors(dir / "x", {{"a", ones({1})}, {"a", ones({1})}}); },
+  EXPECT_TRUE(throws_error_with([&] { serialization::read_safetensors(dir / "missing"); }, {"cannot open"}));
+  EXPECT_TRUE(throws_error_with([&] { serialization::write_safetensors(dir / "x", {{"a", ones({1})}, {"a", ones({1})}}); },
                                 {"\"a\" appears twice"}));
 }
 
 TEST(Safetensors, WritesAreAtomic) {
   TempDir dir;
   const std::string path = dir / "model.safetensors";
-  data::write_safetensors(path, {{"w", ones({3})}});
-  data::write_safetensors(path, {{"w", zeros({3})}});  // replaces the file
+  serialization::write_safetensors(path, {{"w", ones({3})}});
+  serialization::write_safetensors(path, {{"w", zeros({3})}});  // replaces the file
   EXPECT_TRUE(values_are(load(path)[0].second, {0, 0, 0}));
   // Only the file itself is left: no temporary files.
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) files += entry.is_regular_file();
   EXPECT_EQ(files, 1);
   // A write that cannot happen leaves the old file as it was.
-  EXPECT_TRUE(throws_error_with([&] { data::write_safetensors(dir / "no/such/dir/x", {{"w", ones({1})}}); },
+  EXPECT_TRUE(throws_error_with([&] { serialization::write_safetensors(dir / "no/such/dir/x", {{"w", ones({1})}}); },
                                 {"cannot create a temporary file", "no/such/dir/x"}));
   EXPECT_TRUE(values_are(load(path)[0].second, {0, 0, 0}));
 }

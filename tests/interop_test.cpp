@@ -32,7 +32,7 @@ TEST(Interop, ImportFromTorch) {
   manual_seed(0);
   nn::Sequential model = mlp();
   load(model, dir + "/torch_model.safetensors");
-  const data::NamedTensors io = load(dir + "/torch_io.safetensors");
+  const serialization::NamedTensors io = load(dir + "/torch_io.safetensors");
   Tensor input, output;
   for (const auto& [name, t] : io) (name == "input" ? input : output) = t;
   NoGradGuard no_grad;

@@ -45,7 +45,7 @@ void activation_backward_impl(const ActivationBackwardCall& call) {
   double* __restrict sums = column_sums.data();
   for (std::int64_t r = 0; r < call.rows; ++r) {
     const std::int64_t base = r * call.cols;
-    for (std::int64_t c = 0; c < call.cols; ++c) gz[base + c] = gy[base + c] * fn::activation_grad_from_output(kAct, y[base + c]);
+    for (std::int64_t c = 0; c < call.cols; ++c) gz[base + c] = fn::activation_grad(kAct, gy[base + c], y[base + c], T(0));
     if (gb)
       for (std::int64_t c = 0; c < call.cols; ++c) sums[c] += gz[base + c];
   }

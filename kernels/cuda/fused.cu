@@ -49,7 +49,7 @@ __global__ void activation_backward_kernel(std::int64_t rows, std::int64_t cols,
   if (col < cols) {
     for (std::int64_t r = row_begin + ty; r < row_end; r += kTileRows) {
       const std::int64_t i = r * cols + col;
-      const T g = grad_y[i] * fn::activation_grad_from_output(act, y[i]);
+      const T g = fn::activation_grad(act, grad_y[i], y[i], T(0));
       grad_z[i] = g;
       sum += g;
     }

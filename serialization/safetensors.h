@@ -11,7 +11,7 @@
 
 #include "core/tensor.h"
 
-namespace nudge::data {
+namespace nudge::serialization {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 using Metadata = std::map<std::string, std::string>;
@@ -30,4 +30,4 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors, con
 /// Tensors are created on `device`.
 SafetensorsFile read_safetensors(const std::string& path, Device device = Device::cpu());
 
-}  // namespace nudge::data
+}  // namespace nudge::serialization

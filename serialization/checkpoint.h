@@ -9,7 +9,7 @@
 /// every name and shape before touching the model or optimizer: on any error they are unchanged.
 #include <string>
 
-#include "data/safetensors.h"
+#include "serialization/safetensors.h"
 #include "nn/module.h"
 #include "optim/optimizer.h"
 
@@ -18,13 +18,13 @@ namespace nudge {
 void save(const nn::Module& module, const std::string& path);
 void save(const optim::Optimizer& optimizer, const std::string& path);
 /// Any named tensors (a state dict, say).
-void save(const data::NamedTensors& tensors, const std::string& path);
+void save(const serialization::NamedTensors& tensors, const std::string& path);
 
 /// Parameters into `module` (strict: the names must match exactly, as must shapes).
 void load(nn::Module& module, const std::string& path);
 /// State into an optimizer of the same kind over the same parameter shapes.
 void load(optim::Optimizer& optimizer, const std::string& path);
 /// The tensors of a file, on `device`.
-data::NamedTensors load(const std::string& path, Device device = Device::cpu());
+serialization::NamedTensors load(const std::string& path, Device device = Device::cpu());
 
 }  // namespace nudge

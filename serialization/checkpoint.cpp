@@ -1,4 +1,4 @@
-#include "data/checkpoint.h"
+#include "serialization/checkpoint.h"
 
 #include "core/error.h"
 
@@ -9,7 +9,7 @@ namespace {
 constexpr const char* kModelFormat = "nudge.module";
 constexpr const char* kOptimizerFormat = "nudge.optimizer";
 
-void check_format(const data::SafetensorsFile& file, const std::string& path, const char* expected) {
+void check_format(const serialization::SafetensorsFile& file, const std::string& path, const char* expected) {
   const auto it = file.metadata.find("format");
   // Files from other tools have no format entry: accept them as plain tensors for a model.
   if (it == file.metadata.end() && std::string(expected) == kModelFormat) return;
@@ -22,7 +22,7 @@ void check_format(const data::SafetensorsFile& file, const std::string& path, co
 /// names and shapes before changing anything.
 template <class Target>
 void load_into(Target& target, const std::string& path, const char* format, const char* what) {
-  const data::SafetensorsFile file = data::read_safetensors(path);
+  const serialization::SafetensorsFile file = serialization::read_safetensors(path);
   check_format(file, path, format);
   try {
     target.load_state_dict(file.tensors);
@@ -34,14 +34,14 @@ void load_into(Target& target, const std::string& path, const char* format, cons
 }  // namespace
 
 void save(const nn::Module& module, const std::string& path) {
-  data::write_safetensors(path, module.state_dict(), {{"format", kModelFormat}});
+  serialization::write_safetensors(path, module.state_dict(), {{"format", kModelFormat}});
 }
 
 void save(const optim::Optimizer& optimizer, const std::string& path) {
-  data::write_safetensors(path, optimizer.state_dict(), {{"format", kOptimizerFormat}});
+  serialization::write_safetensors(path, optimizer.state_dict(), {{"format", kOptimizerFormat}});
 }
 
-void save(const data::NamedTensors& tensors, const std::string& path) { data::write_safetensors(path, tensors); }
+void save(const serialization::NamedTensors& tensors, const std::string& path) { serialization::write_safetensors(path, tensors); }
 
 void load(nn::Module& module, const std::string& path) { load_into(module, path, kModelFormat, "model"); }
 
@@ -49,6 +49,6 @@ void load(optim::Optimizer& optimizer, const std::string& path) {
   load_into(optimizer, path, kOptimizerFormat, "optimizer");
 }
 
-data::NamedTensors load(const std::string& path, Device device) { return data::read_safetensors(path, device).tensors; }
+serialization::NamedTensors load(const std::string& path, Device device) { return serialization::read_safetensors(path, device).tensors; }
 
 }  // namespace nudge

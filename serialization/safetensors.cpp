@@ -1,4 +1,4 @@
-#include "data/safetensors.h"
+#include "serialization/safetensors.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,7 +16,7 @@
 
 #include "core/error.h"
 
-namespace nudge::data {
+namespace nudge::serialization {
 
 static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian; nudge assumes a little-endian host");
 
@@ -195,4 +195,4 @@ SafetensorsFile read_safetensors(const std::string& path, Device device) {
   return file;
 }
 
-}  // namespace nudge::data
+}  // namespace nudge::serialization

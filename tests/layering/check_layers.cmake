@@ -1,0 +1,46 @@
+# The backend boundary holds: compiled against the public include tree (what nn/, optim/, data/,
+# monitor/, serialization/, examples/ and every user program see), each backend or core-internal
+# header fails to resolve while a public one compiles; and no source of those layers names one.
+#   cmake -DCXX=... -DINCLUDE_DIR=build/include -DSOURCE_DIR=repo -DWORK_DIR=... -P check_layers.cmake
+file(MAKE_DIRECTORY ${WORK_DIR})
+function(compiles header result)
+  file(WRITE ${WORK_DIR}/probe.cpp "#include \"${header}\"\nint main() { return 0; }\n")
+  execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only -I${INCLUDE_DIR} ${WORK_DIR}/probe.cpp
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  if(rc EQUAL 0)
+    set(${result} TRUE PARENT_SCOPE)
+  else()
+    set(${result} FALSE PARENT_SCOPE)
+  endif()
+endfunction()
+
+compiles("core/tensor.h" ok)
+if(NOT ok)
+  message(FATAL_ERROR "the public header core/tensor.h does not compile against ${INCLUDE_DIR}")
+endif()
+compiles("nudge/nudge.h" ok)
+if(NOT ok)
+  message(FATAL_ERROR "nudge/nudge.h does not compile against ${INCLUDE_DIR}")
+endif()
+foreach(internal kernels/dispatch.h kernels/calls.h kernels/functors.h kernels/cpu/kernels.h kernels/cuda/kernels.h
+                 core/strided_loop.h core/ops_checks.h core/ops_internal.h)
+  compiles(${internal} ok)
+  if(ok)
+    message(FATAL_ERROR "${internal} is visible through the public include tree ${INCLUDE_DIR}")
+  endif()
+endforeach()
+
+set(offenders "")
+foreach(layer nn optim data monitor serialization examples)
+  file(GLOB_RECURSE sources ${SOURCE_DIR}/${layer}/*.h ${SOURCE_DIR}/${layer}/*.cpp)
+  foreach(source ${sources})
+    file(STRINGS ${source} lines REGEX "#include \"(kernels/|core/(strided_loop|ops_checks|ops_internal)\\.h)")
+    if(lines)
+      list(APPEND offenders "${source}: ${lines}")
+    endif()
+  endforeach()
+endforeach()
+if(offenders)
+  message(FATAL_ERROR "backend or core-internal headers included above core:\n${offenders}")
+endif()
+message(STATUS "layering holds: backend headers invisible above core")
