@@ -133,39 +133,37 @@ using detail::keep_where;
 
 Tensor neg(const Tensor& x) {
   Tensor y = unary(UnaryOp::Neg, x);
-  record("neg", y, {&x}, [](const Tensor& g) { return Grads{-g}; });
+  NUDGE_RECORD("neg", y, (&x), [](const Tensor& g) { return Grads{-g}; });
   return y;
 }
 
 Tensor exp(const Tensor& x) {
   Tensor y = unary(UnaryOp::Exp, x);
-  if (needs_grad({&x}))
-    record("exp", y, {&x}, [y_ = SavedTensor(y, "exp", true)](const Tensor& g) { return Grads{g * y_.get()}; });
+  NUDGE_RECORD("exp", y, (&x), [y_ = SavedTensor(y, "exp", true)](const Tensor& g) { return Grads{g * y_.get()}; });
   return y;
 }
 
 Tensor log(const Tensor& x) {
   Tensor y = unary(UnaryOp::Log, x);
-  record("log", y, {&x}, [x_ = SavedTensor(x, "log")](const Tensor& g) { return Grads{g / x_.get()}; });
+  NUDGE_RECORD("log", y, (&x), [x_ = SavedTensor(x, "log")](const Tensor& g) { return Grads{g / x_.get()}; });
   return y;
 }
 
 Tensor log1p(const Tensor& x) {
   Tensor y = unary(UnaryOp::Log1p, x);
-  record("log1p", y, {&x}, [x_ = SavedTensor(x, "log1p")](const Tensor& g) { return Grads{g / (x_.get() + 1)}; });
+  NUDGE_RECORD("log1p", y, (&x), [x_ = SavedTensor(x, "log1p")](const Tensor& g) { return Grads{g / (x_.get() + 1)}; });
   return y;
 }
 
 Tensor sqrt(const Tensor& x) {
   Tensor y = unary(UnaryOp::Sqrt, x);
-  if (needs_grad({&x}))
-    record("sqrt", y, {&x}, [y_ = SavedTensor(y, "sqrt", true)](const Tensor& g) { return Grads{g * 0.5 / y_.get()}; });
+  NUDGE_RECORD("sqrt", y, (&x), [y_ = SavedTensor(y, "sqrt", true)](const Tensor& g) { return Grads{g * 0.5 / y_.get()}; });
   return y;
 }
 
 Tensor abs(const Tensor& x) {
   Tensor y = unary(UnaryOp::Abs, x);
-  record("abs", y, {&x}, [x_ = SavedTensor(x, "abs")](const Tensor& g) {
+  NUDGE_RECORD("abs", y, (&x), [x_ = SavedTensor(x, "abs")](const Tensor& g) {
     const Tensor& v = x_.get();
     return Grads{g * (gt(v, 0) - lt(v, 0))};  // sign(x); 0 at 0, as in PyTorch
   });
@@ -174,35 +172,32 @@ Tensor abs(const Tensor& x) {
 
 Tensor sigmoid(const Tensor& x) {
   Tensor y = unary(UnaryOp::Sigmoid, x);
-  if (needs_grad({&x}))
-    record("sigmoid", y, {&x}, [y_ = SavedTensor(y, "sigmoid", true)](const Tensor& g) {
-      const Tensor& v = y_.get();
-      return Grads{g * v * (1 - v)};
-    });
+  NUDGE_RECORD("sigmoid", y, (&x), [y_ = SavedTensor(y, "sigmoid", true)](const Tensor& g) {
+    return Grads{detail::activation_grad(g, y_.get(), Activation::Sigmoid).first};
+  });
   return y;
 }
 
 Tensor tanh(const Tensor& x) {
   Tensor y = unary(UnaryOp::Tanh, x);
-  if (needs_grad({&x}))
-    record("tanh", y, {&x}, [y_ = SavedTensor(y, "tanh", true)](const Tensor& g) {
-      const Tensor& v = y_.get();
-      return Grads{g * (1 - v * v)};
-    });
+  NUDGE_RECORD("tanh", y, (&x), [y_ = SavedTensor(y, "tanh", true)](const Tensor& g) {
+    return Grads{detail::activation_grad(g, y_.get(), Activation::Tanh).first};
+  });
   return y;
 }
 
 Tensor relu(const Tensor& x) {
   Tensor y = unary(UnaryOp::Relu, x);
-  if (needs_grad({&x}))
-    // Zero where the output is ≤ 0; a NaN input passes its gradient on, as in PyTorch.
-    record("relu", y, {&x}, [y_ = SavedTensor(y, "relu", true)](const Tensor& g) { return Grads{keep_where(g, y_.get())}; });
+  // Zero where the output is ≤ 0; a NaN input passes its gradient on, as in PyTorch.
+  NUDGE_RECORD("relu", y, (&x), [y_ = SavedTensor(y, "relu", true)](const Tensor& g) {
+    return Grads{detail::activation_grad(g, y_.get(), Activation::ReLU).first};
+  });
   return y;
 }
 
 Tensor pow(const Tensor& x, Scalar exponent) {
   Tensor y = unary(UnaryOp::Pow, x, exponent);
-  record("pow", y, {&x}, [x_ = SavedTensor(x, "pow"), e = exponent.to_double()](const Tensor& g) {
+  NUDGE_RECORD("pow", y, (&x), [x_ = SavedTensor(x, "pow"), e = exponent.to_double()](const Tensor& g) {
     // x^0 is constant: its gradient is 0 everywhere, also at x = 0 where e·x^(e−1) would be 0·inf.
     if (e == 0) return Grads{full(g.shape(), 0, TensorOptions(g.dtype()).device(g.device()))};
     return Grads{g * e * pow(x_.get(), e - 1)};
@@ -212,37 +207,37 @@ Tensor pow(const Tensor& x, Scalar exponent) {
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Add, a, b);
-  record("add", y, {&a, &b}, [](const Tensor& g) { return Grads{g, g}; });
+  NUDGE_RECORD("add", y, (&a, &b), [](const Tensor& g) { return Grads{g, g}; });
   return y;
 }
 
 Tensor add(const Tensor& a, Scalar b) {
   Tensor y = binary(BinaryOp::Add, a, b);
-  record("add", y, {&a}, [](const Tensor& g) { return Grads{g}; });
+  NUDGE_RECORD("add", y, (&a), [](const Tensor& g) { return Grads{g}; });
   return y;
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Sub, a, b);
-  record("sub", y, {&a, &b}, [](const Tensor& g) { return Grads{g, -g}; });
+  NUDGE_RECORD("sub", y, (&a, &b), [](const Tensor& g) { return Grads{g, -g}; });
   return y;
 }
 
 Tensor sub(const Tensor& a, Scalar b) {
   Tensor y = binary(BinaryOp::Sub, a, b);
-  record("sub", y, {&a}, [](const Tensor& g) { return Grads{g}; });
+  NUDGE_RECORD("sub", y, (&a), [](const Tensor& g) { return Grads{g}; });
   return y;
 }
 
 Tensor sub(Scalar a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Sub, b, a, /*scalar_first=*/true);
-  record("sub", y, {&b}, [](const Tensor& g) { return Grads{-g}; });
+  NUDGE_RECORD("sub", y, (&b), [](const Tensor& g) { return Grads{-g}; });
   return y;
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Mul, a, b);
-  record("mul", y, {&a, &b}, [a_ = SavedTensor(a, "mul"), b_ = SavedTensor(b, "mul")](const Tensor& g) {
+  NUDGE_RECORD("mul", y, (&a, &b), [a_ = SavedTensor(a, "mul"), b_ = SavedTensor(b, "mul")](const Tensor& g) {
     return Grads{g * b_.get(), g * a_.get()};
   });
   return y;
@@ -250,13 +245,13 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, Scalar b) {
   Tensor y = binary(BinaryOp::Mul, a, b);
-  record("mul", y, {&a}, [b](const Tensor& g) { return Grads{g * b}; });
+  NUDGE_RECORD("mul", y, (&a), [b](const Tensor& g) { return Grads{g * b}; });
   return y;
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Div, a, b);
-  record("div", y, {&a, &b}, [a_ = SavedTensor(a, "div"), b_ = SavedTensor(b, "div")](const Tensor& g) {
+  NUDGE_RECORD("div", y, (&a, &b), [a_ = SavedTensor(a, "div"), b_ = SavedTensor(b, "div")](const Tensor& g) {
     // −g·(a/b)/b, not −g·a/(b·b): b·b under- or overflows long before the quotient does.
     const Tensor& d = b_.get();
     return Grads{g / d, -g * ((a_.get() / d) / d)};
@@ -266,13 +261,13 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 Tensor div(const Tensor& a, Scalar b) {
   Tensor y = binary(BinaryOp::Div, a, b);
-  record("div", y, {&a}, [b](const Tensor& g) { return Grads{g / b}; });
+  NUDGE_RECORD("div", y, (&a), [b](const Tensor& g) { return Grads{g / b}; });
   return y;
 }
 
 Tensor div(Scalar a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Div, b, a, /*scalar_first=*/true);
-  record("div", y, {&b}, [a, b_ = SavedTensor(b, "div")](const Tensor& g) {
+  NUDGE_RECORD("div", y, (&b), [a, b_ = SavedTensor(b, "div")](const Tensor& g) {
     const Tensor& d = b_.get();
     return Grads{-g * (div(a, d) / d)};
   });
@@ -288,7 +283,7 @@ Tensor tie_split(const Tensor& g, const Tensor& x, const Tensor& z) { return g *
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Maximum, a, b);
-  record("maximum", y, {&a, &b}, [a_ = SavedTensor(a, "maximum"), b_ = SavedTensor(b, "maximum")](const Tensor& g) {
+  NUDGE_RECORD("maximum", y, (&a, &b), [a_ = SavedTensor(a, "maximum"), b_ = SavedTensor(b, "maximum")](const Tensor& g) {
     const Tensor& x = a_.get();
     const Tensor& z = b_.get();
     const Tensor shared = tie_split(g, x, z);
@@ -299,7 +294,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Minimum, a, b);
-  record("minimum", y, {&a, &b}, [a_ = SavedTensor(a, "minimum"), b_ = SavedTensor(b, "minimum")](const Tensor& g) {
+  NUDGE_RECORD("minimum", y, (&a, &b), [a_ = SavedTensor(a, "minimum"), b_ = SavedTensor(b, "minimum")](const Tensor& g) {
     const Tensor& x = a_.get();
     const Tensor& z = b_.get();
     const Tensor shared = tie_split(g, x, z);
@@ -317,8 +312,7 @@ Tensor clamp_min(const Tensor& x, Scalar min) {
     NoGradGuard no_grad;
     y = maximum(x, full({}, min, TensorOptions(x.dtype()).device(x.device())));
   }
-  if (needs_grad({&x}))
-    record("clamp_min", y, {&x}, [x_ = SavedTensor(x, "clamp_min"), min](const Tensor& g) {
+  NUDGE_RECORD("clamp_min", y, (&x), [x_ = SavedTensor(x, "clamp_min"), min](const Tensor& g) {
       const Tensor& v = x_.get();
       return Grads{keep_where(g, gt(v, min) + eq(v, min))};
     });

@@ -1,5 +1,8 @@
 #pragma once
 /// Internal ops the backward formulas share; not part of the public API (core/ops.h).
+#include <utility>
+
+#include "core/activation.h"
 #include "core/tensor.h"
 
 namespace nudge::detail {
@@ -9,5 +12,10 @@ namespace nudge::detail {
 /// the mask into NaN (relu's gradient at x ≤ 0 under an infinite upstream gradient stays 0).
 /// Broadcasts like a binary op; records no gradient.
 Tensor keep_where(const Tensor& value, const Tensor& mask);
+
+/// dL/dz of y = act(z) from dL/dy and y, through the activation table of kernels/functors.h (the
+/// formula the fused Dense backward uses too), in ONE kernel; with `bias_grad`, also the column
+/// sums of dL/dz for a [rows, cols] y (the bias gradient). Any shape without `bias_grad`.
+std::pair<Tensor, Tensor> activation_grad(const Tensor& grad_y, const Tensor& y, Activation act, bool bias_grad = false);
 
 }  // namespace nudge::detail

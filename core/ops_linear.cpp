@@ -9,27 +9,25 @@
 #include "core/factory.h"
 #include "core/ops.h"
 #include "core/ops_checks.h"
+#include "core/ops_internal.h"
 
 // core reaches the backends only through the dispatch tables and the plain-data calls.
 using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
 
 namespace nudge {
 
-namespace {
-
-/// dZ (and, with a bias, its column sums) from the output gradient and the saved output.
-std::pair<Tensor, Tensor> activation_backward(const Tensor& grad_y, const Tensor& y, Activation act, bool with_bias) {
+std::pair<Tensor, Tensor> detail::activation_grad(const Tensor& grad_y, const Tensor& y, Activation act,
+                                                  bool bias_grad) {
+  const std::int64_t rows = bias_grad ? y.size(0) : 1, cols = bias_grad ? y.size(1) : y.numel();
   const Tensor g = grad_y.contiguous();
   Tensor grad_z = empty_like(y);
-  Tensor grad_bias = with_bias ? empty({y.size(1)}, TensorOptions(y.dtype()).device(y.device())) : Tensor();
-  ActivationBackwardCall call{y.dtype(), act, y.size(0), y.size(1), g.data_ptr(), y.data_ptr(), grad_z.data_ptr(),
-                              with_bias ? grad_bias.data_ptr() : nullptr};
-  if (y.numel() > 0) dispatch::activation_backward.get(y.device(), "linear backward")(y.device().index(), call);
-  else if (with_bias) grad_bias.fill_(0);
+  Tensor grad_bias = bias_grad ? empty({cols}, TensorOptions(y.dtype()).device(y.device())) : Tensor();
+  ActivationBackwardCall call{y.dtype(), act, rows, cols, g.data_ptr(), y.data_ptr(), grad_z.data_ptr(),
+                              bias_grad ? grad_bias.data_ptr() : nullptr};
+  if (y.numel() > 0) dispatch::activation_backward.get(y.device(), "activation backward")(y.device().index(), call);
+  else if (bias_grad) grad_bias.fill_(0);
   return {grad_z, grad_bias};
 }
-
-}  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
   detail::check_defined(x, "linear");
@@ -74,15 +72,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
           const Tensor& y_saved = y_.get();
           const Tensor g2 = g.reshape({y_saved.size(0), y_saved.size(1)});
           Tensor grad_z = g2, grad_bias;
-          if (act != Activation::Identity || need_b) std::tie(grad_z, grad_bias) = activation_backward(g2, y_saved, act, need_b);
+          if (act != Activation::Identity || need_b) std::tie(grad_z, grad_bias) = detail::activation_grad(g2, y_saved, act, need_b);
           autograd::Grads grads(has_bias ? 3 : 2);
           if (need_x) grads[0] = matmul(grad_z, w_.get()).view(x_shape);
           if (need_w) grads[1] = matmul(grad_z.t(), x_.get());
           if (need_b) grads[2] = grad_bias;
           return grads;
         };
-    if (bias.defined()) autograd::record("linear", y, {&x, &weight, &bias}, std::move(backward));
-    else autograd::record("linear", y, {&x, &weight}, std::move(backward));
+    if (bias.defined()) NUDGE_RECORD("linear", y, (&x, &weight, &bias), std::move(backward));
+    else NUDGE_RECORD("linear", y, (&x, &weight), std::move(backward));
   }
   return y;
 }

@@ -79,8 +79,8 @@ Tensor fused_loss(LossKind kind, const Tensor& input, const Tensor& target, Redu
     if (target_needs) grads.push_back(kind == LossKind::MSE ? -grads[0] : x_.get() * (-scale) * upstream);
     return grads;
   };
-  if (target_needs) autograd::record(op, loss, {&input, &target}, std::move(backward));
-  else autograd::record(op, loss, {&input}, std::move(backward));
+  if (target_needs) NUDGE_RECORD(op, loss, (&input, &target), std::move(backward));
+  else NUDGE_RECORD(op, loss, (&input), std::move(backward));
   return loss;
 }
 
@@ -131,8 +131,7 @@ Tensor binary_cross_entropy(const Tensor& p, const Tensor& target, Reduction red
   }
   if (autograd::needs_grad({&p, &target})) {
     const double scale = reduction == Reduction::Mean ? 1.0 / static_cast<double>(std::max<std::int64_t>(p.numel(), 1)) : 1.0;
-    autograd::record("binary_cross_entropy", loss, {&p, &target},
-                     [p_ = autograd::SavedTensor(p, "binary_cross_entropy"),
+    NUDGE_RECORD("binary_cross_entropy", loss, (&p, &target), [p_ = autograd::SavedTensor(p, "binary_cross_entropy"),
                       t_ = autograd::SavedTensor(target, "binary_cross_entropy"), scale](const Tensor& g) {
                        const Tensor& v = p_.get();
                        const Tensor& t = t_.get();

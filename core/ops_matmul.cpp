@@ -71,8 +71,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   // dA = dC·Bᵀ, dB = Aᵀ·dC; a matrix shared across the batch gets a batched gradient that the
   // engine sums over the batch.
-  autograd::record("matmul", out, {&a, &b},
-                   [a_ = autograd::SavedTensor(a, "matmul"), b_ = autograd::SavedTensor(b, "matmul")](const Tensor& g) {
+  NUDGE_RECORD("matmul", out, (&a, &b), [a_ = autograd::SavedTensor(a, "matmul"), b_ = autograd::SavedTensor(b, "matmul")](const Tensor& g) {
                      return autograd::Grads{matmul(g, b_.get().transpose(-1, -2)), matmul(a_.get().transpose(-1, -2), g)};
                    });
   return out;

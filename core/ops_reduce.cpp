@@ -75,13 +75,13 @@ Tensor expand_reduced(const Tensor& g, const Shape& input_shape, std::optional<s
 
 Tensor sum(const Tensor& x) {
   Tensor y = reduce(ReduceOp::Sum, x, std::nullopt, false, "sum").values;
-  record("sum", y, {&x}, [shape = x.shape()](const Tensor& g) { return Grads{g.expand(shape)}; });
+  NUDGE_RECORD("sum", y, (&x), [shape = x.shape()](const Tensor& g) { return Grads{g.expand(shape)}; });
   return y;
 }
 
 Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
   Tensor y = reduce(ReduceOp::Sum, x, dim, keepdim, "sum").values;
-  record("sum", y, {&x}, [shape = x.shape(), d = wrap_dim(dim, x.dim(), "sum"), keepdim](const Tensor& g) {
+  NUDGE_RECORD("sum", y, (&x), [shape = x.shape(), d = wrap_dim(dim, x.dim(), "sum"), keepdim](const Tensor& g) {
     return Grads{expand_reduced(g, shape, d, keepdim)};
   });
   return y;
@@ -95,8 +95,7 @@ Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) { return mean_of(x,
 // when the max is NaN (PyTorch's rule).
 Tensor max(const Tensor& x) {
   Tensor y = reduce(ReduceOp::Max, x, std::nullopt, false, "max").values;
-  if (autograd::needs_grad({&x}))
-    record("max", y, {&x}, [x_ = SavedTensor(x, "max"), y_ = SavedTensor(y, "max", true)](const Tensor& g) {
+  NUDGE_RECORD("max", y, (&x), [x_ = SavedTensor(x, "max"), y_ = SavedTensor(y, "max", true)](const Tensor& g) {
       const Tensor& v = x_.get();
       const Tensor& m = y_.get();
       const Tensor is_nan = 1 - eq(v, v), max_is_nan = 1 - eq(m, m);
@@ -111,7 +110,7 @@ std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) 
   ReduceResult r = reduce(ReduceOp::Max, x, dim, keepdim, "max");
   if (autograd::needs_grad({&x})) {
     const std::int64_t d = wrap_dim(dim, x.dim(), "max");
-    record("max", r.values, {&x}, [idx = SavedTensor(r.indices, "max"), shape = x.shape(), d, keepdim,
+    NUDGE_RECORD("max", r.values, (&x), [idx = SavedTensor(r.indices, "max"), shape = x.shape(), d, keepdim,
                                    options = TensorOptions(x.dtype()).device(x.device())](const Tensor& g) {
       if (shape.empty()) return Grads{g};
       Shape positions_shape(shape.size(), 1);

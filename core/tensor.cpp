@@ -146,7 +146,7 @@ Tensor Tensor::view(Shape shape) const {
   NUDGE_CHECK(strides.has_value(), "view: shape ", shape_str(shape), " cannot view a ", describe(*this), " with strides ",
               shape_str(this->strides()), " without copying; use reshape() or contiguous() first");
   Tensor out = view_of(*this, std::move(shape), std::move(*strides), storage_offset());
-  record("view", out, {this}, [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
+  NUDGE_RECORD("view", out, (this), [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
   return out;
 }
 
@@ -165,7 +165,7 @@ Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const {
   std::swap(shape[dim0], shape[dim1]);
   std::swap(strides[dim0], strides[dim1]);
   Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
-  record("transpose", out, {this}, [dim0, dim1](const Tensor& g) { return Grads{g.transpose(dim0, dim1)}; });
+  NUDGE_RECORD("transpose", out, (this), [dim0, dim1](const Tensor& g) { return Grads{g.transpose(dim0, dim1)}; });
   return out;
 }
 
@@ -188,7 +188,7 @@ Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
     strides[i] = this->strides()[d];
   }
   Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
-  record("permute", out, {this}, [inverse](const Tensor& g) { return Grads{g.permute(inverse)}; });
+  NUDGE_RECORD("permute", out, (this), [inverse](const Tensor& g) { return Grads{g.permute(inverse)}; });
   return out;
 }
 
@@ -207,7 +207,7 @@ Tensor Tensor::slice(std::int64_t dim, std::int64_t start, std::int64_t end, std
   const std::int64_t offset = storage_offset() + start * strides[dim];
   strides[dim] *= step;
   Tensor out = view_of(*this, std::move(shape), std::move(strides), offset);
-  record("slice", out, {this}, [in = this->shape(), dim, start, end, step](const Tensor& g) {
+  NUDGE_RECORD("slice", out, (this), [in = this->shape(), dim, start, end, step](const Tensor& g) {
     return scatter_into_zeros(g, in, [&](const Tensor& t) { return t.slice(dim, start, end, step); });
   });
   return out;
@@ -237,7 +237,7 @@ Tensor Tensor::select(std::int64_t dim, std::int64_t index) const {
   shape.erase(shape.begin() + dim);
   strides.erase(strides.begin() + dim);
   Tensor out = view_of(*this, std::move(shape), std::move(strides), offset);
-  record("select", out, {this}, [in = this->shape(), dim, index](const Tensor& g) {
+  NUDGE_RECORD("select", out, (this), [in = this->shape(), dim, index](const Tensor& g) {
     return scatter_into_zeros(g, in, [&](const Tensor& t) { return t.select(dim, index); });
   });
   return out;
@@ -251,7 +251,7 @@ Tensor Tensor::unsqueeze(std::int64_t dim) const {
   shape.insert(shape.begin() + dim, 1);
   strides.insert(strides.begin() + dim, stride);
   Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
-  record("unsqueeze", out, {this}, [dim](const Tensor& g) { return Grads{g.squeeze(dim)}; });
+  NUDGE_RECORD("unsqueeze", out, (this), [dim](const Tensor& g) { return Grads{g.squeeze(dim)}; });
   return out;
 }
 
@@ -264,7 +264,7 @@ Tensor Tensor::squeeze() const {
     strides.push_back(this->strides()[d]);
   }
   Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
-  record("squeeze", out, {this}, [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
+  NUDGE_RECORD("squeeze", out, (this), [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
   return out;
 }
 
@@ -276,7 +276,7 @@ Tensor Tensor::squeeze(std::int64_t dim) const {
   shape.erase(shape.begin() + dim);
   strides.erase(strides.begin() + dim);
   Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
-  record("squeeze", out, {this}, [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
+  NUDGE_RECORD("squeeze", out, (this), [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
   return out;
 }
 
@@ -297,7 +297,7 @@ Tensor Tensor::expand(Shape shape) const {
   Strides strides = detail::broadcast_strides(*this, shape);
   Tensor out = view_of(*this, std::move(shape), std::move(strides), storage_offset());
   // The engine sums the gradient back over the expanded dims.
-  record("expand", out, {this}, [](const Tensor& g) { return Grads{g}; });
+  NUDGE_RECORD("expand", out, (this), [](const Tensor& g) { return Grads{g}; });
   return out;
 }
 
@@ -311,7 +311,7 @@ Tensor Tensor::clone() const {
     NoGradGuard no_grad;  // copy_ into a fresh tensor; the history is recorded below
     out.copy_(*this);
   }
-  record("clone", out, {this}, [](const Tensor& g) { return Grads{g}; });
+  NUDGE_RECORD("clone", out, (this), [](const Tensor& g) { return Grads{g}; });
   return out;
 }
 
@@ -322,7 +322,7 @@ Tensor Tensor::to(DType dtype) const {
     NoGradGuard no_grad;
     out.copy_(*this);
   }
-  if (is_floating(dtype)) record("to", out, {this}, [from = this->dtype()](const Tensor& g) { return Grads{g.to(from)}; });
+  if (is_floating(dtype)) NUDGE_RECORD("to", out, (this), [from = this->dtype()](const Tensor& g) { return Grads{g.to(from)}; });
   return out;
 }
 
@@ -336,7 +336,7 @@ Tensor Tensor::to(Device device, bool non_blocking) const {
   const DeviceRuntime& rt = dispatch::runtime(owner);
   const bool async = non_blocking && device.is_cuda() && src.is_pinned() && rt.copy_bytes_async != nullptr;
   if (nbytes > 0) (async ? rt.copy_bytes_async : rt.copy_bytes)(out.data_ptr(), device, src.data_ptr(), src.device(), nbytes);
-  record("to", out, {this}, [from = this->device()](const Tensor& g) { return Grads{g.to(from)}; });
+  NUDGE_RECORD("to", out, (this), [from = this->device()](const Tensor& g) { return Grads{g.to(from)}; });
   return out;
 }
 

@@ -92,14 +92,28 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs);
 /// Makes `node` the grad_fn of `output`, with one edge per input.
 void set_history(Tensor& output, std::shared_ptr<Node> node, std::initializer_list<const Tensor*> inputs);
 
-/// Records `backward` as the grad_fn of `output` when needs_grad(inputs). A template so that the
-/// no-grad path (inference, optimizer steps) never builds a std::function; guard with
-/// needs_grad() where creating the lambda's captures allocates (saving an output detaches it).
+/// Records `backward` as the grad_fn of `output` when needs_grad(inputs) (the custom-op API; a
+/// template so that the no-grad path never builds a std::function).
 template <class Backward>
 void record(const char* op, Tensor& output, std::initializer_list<const Tensor*> inputs, Backward&& backward) {
   if (!needs_grad(inputs)) return;
   set_history(output, std::make_shared<FunctionNode>(op, std::forward<Backward>(backward)), inputs);
 }
+
+}  // namespace nudge::autograd
+
+/// How every nudge op records its backward, the one rule in one place: the closure, and whatever
+/// its captures save (a SavedTensor of an output detaches it, which allocates), is built only
+/// when grad mode is on and some input requires grad. Inputs go in parentheses:
+///     NUDGE_RECORD("mul", y, (&a, &b), [a_ = SavedTensor(a, "mul"), ...](const Tensor& g) {...});
+#define NUDGE_RECORD(op, output, inputs, ...)                                                    \
+  do {                                                                                           \
+    if (::nudge::autograd::needs_grad(NUDGE_RECORD_INPUTS inputs))                               \
+      ::nudge::autograd::record(op, output, NUDGE_RECORD_INPUTS inputs, __VA_ARGS__);            \
+  } while (0)
+#define NUDGE_RECORD_INPUTS(...) {__VA_ARGS__}
+
+namespace nudge::autograd {
 
 /// The node that receives the gradient of `t`: its grad_fn, or its leaf accumulator.
 std::shared_ptr<Node> gradient_edge(const Tensor& t);
