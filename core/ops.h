@@ -23,6 +23,9 @@ Tensor abs(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor relu(const Tensor& x);
+/// act(x) for an Activation value, through the same activation table as the fused Dense kernels
+/// (one kernel forward, one backward). Float dtypes.
+Tensor activation(const Tensor& x, Activation act);
 /// x^exponent elementwise.
 Tensor pow(const Tensor& x, Scalar exponent);
 

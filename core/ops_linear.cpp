@@ -29,6 +29,21 @@ std::pair<Tensor, Tensor> detail::activation_grad(const Tensor& grad_y, const Te
   return {grad_z, grad_bias};
 }
 
+Tensor activation(const Tensor& x, Activation act) {
+  detail::check_defined(x, "activation");
+  detail::check_floating(x, "activation");
+  if (act == Activation::Identity) return x;
+  Tensor y = x.contiguous().clone().detach();
+  if (y.numel() > 0) {
+    const BiasActivationCall call{y.dtype(), act, 1, y.numel(), y.data_ptr(), nullptr};
+    dispatch::bias_activation.get(y.device(), "activation")(y.device().index(), call);
+  }
+  NUDGE_RECORD("activation", y, (&x), [y_ = autograd::SavedTensor(y, "activation", true), act](const Tensor& g) {
+    return autograd::Grads{detail::activation_grad(g, y_.get(), act).first};
+  });
+  return y;
+}
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
   detail::check_defined(x, "linear");
   detail::check_defined(weight, "linear");

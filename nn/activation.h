@@ -8,8 +8,7 @@ namespace nudge::nn {
 /// The activations a Linear layer fuses into its kernels (core/activation.h).
 using nudge::Activation;
 
-/// act(x) for an Activation value.
-Tensor apply_activation(Activation activation, const Tensor& x);
+using nudge::activation;
 
 class Sigmoid : public Module {
  public:

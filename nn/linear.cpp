@@ -7,16 +7,6 @@
 
 namespace nudge::nn {
 
-Tensor apply_activation(Activation activation, const Tensor& x) {
-  switch (activation) {
-    case Activation::Identity: return x;
-    case Activation::Sigmoid: return sigmoid(x);
-    case Activation::ReLU: return relu(x);
-    case Activation::Tanh: return tanh(x);
-  }
-  return x;
-}
-
 Linear::Linear(std::int64_t in_features, std::int64_t out_features, LinearOptions options)
     : activation(options.activation) {
   NUDGE_CHECK(in_features > 0 && out_features > 0, "Linear: features must be positive, got in=", in_features,
@@ -30,12 +20,10 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, LinearOption
   }
 }
 
-Tensor Linear::forward(const Tensor& x) { return forward_fused(x, activation); }
-
-Tensor Linear::forward_fused(const Tensor& x, Activation act) {
+Tensor Linear::forward(const Tensor& x) {
   NUDGE_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "Linear: expected input with last dim ", weight.size(1),
               ", got a ", describe(x));
-  return linear(x, weight, bias, act);
+  return linear(x, weight, bias, activation);
 }
 
 }  // namespace nudge::nn

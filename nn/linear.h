@@ -1,5 +1,6 @@
 #pragma once
-/// nn::Linear (alias nn::Dense): y = act(x · Wᵀ + b), W of shape [out, in].
+/// nn::Linear (alias nn::Dense): y = act(x · Wᵀ + b), W of shape [out, in]. The activation option
+/// is how a layer is fused with its activation: Linear(in, out, Activation::Sigmoid).
 #include "nn/activation.h"
 #include "nn/module.h"
 
@@ -18,11 +19,8 @@ class Linear : public Module {
   Linear(std::int64_t in_features, std::int64_t out_features, Activation activation)
       : Linear(in_features, out_features, LinearOptions{true, activation}) {}
 
-  /// act(x·Wᵀ + b), fused (nudge::linear).
+  /// act(x·Wᵀ + b) as ONE fused op (nudge::linear): a GEMM and one bias+activation kernel.
   Tensor forward(const Tensor& x) override;
-  /// The same with activation `act` in place of this layer's own: how Sequential fuses a
-  /// following Sigmoid/ReLU/Tanh module into an activation-free Linear.
-  Tensor forward_fused(const Tensor& x, Activation act);
 
   Tensor weight;
   Tensor bias;  // undefined without bias

@@ -1,5 +1,6 @@
 #pragma once
-/// nn::Sequential: children applied in order, named "0", "1", ...
+/// nn::Sequential: children applied in order, named "0", "1", ... It only composes: for the fused
+/// Dense + activation kernels write `Linear(in, out, Activation::ReLU)`, not `Linear, ReLU()`.
 #include <memory>
 #include <type_traits>
 
