@@ -5,10 +5,24 @@
 #include <cstdint>
 
 #include "core/activation.h"
+#include "core/error.h"
 #include "core/dtype.h"
 #include "core/scalar.h"
 
 namespace nudge::kernels {
+
+/// visit_dtype for the float dtypes, the one switch every float-only backend entry goes through:
+/// calls `f(float{})` or `f(double{})`; an int64 call (core rejects those first) is an error
+/// naming `what`.
+template <class F>
+void visit_float_dtype(DType t, const char* what, F&& f) {
+  switch (t) {
+    case DType::Float32: return f(float{});
+    case DType::Float64: return f(double{});
+    case DType::Int64: break;
+  }
+  NUDGE_FAIL(what, ": int64 is not supported");
+}
 
 /// Most dims an elementwise loop handles after coalescing (PyTorch allows 25; 8 covers every
 /// model here and keeps the CUDA kernel argument small).

@@ -84,6 +84,18 @@ NUDGE_HD constexpr bool activation_grad_needs_input(Activation act) {
   }
   return false;
 }
+/// Calls `f(std::integral_constant<Activation, act>{})`: the activation as a compile-time constant,
+/// so a loop over it vectorises (the CPU fused kernels).
+template <class F>
+void visit_activation(Activation act, F&& f) {
+  switch (act) {
+    case Activation::Identity: return f(std::integral_constant<Activation, Activation::Identity>{});
+    case Activation::Sigmoid: return f(std::integral_constant<Activation, Activation::Sigmoid>{});
+    case Activation::ReLU: return f(std::integral_constant<Activation, Activation::ReLU>{});
+    case Activation::Tanh: return f(std::integral_constant<Activation, Activation::Tanh>{});
+  }
+}
+
 /// dL/dz from dL/dy = g, the output y and (when activation_grad_needs_input) the input z. ReLU
 /// selects rather than multiplies: where y ≤ 0 the gradient is 0 even when g is inf or NaN, and a
 /// NaN input passes g on (PyTorch's threshold_backward).

@@ -11,16 +11,6 @@ namespace {
 
 /// Calls `f(std::integral_constant<Activation, A>{})`: the activation becomes a compile-time
 /// constant, so its switch is resolved outside the loops and the loops vectorise.
-template <class F>
-void visit_activation(Activation act, F&& f) {
-  switch (act) {
-    case Activation::Identity: return f(std::integral_constant<Activation, Activation::Identity>{});
-    case Activation::Sigmoid: return f(std::integral_constant<Activation, Activation::Sigmoid>{});
-    case Activation::ReLU: return f(std::integral_constant<Activation, Activation::ReLU>{});
-    case Activation::Tanh: return f(std::integral_constant<Activation, Activation::Tanh>{});
-  }
-}
-
 template <class T, Activation kAct>
 void bias_activation_impl(const BiasActivationCall& call) {
   T* __restrict y = static_cast<T*>(call.y);
@@ -55,20 +45,16 @@ void activation_backward_impl(const ActivationBackwardCall& call) {
 }  // namespace
 
 void bias_activation(int, const BiasActivationCall& call) {
-  NUDGE_CHECK(call.dtype != DType::Int64, "linear: int64 is not supported");
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_float_dtype(call.dtype, "linear", [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (!std::is_same_v<T, std::int64_t>)
-      visit_activation(call.act, [&](auto act) { bias_activation_impl<T, decltype(act)::value>(call); });
+    fn::visit_activation(call.act, [&](auto act) { bias_activation_impl<T, decltype(act)::value>(call); });
   });
 }
 
 void activation_backward(int, const ActivationBackwardCall& call) {
-  NUDGE_CHECK(call.dtype != DType::Int64, "linear backward: int64 is not supported");
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_float_dtype(call.dtype, "linear backward", [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (!std::is_same_v<T, std::int64_t>)
-      visit_activation(call.act, [&](auto act) { activation_backward_impl<T, decltype(act)::value>(call); });
+    fn::visit_activation(call.act, [&](auto act) { activation_backward_impl<T, decltype(act)::value>(call); });
   });
 }
 

@@ -88,13 +88,12 @@ void cross_entropy_impl(const LossCall& call) {
 }  // namespace
 
 void loss(int, const LossCall& call) {
-  NUDGE_CHECK(call.dtype != DType::Int64, "loss: int64 is not supported");
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_float_dtype(call.dtype, "loss", [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (!std::is_same_v<T, std::int64_t>) {
-      if (call.kind == LossKind::CrossEntropy) cross_entropy_impl<T>(call);
-      else if (call.kind == LossKind::MSE) pointwise_loss_impl<T, LossKind::MSE>(call);
-      else pointwise_loss_impl<T, LossKind::BCEWithLogits>(call);
+    switch (call.kind) {
+      case LossKind::CrossEntropy: return cross_entropy_impl<T>(call);
+      case LossKind::MSE: return pointwise_loss_impl<T, LossKind::MSE>(call);
+      case LossKind::BCEWithLogits: return pointwise_loss_impl<T, LossKind::BCEWithLogits>(call);
     }
   });
 }

@@ -32,12 +32,10 @@ void gemm_batches(const MatmulCall& call, Gemm gemm) {
 }  // namespace
 
 void matmul(int, const MatmulCall& call) {
-  switch (call.dtype) {
-    case DType::Float32: return gemm_batches<float>(call, cblas_sgemm);
-    case DType::Float64: return gemm_batches<double>(call, cblas_dgemm);
-    case DType::Int64: break;
-  }
-  NUDGE_FAIL("matmul: int64 has no BLAS kernel");
+  visit_float_dtype(call.dtype, "matmul", [&](auto tag) {
+    if constexpr (std::is_same_v<decltype(tag), float>) gemm_batches<float>(call, cblas_sgemm);
+    else gemm_batches<double>(call, cblas_dgemm);
+  });
 }
 
 }  // namespace nudge::kernels::cpu

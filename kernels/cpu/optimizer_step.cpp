@@ -43,21 +43,17 @@ void adam_impl(const AdamStepCall& call) {
 }  // namespace
 
 void sgd_step(int, const SgdStepCall& call) {
-  switch (call.dtype) {
-    case DType::Float32: return sgd_impl<float>(call);
-    case DType::Float64: return sgd_impl<double>(call);
-    case DType::Int64: break;
-  }
-  NUDGE_FAIL("SGD: int64 parameters are not supported");
+  visit_float_dtype(call.dtype, "SGD", [&](auto tag) {
+    using T = decltype(tag);
+    sgd_impl<T>(call);
+  });
 }
 
 void adam_step(int, const AdamStepCall& call) {
-  switch (call.dtype) {
-    case DType::Float32: return adam_impl<float>(call);
-    case DType::Float64: return adam_impl<double>(call);
-    case DType::Int64: break;
-  }
-  NUDGE_FAIL("Adam: int64 parameters are not supported");
+  visit_float_dtype(call.dtype, "Adam", [&](auto tag) {
+    using T = decltype(tag);
+    adam_impl<T>(call);
+  });
 }
 
 }  // namespace nudge::kernels::cpu

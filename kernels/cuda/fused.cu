@@ -6,6 +6,7 @@
 //                         in shared memory, write per-chunk partials, and the last block of each
 //                         tile to arrive (a counter per tile) adds the partials in chunk order —
 //                         deterministic, no atomics on the sums themselves.
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.h"
@@ -65,9 +66,9 @@ __global__ void activation_backward_kernel(std::int64_t rows, std::int64_t cols,
   }
   if (col < cols) partials[std::int64_t{blockIdx.y} * cols + col] = sum;
   // Publish the partials, then count this block in; the last one of the tile adds them up.
-  __threadfence();
-  __syncwarp();  // every lane's partial is fenced before lane 0 counts the block in
-  if (tx == 0) last_block = atomicAdd(&arrivals[blockIdx.x], 1u) == gridDim.y - 1;
+  __threadfence();  // each lane publishes its own partial
+  __syncwarp();     // ... before lane 0 counts the block in
+  if (tx == 0) last_block = arrive_last(&arrivals[blockIdx.x], gridDim.y);
   __syncwarp();
   if (!last_block) return;
   __threadfence();
@@ -120,21 +121,17 @@ void activation_backward_typed(int device, const ActivationBackwardCall& call) {
 }  // namespace
 
 void bias_activation(int device, const BiasActivationCall& call) {
-  switch (call.dtype) {
-    case DType::Float32: return bias_activation_typed<float>(device, call);
-    case DType::Float64: return bias_activation_typed<double>(device, call);
-    case DType::Int64: break;
-  }
-  NUDGE_FAIL("linear: int64 is not supported");
+  visit_float_dtype(call.dtype, "linear", [&](auto tag) {
+    using T = decltype(tag);
+    bias_activation_typed<T>(device, call);
+  });
 }
 
 void activation_backward(int device, const ActivationBackwardCall& call) {
-  switch (call.dtype) {
-    case DType::Float32: return activation_backward_typed<float>(device, call);
-    case DType::Float64: return activation_backward_typed<double>(device, call);
-    case DType::Int64: break;
-  }
-  NUDGE_FAIL("linear backward: int64 is not supported");
+  visit_float_dtype(call.dtype, "linear backward", [&](auto tag) {
+    using T = decltype(tag);
+    activation_backward_typed<T>(device, call);
+  });
 }
 
 }  // namespace nudge::kernels::cuda

@@ -6,6 +6,7 @@
 // arrive adds the partials in block order: deterministic, no atomics on the sum itself.
 #include <cstdint>
 
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.h"
@@ -17,29 +18,8 @@ namespace {
 
 // ---- reduction helpers ----------------------------------------------------------------------------
 
-__device__ double warp_sum(double v) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
-
-template <class T>
-__device__ T warp_max(T v) {
-  for (int offset = 16; offset > 0; offset /= 2) v = max(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  return v;
-}
-
-/// Sum over the block (kBlockThreads threads); the result is valid in thread 0.
-__device__ double block_sum(double v) {
-  __shared__ double warp_sums[kBlockThreads / 32];
-  v = warp_sum(v);
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  if (lane == 0) warp_sums[warp] = v;
-  __syncthreads();
-  v = threadIdx.x < kBlockThreads / 32 ? warp_sums[threadIdx.x] : 0.0;
-  if (warp == 0) v = warp_sum(v);
-  __syncthreads();  // warp_sums may be reused by the caller's next block_sum
-  return v;
-}
+/// Sum over the block; the result is valid in thread 0.
+__device__ double block_sum(double v) { return block_reduce(v, Plus{}, 0.0); }
 
 /// Adds every block's `local` sum (and `count`) into out[0] in one launch: per-block partials, and
 /// the last block to arrive sums them in block order. out[0] = total / counted with `by_count`
@@ -54,8 +34,7 @@ __device__ void reduce_to_scalar(double local, double count, double factor, bool
   if (threadIdx.x == 0) {
     partials[blockIdx.x] = block_total;
     partials[DeviceContext::kReducePartials + blockIdx.x] = block_count;
-    __threadfence();
-    last_block = atomicAdd(arrivals, 1u) == gridDim.x - 1;
+    last_block = arrive_last(arrivals, gridDim.x);
   }
   __syncthreads();
   if (!last_block) return;
@@ -133,10 +112,10 @@ __global__ void cross_entropy_kernel(LossCall c, T grad_scale, double reduce_fac
     const T* x = logits + row * classes;
     T max_logit = -std::numeric_limits<T>::infinity();
     for (std::int64_t k = lane; k < classes; k += 32) max_logit = max(max_logit, x[k]);
-    max_logit = warp_max(max_logit);
+    max_logit = warp_allreduce(max_logit, Max{});
     T sum_exp = 0;
     for (std::int64_t k = lane; k < classes; k += 32) sum_exp += fn::exp_(x[k] - max_logit);
-    sum_exp = static_cast<T>(warp_sum(sum_exp));
+    sum_exp = static_cast<T>(warp_allreduce(static_cast<double>(sum_exp), Plus{}));
     const std::int64_t label = target[row];
     const bool ignored = label == c.ignore_index;
     const bool valid = !ignored && label >= 0 && label < classes;
@@ -196,12 +175,10 @@ void loss_typed(int device, const LossCall& c) {
 }  // namespace
 
 void loss(int device, const LossCall& call) {
-  switch (call.dtype) {
-    case DType::Float32: return loss_typed<float>(device, call);
-    case DType::Float64: return loss_typed<double>(device, call);
-    case DType::Int64: break;
-  }
-  NUDGE_FAIL("loss: int64 is not supported");
+  visit_float_dtype(call.dtype, "loss", [&](auto tag) {
+    using T = decltype(tag);
+    loss_typed<T>(device, call);
+  });
 }
 
 }  // namespace nudge::kernels::cuda

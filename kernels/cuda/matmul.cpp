@@ -55,12 +55,10 @@ void gemm(int device, const MatmulCall& call, Gemm gemm_fn, BatchedGemm batched_
 }  // namespace
 
 void matmul(int device, const MatmulCall& call) {
-  switch (call.dtype) {
-    case DType::Float32: return gemm<float>(device, call, cublasSgemm, cublasSgemmStridedBatched);
-    case DType::Float64: return gemm<double>(device, call, cublasDgemm, cublasDgemmStridedBatched);
-    case DType::Int64: break;
-  }
-  NUDGE_FAIL("matmul: int64 has no cuBLAS kernel");
+  visit_float_dtype(call.dtype, "matmul", [&](auto tag) {
+    if constexpr (std::is_same_v<decltype(tag), float>) gemm<float>(device, call, cublasSgemm, cublasSgemmStridedBatched);
+    else gemm<double>(device, call, cublasDgemm, cublasDgemmStridedBatched);
+  });
 }
 
 }  // namespace nudge::kernels::cuda

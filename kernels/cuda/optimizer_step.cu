@@ -88,21 +88,17 @@ void launch_multi_tensor(int device, const Call& call) {
 }  // namespace
 
 void sgd_step(int device, const SgdStepCall& call) {
-  switch (call.dtype) {
-    case DType::Float32: return launch_multi_tensor<SgdElement<float>>(device, call);
-    case DType::Float64: return launch_multi_tensor<SgdElement<double>>(device, call);
-    case DType::Int64: break;
-  }
-  NUDGE_FAIL("SGD: int64 parameters are not supported");
+  visit_float_dtype(call.dtype, "SGD", [&](auto tag) {
+    using T = decltype(tag);
+    launch_multi_tensor<SgdElement<T>>(device, call);
+  });
 }
 
 void adam_step(int device, const AdamStepCall& call) {
-  switch (call.dtype) {
-    case DType::Float32: return launch_multi_tensor<AdamElement<float>>(device, call);
-    case DType::Float64: return launch_multi_tensor<AdamElement<double>>(device, call);
-    case DType::Int64: break;
-  }
-  NUDGE_FAIL("Adam: int64 parameters are not supported");
+  visit_float_dtype(call.dtype, "Adam", [&](auto tag) {
+    using T = decltype(tag);
+    launch_multi_tensor<AdamElement<T>>(device, call);
+  });
 }
 
 }  // namespace nudge::kernels::cuda

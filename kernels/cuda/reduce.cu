@@ -10,6 +10,7 @@
 //               [2^22, 4] uses the whole GPU rather than 4 threads.
 // Every kernel loops over its work (grid-stride), so no shape exceeds a grid limit, and every
 // order of combination is fixed: results are deterministic.
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.h"
@@ -18,42 +19,12 @@
 
 namespace nudge::kernels::cuda {
 
-// ---- warp and block reduction ----------------------------------------------------------------------
-
-template <class T>
-__device__ T shuffle_down(T v, int delta, int width) {
-  if constexpr (sizeof(T) == 8 && !std::is_floating_point_v<T>)
-    return static_cast<T>(__shfl_down_sync(0xffffffffu, static_cast<long long>(v), delta, width));
-  else
-    return __shfl_down_sync(0xffffffffu, v, delta, width);
-}
-
-/// Reduces within groups of `width` lanes (a power of two ≤ 32); the result is valid in each
-/// group's first lane. Every lane of the warp must call it.
+/// A reducer's combine as a device function object for block_reduce.cuh.
 template <class R>
-__device__ typename R::A warp_reduce(typename R::A a, R r, int width = 32) {
-  for (int delta = width / 2; delta > 0; delta /= 2) {
-    typename R::A other{shuffle_down(a.value, delta, width), shuffle_down(a.index, delta, width)};
-    a = r.combine(a, other);
-  }
-  return a;
-}
-
-/// Reduces one value per thread; the result is valid in thread 0. Safe to call in a loop.
-template <class R>
-__device__ typename R::A block_reduce(typename R::A a, R r) {
-  __shared__ typename R::A warp_results[kBlockThreads / 32];
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  a = warp_reduce(a, r);
-  if (lane == 0) warp_results[warp] = a;
-  __syncthreads();
-  if (warp == 0) {
-    a = lane < static_cast<int>(blockDim.x / 32) ? warp_results[lane] : r.identity();
-    a = warp_reduce(a, r);
-  }
-  __syncthreads();  // warp_results may be reused by the caller's next call
-  return a;
-}
+struct Combine {
+  R r;
+  __device__ typename R::A operator()(typename R::A a, typename R::A b) const { return r.combine(a, b); }
+};
 
 // ---- kernels --------------------------------------------------------------------------------------
 
@@ -70,7 +41,7 @@ __global__ void reduce_short_rows(const T* __restrict__ in, std::int64_t outer, 
     typename R::A a = r.identity();
     if (row < outer)
       for (std::int64_t i = lane; i < n; i += G) a = r.combine(a, {in[row * n + i], i});
-    a = warp_reduce(a, r, G);
+    a = warp_reduce(a, Combine<R>{r}, G);
     if (lane == 0 && row < outer) {
       out[row] = static_cast<T>(a.value);
       if (indices) indices[row] = a.index;
@@ -90,7 +61,7 @@ __global__ void reduce_rows(const T* __restrict__ in, std::int64_t outer, std::i
     const T* p = in + row * n;
     typename R::A a = r.identity();
     for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) a = r.combine(a, {p[i], i});
-    a = block_reduce(a, r);
+    a = block_reduce(a, Combine<R>{r}, r.identity());
     if (threadIdx.x != 0) continue;
     if (splits > 1) {
       partials[b] = a;
@@ -108,7 +79,7 @@ __global__ void reduce_partials(const typename R::A* __restrict__ partials, std:
   for (std::int64_t k = blockIdx.x; k < outputs; k += gridDim.x) {
     typename R::A a = r.identity();
     for (int i = threadIdx.x; i < splits; i += blockDim.x) a = r.combine(a, partials[k * splits + i]);
-    a = block_reduce(a, r);
+    a = block_reduce(a, Combine<R>{r}, r.identity());
     if (threadIdx.x != 0) continue;
     out[k] = static_cast<T>(a.value);
     if (indices) indices[k] = a.index;
