@@ -15,22 +15,6 @@ namespace nudge {
 
 namespace {
 
-const char* unary_name(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Neg: return "neg";
-    case UnaryOp::Exp: return "exp";
-    case UnaryOp::Log: return "log";
-    case UnaryOp::Log1p: return "log1p";
-    case UnaryOp::Sqrt: return "sqrt";
-    case UnaryOp::Abs: return "abs";
-    case UnaryOp::Sigmoid: return "sigmoid";
-    case UnaryOp::Tanh: return "tanh";
-    case UnaryOp::Relu: return "relu";
-    case UnaryOp::Pow: return "pow";
-  }
-  return "unary";
-}
-
 const char* binary_name(BinaryOp op) {
   switch (op) {
     case BinaryOp::Add: return "add";
@@ -47,7 +31,6 @@ const char* binary_name(BinaryOp op) {
   return "binary";
 }
 
-bool unary_takes_int64(UnaryOp op) { return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu; }
 
 Tensor unary(UnaryOp op, const Tensor& x, Scalar scalar = 0) {
   const char* name = unary_name(op);

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/dtype.h"
 #include "core/scalar.h"
+#include "kernels/unary_ops.h"
 
 namespace nudge::kernels {
 
@@ -40,7 +41,26 @@ struct StridedLoop {
   void* data[N] = {};
 };
 
-enum class UnaryOp : std::uint8_t { Neg, Exp, Log, Log1p, Sqrt, Abs, Sigmoid, Tanh, Relu, Pow };
+#define NUDGE_UNARY_ENUM(Op, name, functor, float_only) Op,
+enum class UnaryOp : std::uint8_t { NUDGE_UNARY_OPS(NUDGE_UNARY_ENUM) };
+#undef NUDGE_UNARY_ENUM
+/// The op's name in messages ("sigmoid"), and whether it takes int64 tensors.
+inline const char* unary_name(UnaryOp op) {
+  switch (op) {
+#define NUDGE_UNARY_NAME(Op, name, functor, float_only) case UnaryOp::Op: return name;
+    NUDGE_UNARY_OPS(NUDGE_UNARY_NAME)
+#undef NUDGE_UNARY_NAME
+  }
+  return "unary";
+}
+inline bool unary_takes_int64(UnaryOp op) {
+  switch (op) {
+#define NUDGE_UNARY_INT(Op, name, functor, float_only) case UnaryOp::Op: return !(float_only);
+    NUDGE_UNARY_OPS(NUDGE_UNARY_INT)
+#undef NUDGE_UNARY_INT
+  }
+  return false;
+}
 /// KeepWhere(value, mask) = value where mask > 0 or is NaN, else 0: a select, not a multiply, so an
 /// inf or NaN value never leaks through a zero mask (the backward formulas use it as torch.where).
 enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Lt, Gt, KeepWhere };

@@ -11,55 +11,10 @@
 
 #include "core/error.h"
 #include "kernels/calls.h"
-
-#if defined(__CUDACC__)
-#define NUDGE_HD __host__ __device__ __forceinline__
-#else
-#define NUDGE_HD inline
-#endif
+#include "kernels/unary_ops.h"
 
 namespace nudge::kernels::fn {
 
-// ---- scalar math with float/double overloads that exist on host and device ----------------
-NUDGE_HD float exp_(float x) { return ::expf(x); }
-NUDGE_HD double exp_(double x) { return ::exp(x); }
-NUDGE_HD float log_(float x) { return ::logf(x); }
-NUDGE_HD double log_(double x) { return ::log(x); }
-NUDGE_HD float log1p_(float x) { return ::log1pf(x); }
-NUDGE_HD double log1p_(double x) { return ::log1p(x); }
-NUDGE_HD float sqrt_(float x) { return ::sqrtf(x); }
-NUDGE_HD double sqrt_(double x) { return ::sqrt(x); }
-// float tanh through double: tanhf is up to 2 ulp off on both glibc and CUDA, the double result
-// rounds to within 0.5 ulp (PyTorch's float tanh is within 1 ulp).
-NUDGE_HD float tanh_(float x) { return static_cast<float>(::tanh(static_cast<double>(x))); }
-NUDGE_HD double tanh_(double x) { return ::tanh(x); }
-NUDGE_HD float pow_(float x, float e) { return ::powf(x, e); }
-NUDGE_HD double pow_(double x, double e) { return ::pow(x, e); }
-template <class T> NUDGE_HD bool isnan_(T x) {
-  if constexpr (std::is_floating_point_v<T>) return x != x;
-  else return false;
-}
-
-// ---- unary ----------------------------------------------------------------------------------
-struct Neg { template <class T> NUDGE_HD T operator()(T x) const { return -x; } };
-struct Abs { template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? -x : x; } };
-struct Relu {
-  // NaN stays NaN (x > 0 is false for NaN, so test the other way round).
-  template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? T(0) : x; }
-};
-struct Exp { template <class T> NUDGE_HD T operator()(T x) const { return exp_(x); } };
-struct Log { template <class T> NUDGE_HD T operator()(T x) const { return log_(x); } };
-struct Log1p { template <class T> NUDGE_HD T operator()(T x) const { return log1p_(x); } };
-struct Sqrt { template <class T> NUDGE_HD T operator()(T x) const { return sqrt_(x); } };
-struct Tanh { template <class T> NUDGE_HD T operator()(T x) const { return tanh_(x); } };
-struct Sigmoid {
-  // exp of a non-positive number only, so sigmoid(-400) is a tiny positive, not 0/inf.
-  template <class T> NUDGE_HD T operator()(T x) const {
-    if (x >= T(0)) return T(1) / (T(1) + exp_(-x));
-    const T e = exp_(x);
-    return e / (T(1) + e);
-  }
-};
 // ---- the activation table: written once for the unfused ops, the fused Dense kernels and nn ------
 /// act(z).
 template <class T>
@@ -178,21 +133,6 @@ NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamStepCall& c, const Pa
 
 /// x^e with the exponent kept in double and the power computed in double: a float32 exponent such
 /// as e − 1 in pow's backward would otherwise be rounded first (25 ulp off for x = 1e30, e = 1/3).
-/// The exponents PyTorch computes by their own formula are computed the same way here, so that
-/// special values agree (pow(−inf, 0.5) is sqrt(−inf) = NaN, not C's pow's +inf).
-template <class T>
-struct PowScalar {
-  double exponent;
-  NUDGE_HD T operator()(T x) const {
-    if (exponent == 0.5) return sqrt_(x);
-    if (exponent == -0.5) return T(1) / sqrt_(x);
-    if (exponent == 2) return x * x;
-    if (exponent == 3) return x * x * x;
-    if (exponent == -1) return T(1) / x;
-    if (exponent == -2) return T(1) / (x * x);
-    return static_cast<T>(pow_(static_cast<double>(x), exponent));
-  }
-};
 
 // ---- binary ---------------------------------------------------------------------------------
 struct Add { template <class T> NUDGE_HD T operator()(T a, T b) const { return a + b; } };
@@ -285,19 +225,15 @@ struct MaxReducer {
 /// Ops undefined for T (exp of an int64, say) were rejected in core/ops before dispatch.
 template <class T, class K>
 void visit_unary(UnaryOp op, Scalar scalar, K&& k) {
+  (void)scalar;
   // Float-only functors are instantiated for float types only; core rejected the rest.
-  constexpr bool kFloat = std::is_floating_point_v<T>;
   switch (op) {
-    case UnaryOp::Neg: return k(Neg{});
-    case UnaryOp::Abs: return k(Abs{});
-    case UnaryOp::Relu: return k(Relu{});
-    case UnaryOp::Exp: if constexpr (kFloat) return k(Exp{}); break;
-    case UnaryOp::Log: if constexpr (kFloat) return k(Log{}); break;
-    case UnaryOp::Log1p: if constexpr (kFloat) return k(Log1p{}); break;
-    case UnaryOp::Sqrt: if constexpr (kFloat) return k(Sqrt{}); break;
-    case UnaryOp::Sigmoid: if constexpr (kFloat) return k(Sigmoid{}); break;
-    case UnaryOp::Tanh: if constexpr (kFloat) return k(Tanh{}); break;
-    case UnaryOp::Pow: if constexpr (kFloat) return k(PowScalar<T>{scalar.to_double()}); break;
+#define NUDGE_VISIT_UNARY(Op, name, functor, float_only)            \
+  case UnaryOp::Op:                                                 \
+    if constexpr (!(float_only) || std::is_floating_point_v<T>) return k(functor); \
+    break;
+    NUDGE_UNARY_OPS(NUDGE_VISIT_UNARY)
+#undef NUDGE_VISIT_UNARY
   }
   NUDGE_FAIL("unary op ", static_cast<int>(op), " has no kernel for ", dtype_name(dtype_of<T>()));
 }
