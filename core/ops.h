@@ -17,6 +17,8 @@ Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
 /// log(1 + x), accurate for small |x|.
 Tensor log1p(const Tensor& x);
+/// e^x − 1, accurate for small |x|.
+Tensor expm1(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 /// 1 / (1 + e^-x), computed without overflow for large |x|.

@@ -138,6 +138,12 @@ Tensor log1p(const Tensor& x) {
   return y;
 }
 
+Tensor expm1(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Expm1, x);
+  NUDGE_RECORD("expm1", y, (&x), [y_ = SavedTensor(y, "expm1", true)](const Tensor& g) { return Grads{g * (y_.get() + 1)}; });
+  return y;
+}
+
 Tensor sqrt(const Tensor& x) {
   Tensor y = unary(UnaryOp::Sqrt, x);
   NUDGE_RECORD("sqrt", y, (&x), [y_ = SavedTensor(y, "sqrt", true)](const Tensor& g) { return Grads{g * 0.5 / y_.get()}; });
@@ -250,9 +256,11 @@ Tensor div(const Tensor& a, Scalar b) {
 
 Tensor div(Scalar a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Div, b, a, /*scalar_first=*/true);
+  // As PyTorch's a / b = reciprocal(b) · a: −(g·a)·(1/b)², so a = 0 with a tiny b gives 0·inf = NaN
+  // there too, and (1/b)² overflows only where the true gradient does.
   NUDGE_RECORD("div", y, (&b), [a, b_ = SavedTensor(b, "div")](const Tensor& g) {
-    const Tensor& d = b_.get();
-    return Grads{-g * (div(a, d) / d)};
+    const Tensor r = div(1.0, b_.get());
+    return Grads{-(g * a) * (r * r)};
   });
   return y;
 }

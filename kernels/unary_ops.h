@@ -17,6 +17,12 @@ struct Relu {
 struct Exp { template <class T> NUDGE_HD T operator()(T x) const { return exp_(x); } };
 struct Log { template <class T> NUDGE_HD T operator()(T x) const { return log_(x); } };
 struct Log1p { template <class T> NUDGE_HD T operator()(T x) const { return log1p_(x); } };
+struct Expm1 {
+  template <class T> NUDGE_HD T operator()(T x) const {
+    if constexpr (std::is_same_v<T, float>) return ::expm1f(x);
+    else return ::expm1(x);
+  }
+};
 struct Sqrt { template <class T> NUDGE_HD T operator()(T x) const { return sqrt_(x); } };
 struct Tanh { template <class T> NUDGE_HD T operator()(T x) const { return tanh_(x); } };
 struct Sigmoid {
@@ -54,6 +60,7 @@ struct PowScalar {
   X(Exp, "exp", Exp{}, true)                                             \
   X(Log, "log", Log{}, true)                                             \
   X(Log1p, "log1p", Log1p{}, true)                                       \
+  X(Expm1, "expm1", Expm1{}, true)                                       \
   X(Sqrt, "sqrt", Sqrt{}, true)                                          \
   X(Sigmoid, "sigmoid", Sigmoid{}, true)                                 \
   X(Tanh, "tanh", Tanh{}, true)                                          \

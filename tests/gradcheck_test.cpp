@@ -30,6 +30,7 @@ std::vector<GradCase> grad_cases() {
       {"sigmoid", {{2, 3}}, [](I x) { return sigmoid(x[0] * 3); }},
       {"tanh", {{2, 3}}, [](I x) { return tanh(x[0]); }},
       {"log1p", {{2, 3}}, [](I x) { return log1p(x[0] * x[0]); }},
+      {"expm1", {{2, 3}}, [](I x) { return expm1(x[0]); }},
       {"activation_sigmoid", {{2, 3}}, [](I x) { return activation(x[0] * 3, Activation::Sigmoid); }},
       {"activation_tanh", {{4}}, [](I x) { return activation(x[0], Activation::Tanh); }},
       {"activation_relu", {{2, 3}}, [](I x) { return activation(x[0], Activation::ReLU); }},

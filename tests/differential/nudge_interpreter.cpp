@@ -73,6 +73,7 @@ const std::map<std::string, OpFn>& ops() {
       {"exp", [](const json&, const auto& a) { return exp(a[0]); }},
       {"log", [](const json&, const auto& a) { return log(a[0]); }},
       {"log1p", [](const json&, const auto& a) { return log1p(a[0]); }},
+      {"expm1", [](const json&, const auto& a) { return expm1(a[0]); }},
       {"sqrt", [](const json&, const auto& a) { return sqrt(a[0]); }},
       {"abs", [](const json&, const auto& a) { return abs(a[0]); }},
       {"sigmoid", [](const json&, const auto& a) { return sigmoid(a[0]); }},
