@@ -99,81 +99,84 @@ double mae(const std::vector<double>& sqm, const std::vector<double>& price, dou
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return examples::run_example(argc, argv, "apartment prices: learning rates, early stopping, standardisation",
-                               [](CLI::App& app, auto& common) {
-    auto seed = std::make_shared<std::uint64_t>(7);
-    auto epochs = std::make_shared<int>(3000);
-    auto check_rate = std::make_shared<double>(0);
-    app.add_option("--seed", *seed, "data seed");
-    app.add_option("--epochs", *epochs, "epochs per fit");
-    app.add_option("--check-rate", *check_rate, "also fit at this multiple of 2/λmax and report whether it diverges");
-    return [&common, seed, epochs, check_rate] {
-      const nudge::Device device = examples::resolve_device(common.device);
-      nudge::Generator gen(*seed);
-      const Data train = make_apartments(gen, 20), test = make_apartments(gen, 5);
-      const auto opts = nudge::TensorOptions(nudge::kFloat64).device(device);
-      const Tensor x = nudge::tensor(train.sqm, opts), y = nudge::tensor(train.price, opts);
+int main(int argc, char** argv) try {
+  CLI::App app("apartment prices: learning rates, early stopping, standardisation");
+  examples::CommonOptions common;
+  examples::add_common_options(app, common);
+  std::uint64_t seed = 7;
+  int epochs = 3000;
+  double check_rate = 0;
+  app.add_option("--seed", seed, "data seed");
+  app.add_option("--epochs", epochs, "epochs per fit");
+  app.add_option("--check-rate", check_rate, "also fit at this multiple of 2/λmax and report whether it diverges");
+  CLI11_PARSE(app, argc, argv);
 
-      const double lambda_max = hessian_lambda_max(train.sqm), lr_max = 2 / lambda_max;
-      std::printf("device: %s, 20 apartments, sqm in [30, 150)\n", device.str().c_str());
-      std::printf("Hessian of the MSE: largest eigenvalue %.4e, so the largest stable rate is 2/λmax = %.6e\n\n",
-                  lambda_max, lr_max);
+  const nudge::Device device = examples::resolve_device(common.device);
+  nudge::Generator gen(seed);
+  const Data train = make_apartments(gen, 20), test = make_apartments(gen, 5);
+  const auto opts = nudge::TensorOptions(nudge::kFloat64).device(device);
+  const Tensor x = nudge::tensor(train.sqm, opts), y = nudge::tensor(train.price, opts);
 
-      std::printf("(a) learning rates on raw sqm, %d epochs each\n", *epochs);
-      const Fit small = fit_line(x, y, {.lr = lr_max * 1e-4, .epochs = *epochs});
-      const Fit good = fit_line(x, y, {.lr = lr_max * 0.5, .epochs = *epochs});
-      const Fit large = fit_line(x, y, {.lr = lr_max * 1.5, .epochs = *epochs});
-      print_fit("too small", lr_max * 1e-4, small);
-      print_fit("good", lr_max * 0.5, good);
-      print_fit("too large", lr_max * 1.5, large);
-      std::printf("  the intercept barely moves even at the good rate: the Hessian's smallest eigenvalue is tiny,\n"
-                  "  so that direction converges (1 − lr·λmin)ⁿ slowly.\n\n");
+  const double lambda_max = hessian_lambda_max(train.sqm), lr_max = 2 / lambda_max;
+  std::printf("device: %s, 20 apartments, sqm in [30, 150)\n", device.str().c_str());
+  std::printf("Hessian of the MSE: largest eigenvalue %.4e, so the largest stable rate is 2/λmax = %.6e\n\n",
+              lambda_max, lr_max);
 
-      std::optional<Fit> check;
-      if (*check_rate > 0) {
-        check = fit_line(x, y, {.lr = lr_max * *check_rate, .epochs = *epochs});
-        std::printf("(check) rate %.4f × 2/λmax: ", *check_rate);
-        print_fit("", lr_max * *check_rate, *check);
-        std::printf("\n");
-      }
+  std::printf("(a) learning rates on raw sqm, %d epochs each\n", epochs);
+  const Fit small = fit_line(x, y, {.lr = lr_max * 1e-4, .epochs = epochs});
+  const Fit good = fit_line(x, y, {.lr = lr_max * 0.5, .epochs = epochs});
+  const Fit large = fit_line(x, y, {.lr = lr_max * 1.5, .epochs = epochs});
+  print_fit("too small", lr_max * 1e-4, small);
+  print_fit("good", lr_max * 0.5, good);
+  print_fit("too large", lr_max * 1.5, large);
+  std::printf("  the intercept barely moves even at the good rate: the Hessian's smallest eigenvalue is tiny,\n"
+              "  so that direction converges (1 − lr·λmin)ⁿ slowly.\n\n");
 
-      std::printf("(b) early stopping (patience 10, min_delta 1e-3 of the first loss) at the good rate\n");
-      const double first_loss = nudge::nn::mse_loss(x * 0.0, y).item<double>();
-      FitOptions stopping{.lr = lr_max * 0.5, .epochs = *epochs};
-      stopping.early_stopping.emplace(10, 1e-3 * first_loss);
-      const Fit stopped = fit_line(x, y, stopping);
-      print_fit("early stop", lr_max * 0.5, stopped);
-      std::printf("\n");
+  std::optional<Fit> check;
+  if (check_rate > 0) {
+    check = fit_line(x, y, {.lr = lr_max * check_rate, .epochs = epochs});
+    std::printf("(check) rate %.4f × 2/λmax: ", check_rate);
+    print_fit("", lr_max * check_rate, *check);
+    std::printf("\n");
+  }
 
-      std::printf("(c) standardised sqm z = (sqm − mean)/std: the Hessian becomes 2·I, 2/λmax = 1\n");
-      double mean = 0, var = 0;
-      for (double v : train.sqm) mean += v / 20;
-      for (double v : train.sqm) var += (v - mean) * (v - mean) / 20;
-      const double stddev = std::sqrt(var);
-      const Tensor z = (x - mean) / stddev;
-      const Fit raw = fit_line(x, y, {.lr = lr_max * 0.5, .epochs = *epochs, .converged_rel_change = 1e-10});
-      const Fit standard = fit_line(z, y, {.lr = 0.5, .epochs = *epochs, .converged_rel_change = 1e-10});
-      const double slope = standard.slope / stddev, intercept = standard.intercept - standard.slope * mean / stddev;
-      std::printf("  raw sqm:          %s after %d epochs (loss %.4e)\n", raw.converged_at ? "converged" : "NOT converged",
-                  raw.epochs, raw.loss);
-      std::printf("  standardised sqm: %s after %d epochs (loss %.4e)\n",
-                  standard.converged_at ? "converged" : "NOT converged", standard.epochs, standard.loss);
-      std::printf("  in sqm units: price = %.2f·sqm + %.2f (truth: 2500·sqm + 15000)\n\n", slope, intercept);
+  std::printf("(b) early stopping (patience 10, min_delta 1e-3 of the first loss) at the good rate\n");
+  const double first_loss = nudge::nn::mse_loss(x * 0.0, y).item<double>();
+  FitOptions stopping{.lr = lr_max * 0.5, .epochs = epochs};
+  stopping.early_stopping.emplace(10, 1e-3 * first_loss);
+  const Fit stopped = fit_line(x, y, stopping);
+  print_fit("early stop", lr_max * 0.5, stopped);
+  std::printf("\n");
 
-      const double train_mae = mae(train.sqm, train.price, slope, intercept);
-      const double test_mae = mae(test.sqm, test.price, slope, intercept);
-      std::printf("(d) mean absolute error: train %.2f, test (5 fresh apartments) %.2f\n", train_mae, test_mae);
+  std::printf("(c) standardised sqm z = (sqm − mean)/std: the Hessian becomes 2·I, 2/λmax = 1\n");
+  double mean = 0, var = 0;
+  for (double v : train.sqm) mean += v / 20;
+  for (double v : train.sqm) var += (v - mean) * (v - mean) / 20;
+  const double stddev = std::sqrt(var);
+  const Tensor z = (x - mean) / stddev;
+  const Fit raw = fit_line(x, y, {.lr = lr_max * 0.5, .epochs = epochs, .converged_rel_change = 1e-10});
+  const Fit standard = fit_line(z, y, {.lr = 0.5, .epochs = epochs, .converged_rel_change = 1e-10});
+  const double slope = standard.slope / stddev, intercept = standard.intercept - standard.slope * mean / stddev;
+  std::printf("  raw sqm:          %s after %d epochs (loss %.4e)\n", raw.converged_at ? "converged" : "NOT converged",
+              raw.epochs, raw.loss);
+  std::printf("  standardised sqm: %s after %d epochs (loss %.4e)\n",
+              standard.converged_at ? "converged" : "NOT converged", standard.epochs, standard.loss);
+  std::printf("  in sqm units: price = %.2f·sqm + %.2f (truth: 2500·sqm + 15000)\n\n", slope, intercept);
 
-      examples::LossHistory history(common);
-      history.add(standard.epochs, standard.loss);
-      history.finish("apartment prices");
-      std::vector<std::pair<std::string, double>> final = {
-          {"slope", slope}, {"intercept", intercept}, {"lr_max", lr_max}, {"raw_epochs", raw.epochs},
-          {"standardised_epochs", standard.epochs}, {"large_diverged", large.diverged_at ? 1 : 0},
-          {"train_mae", train_mae}, {"test_mae", test_mae}, {"loss", standard.loss}};
-      if (check) final.emplace_back("check_diverged", check->diverged_at ? 1 : 0);
-      examples::print_final(final);
-    };
-  });
+  const double train_mae = mae(train.sqm, train.price, slope, intercept);
+  const double test_mae = mae(test.sqm, test.price, slope, intercept);
+  std::printf("(d) mean absolute error: train %.2f, test (5 fresh apartments) %.2f\n", train_mae, test_mae);
+
+  examples::LossHistory history(common);
+  history.add(standard.epochs, standard.loss);
+  history.finish("apartment prices");
+  std::vector<std::pair<std::string, double>> final = {
+      {"slope", slope}, {"intercept", intercept}, {"lr_max", lr_max}, {"raw_epochs", raw.epochs},
+      {"standardised_epochs", standard.epochs}, {"large_diverged", large.diverged_at ? 1 : 0},
+      {"train_mae", train_mae}, {"test_mae", test_mae}, {"loss", standard.loss}};
+  if (check) final.emplace_back("check_diverged", check->diverged_at ? 1 : 0);
+  examples::print_final(final);
+  return 0;
+} catch (const std::exception& e) {
+  return examples::fail(e);
 }

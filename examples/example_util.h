@@ -1,9 +1,10 @@
 #pragma once
-// What every example shares: --device / --csv / --plot options, the loss history, and the final
-// line `final: name=value ...` that scripts and tests read.
+// What every example shares: --device / --csv / --plot options, the loss history, the final
+// line `final: name=value ...` that scripts and tests read, and the error guard.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <exception>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -82,25 +83,11 @@ inline void print_final(const std::vector<std::pair<std::string, double>>& value
   std::printf("\n");
 }
 
-/// Runs `body`, turning a nudge::Error into a message and exit code 1.
-template <class Body>
-int run_example(int argc, char** argv, const char* description, Body body) {
-  CLI::App app(description);
-  CommonOptions common;
-  add_common_options(app, common);
-  auto run = body(app, common);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  try {
-    run();
-    return 0;
-  } catch (const nudge::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+/// The one error guard of every example (main's catch): any error, nudge's or the standard
+/// library's (a file that cannot be read), becomes a message and exit code 1.
+inline int fail(const std::exception& e) {
+  std::fprintf(stderr, "error: %s\n", e.what());
+  return 1;
 }
 
 }  // namespace examples

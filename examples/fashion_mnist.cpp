@@ -53,108 +53,129 @@ std::unique_ptr<nudge::optim::Optimizer> make_optimizer(const Options& o, std::v
   throw nudge::Error("--optimizer must be sgd or adam, got " + o.optimizer);
 }
 
+/// The MLP: Linear + ReLU for each hidden size (fused), then a Linear to the 10 classes.
+nudge::nn::Sequential build_model(std::int64_t inputs, const std::vector<std::int64_t>& hidden, std::string& architecture) {
+  nudge::nn::Sequential model;
+  std::int64_t width = inputs;
+  architecture = std::to_string(width);
+  for (std::int64_t h : hidden) {
+    model.push_back(nudge::nn::Linear(width, h, nudge::nn::Activation::ReLU));
+    width = h;
+    architecture += "-" + std::to_string(h);
+  }
+  model.push_back(nudge::nn::Linear(width, 10));
+  architecture += "-10";
+  return model;
+}
+
+/// One pass over the training data; returns the mean training loss. The running loss stays on
+/// the device (no synchronisation per batch): the progress bar reads it only when it redraws.
+double train_epoch(nudge::nn::Module& model, nudge::optim::Optimizer& optimizer, nudge::data::DataLoader& loader,
+                   nudge::monitor::ProgressBar& bar, nudge::Device device) {
+  nudge::nn::CrossEntropyLoss cross_entropy;
+  nudge::Tensor loss_sum = nudge::zeros({}, nudge::TensorOptions(nudge::kFloat32).device(device));
+  std::int64_t seen = 0, batch_index = 0;
+  for (const nudge::data::Batch& batch : loader) {
+    optimizer.zero_grad();
+    const nudge::Tensor loss = cross_entropy(model(batch.input), batch.target);
+    loss.backward();
+    optimizer.step();
+    const std::int64_t n = batch.input.size(0);
+    {
+      nudge::NoGradGuard no_grad;
+      loss_sum.add_(loss.detach() * static_cast<double>(n));
+    }
+    seen += n;
+    bar.update(++batch_index, n, [&] { return loss_sum.item<double>() / static_cast<double>(seen); });
+  }
+  return loss_sum.item<double>() / static_cast<double>(seen);
+}
+
+/// Loss and error-rate curves into an SVG.
+void plot_curves(const std::string& path, const nudge::monitor::MetricsLog& metrics, const std::string& architecture) {
+  const std::vector<double> epochs = metrics.column("epoch");
+  std::vector<double> error = metrics.column("test_accuracy");
+  for (double& e : error) e = 1 - e;
+  nudge::monitor::write_svg_plot(path, {{"train loss", epochs, metrics.column("train_loss")}, {"test error", epochs, error}},
+                                 {.title = "Fashion-MNIST " + architecture, .y_label = "loss / error rate"});
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
-  return examples::run_example(argc, argv, "an MLP classifying Fashion-MNIST", [](CLI::App& app, auto& common) {
-    auto o = std::make_shared<Options>();
-    app.add_option("--data", o->data, "directory with the four IDX files (.gz or plain)");
-    app.add_option("--epochs", o->epochs, "training epochs");
-    app.add_option("--batch", o->batch, "batch size");
-    app.add_option("--optimizer", o->optimizer, "sgd (with momentum) or adam");
-    app.add_option("--lr", o->lr, "learning rate (use about 1e-3 for adam)");
-    app.add_option("--momentum", o->momentum, "SGD momentum");
-    app.add_option("--hidden", o->hidden, "hidden layer sizes, e.g. 256,128")->delimiter(',');
-    app.add_option("--train-limit", o->train_limit, "use only the first N training images (0: all)");
-    app.add_option("--test-limit", o->test_limit, "use only the first N test images (0: all)");
-    app.add_option("--schedule", o->schedule, "learning rate schedule: cosine (annealed to 0 over the epochs) or constant");
-    app.add_option("--seed", o->seed, "seed of the initialisation and the shuffling");
-    app.add_option("--save", o->save, "write PATH.safetensors (model) and PATH.optim.safetensors after each epoch");
-    app.add_option("--resume", o->resume, "start from PATH.safetensors and PATH.optim.safetensors");
-    return [&common, o] {
-      using Clock = std::chrono::steady_clock;
-      const nudge::Device device = examples::resolve_device(common.device);
-      const auto load_start = Clock::now();
-      const auto train = first(nudge::data::load_mnist(o->data, nudge::data::MnistSplit::Train), o->train_limit);
-      const auto test = first(nudge::data::load_mnist(o->data, nudge::data::MnistSplit::Test), o->test_limit);
-      const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
+int main(int argc, char** argv) try {
+  using Clock = std::chrono::steady_clock;
+  CLI::App app("an MLP classifying Fashion-MNIST");
+  examples::CommonOptions common;
+  examples::add_common_options(app, common);
+  Options o;
+  app.add_option("--data", o.data, "directory with the four IDX files (.gz or plain)");
+  app.add_option("--epochs", o.epochs, "training epochs");
+  app.add_option("--batch", o.batch, "batch size");
+  app.add_option("--optimizer", o.optimizer, "sgd (with momentum) or adam");
+  app.add_option("--lr", o.lr, "learning rate (use about 1e-3 for adam)");
+  app.add_option("--momentum", o.momentum, "SGD momentum");
+  app.add_option("--hidden", o.hidden, "hidden layer sizes, e.g. 256,128")->delimiter(',');
+  app.add_option("--train-limit", o.train_limit, "use only the first N training images (0: all)");
+  app.add_option("--test-limit", o.test_limit, "use only the first N test images (0: all)");
+  app.add_option("--schedule", o.schedule, "learning rate schedule: cosine (annealed to 0 over the epochs) or constant");
+  app.add_option("--seed", o.seed, "seed of the initialisation and the shuffling");
+  app.add_option("--save", o.save, "write PATH.safetensors (model) and PATH.optim.safetensors after each epoch");
+  app.add_option("--resume", o.resume, "start from PATH.safetensors and PATH.optim.safetensors");
+  CLI11_PARSE(app, argc, argv);
+  NUDGE_CHECK(o.schedule == "cosine" || o.schedule == "constant", "--schedule must be cosine or constant, got ",
+              o.schedule);
 
-      nudge::manual_seed(o->seed);
-      nudge::nn::Sequential model;
-      std::int64_t width = train.inputs().size(1);
-      std::string architecture = std::to_string(width);
-      for (std::int64_t h : o->hidden) {
-        model.push_back(nudge::nn::Linear(width, h, nudge::nn::Activation::ReLU));
-        width = h;
-        architecture += "-" + std::to_string(h);
-      }
-      model.push_back(nudge::nn::Linear(width, 10));
-      architecture += "-10";
-      model.to(device);
-      auto optimizer = make_optimizer(*o, model.parameters());
-      if (!o->resume.empty()) {
-        nudge::load(model, o->resume + ".safetensors");
-        nudge::load(*optimizer, o->resume + ".optim.safetensors");
-      }
-      NUDGE_CHECK(o->schedule == "cosine" || o->schedule == "constant", "--schedule must be cosine or constant, got ",
-                  o->schedule);
-      nudge::optim::CosineAnnealingLR cosine(*optimizer, o->epochs);
-      nudge::data::DataLoader loader(train, {.batch_size = o->batch, .shuffle = true, .seed = o->seed, .device = device});
-      nudge::nn::CrossEntropyLoss cross_entropy;
+  // The data.
+  const nudge::Device device = examples::resolve_device(common.device);
+  const auto load_start = Clock::now();
+  const auto train = first(nudge::data::load_mnist(o.data, nudge::data::MnistSplit::Train), o.train_limit);
+  const auto test = first(nudge::data::load_mnist(o.data, nudge::data::MnistSplit::Test), o.test_limit);
+  const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
+  nudge::data::DataLoader loader(train, {.batch_size = o.batch, .shuffle = true, .seed = o.seed, .device = device});
 
-      std::printf("device: %s, %s ReLU MLP, %s lr %g (%s), batch %lld, %lld train / %lld test images (loaded in %.2f s)\n",
-                  device.str().c_str(), architecture.c_str(), o->optimizer.c_str(), o->lr, o->schedule.c_str(),
-                  static_cast<long long>(o->batch), static_cast<long long>(train.size()),
-                  static_cast<long long>(test.size()), load_seconds);
-      nudge::monitor::MetricsLog metrics({"epoch", "train_loss", "test_accuracy", "seconds"}, common.csv);
-      nudge::monitor::ProgressBar bar(o->epochs, loader.num_batches());
-      double accuracy = 0, train_seconds = 0, train_loss = 0;
-      for (int epoch = 1; epoch <= o->epochs; ++epoch) {
-        const auto start = Clock::now();
-        bar.start_epoch(epoch);
-        nudge::Tensor loss_sum = nudge::zeros({}, nudge::TensorOptions(nudge::kFloat32).device(device));
-        std::int64_t seen = 0, batch_index = 0;
-        for (const nudge::data::Batch& batch : loader) {
-          optimizer->zero_grad();
-          const nudge::Tensor loss = cross_entropy(model(batch.input), batch.target);
-          loss.backward();
-          optimizer->step();
-          const std::int64_t n = batch.input.size(0);
-          {
-            nudge::NoGradGuard no_grad;
-            loss_sum.add_(loss.detach() * static_cast<double>(n));  // stays on the device: no sync per batch
-          }
-          seen += n;
-          bar.update(++batch_index, n, [&] { return loss_sum.item<double>() / static_cast<double>(seen); });
-        }
-        train_loss = loss_sum.item<double>() / static_cast<double>(seen);
-        if (o->schedule == "cosine") cosine.step();
-        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        train_seconds += seconds;
-        nudge::monitor::ConfusionMatrix matrix(10);
-        accuracy = evaluate(model, test, device, matrix);
-        char summary[64];
-        std::snprintf(summary, sizeof summary, "test accuracy %.4f", accuracy);
-        bar.finish_epoch(summary, train_loss);
-        metrics.add({static_cast<double>(epoch), train_loss, accuracy, seconds});
-        if (!o->save.empty()) {
-          nudge::save(model, o->save + ".safetensors");
-          nudge::save(*optimizer, o->save + ".optim.safetensors");
-        }
-        if (epoch == o->epochs) std::printf("\nconfusion matrix on the test set:\n%s", matrix.str(kClassNames).c_str());
-      }
-      if (!common.plot.empty()) {
-        const std::vector<double> epochs = metrics.column("epoch");
-        nudge::monitor::write_svg_plot(common.plot, {{"train loss", epochs, metrics.column("train_loss")},
-                                                     {"test error", epochs, [&] {
-                                                        std::vector<double> error = metrics.column("test_accuracy");
-                                                        for (double& e : error) e = 1 - e;
-                                                        return error;
-                                                      }()}},
-                                       {.title = "Fashion-MNIST " + architecture, .y_label = "loss / error rate"});
-      }
-      examples::print_final({{"test_accuracy", accuracy}, {"train_loss", train_loss}, {"train_seconds", train_seconds},
-                             {"seconds_per_epoch", train_seconds / o->epochs}});
-    };
-  });
+  // The model and its optimizer (restored from a checkpoint with --resume).
+  nudge::manual_seed(o.seed);
+  std::string architecture;
+  nudge::nn::Sequential model = build_model(train.inputs().size(1), o.hidden, architecture);
+  model.to(device);
+  const auto optimizer = make_optimizer(o, model.parameters());
+  if (!o.resume.empty()) {
+    nudge::load(model, o.resume + ".safetensors");
+    nudge::load(*optimizer, o.resume + ".optim.safetensors");
+  }
+  nudge::optim::CosineAnnealingLR cosine(*optimizer, o.epochs);
+  std::printf("device: %s, %s ReLU MLP, %s lr %g (%s), batch %lld, %lld train / %lld test images (loaded in %.2f s)\n",
+              device.str().c_str(), architecture.c_str(), o.optimizer.c_str(), o.lr, o.schedule.c_str(),
+              static_cast<long long>(o.batch), static_cast<long long>(train.size()), static_cast<long long>(test.size()),
+              load_seconds);
+
+  // Training: an epoch, its test accuracy, a checkpoint.
+  nudge::monitor::MetricsLog metrics({"epoch", "train_loss", "test_accuracy", "seconds"}, common.csv);
+  nudge::monitor::ProgressBar bar(o.epochs, loader.num_batches());
+  double accuracy = 0, train_seconds = 0, train_loss = 0;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    const auto start = Clock::now();
+    bar.start_epoch(epoch);
+    train_loss = train_epoch(model, *optimizer, loader, bar, device);
+    if (o.schedule == "cosine") cosine.step();
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    train_seconds += seconds;
+    nudge::monitor::ConfusionMatrix matrix(10);
+    accuracy = evaluate(model, test, device, matrix);
+    char summary[64];
+    std::snprintf(summary, sizeof summary, "test accuracy %.4f", accuracy);
+    bar.finish_epoch(summary, train_loss);
+    metrics.add({static_cast<double>(epoch), train_loss, accuracy, seconds});
+    if (!o.save.empty()) {
+      nudge::save(model, o.save + ".safetensors");
+      nudge::save(*optimizer, o.save + ".optim.safetensors");
+    }
+    if (epoch == o.epochs) std::printf("\nconfusion matrix on the test set:\n%s", matrix.str(kClassNames).c_str());
+  }
+  if (!common.plot.empty()) plot_curves(common.plot, metrics, architecture);
+  examples::print_final({{"test_accuracy", accuracy}, {"train_loss", train_loss}, {"train_seconds", train_seconds},
+                         {"seconds_per_epoch", train_seconds / o.epochs}});
+  return 0;
+} catch (const std::exception& e) {
+  return examples::fail(e);
 }

@@ -74,51 +74,55 @@ double max_parameter_difference(XorRun& a, XorRun& b) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return examples::run_example(argc, argv, "XOR trained eagerly and as a replayed CUDA graph", [](CLI::App& app, auto& common) {
-    auto steps = std::make_shared<int>(2000);
-    auto hidden = std::make_shared<int>(16);
-    auto lr = std::make_shared<double>(0.5);
-    auto seed = std::make_shared<std::uint64_t>(0);
-    app.add_option("--steps", *steps, "training steps of each run")->check(CLI::PositiveNumber);
-    app.add_option("--hidden", *hidden, "hidden units")->check(CLI::PositiveNumber);
-    app.add_option("--lr", *lr, "learning rate");
-    app.add_option("--seed", *seed, "initialisation seed");
-    return [&common, steps, hidden, lr, seed] {
-      const nudge::Device device = examples::resolve_device(common.device);
-      const int print_every = std::max(1, *steps / 5);
-      std::printf("device: %s, 2-%d-1 sigmoid MLP on XOR (batch 4), SGD momentum 0.9, %d steps\n\n%-6s %6s %12s\n",
-                  device.str().c_str(), *hidden, *steps, "run", "step", "loss");
-      examples::LossHistory history(common, "step");
+int main(int argc, char** argv) try {
+  CLI::App app("XOR trained eagerly and as a replayed CUDA graph");
+  examples::CommonOptions common;
+  examples::add_common_options(app, common);
+  int steps = 2000;
+  int hidden = 16;
+  double lr = 0.5;
+  std::uint64_t seed = 0;
+  app.add_option("--steps", steps, "training steps of each run")->check(CLI::PositiveNumber);
+  app.add_option("--hidden", hidden, "hidden units")->check(CLI::PositiveNumber);
+  app.add_option("--lr", lr, "learning rate");
+  app.add_option("--seed", seed, "initialisation seed");
+  CLI11_PARSE(app, argc, argv);
 
-      XorRun eager(device, *hidden, *lr, *seed);
-      const double eager_us = train("eager", *steps, print_every, eager, [&] { eager.step(); }, &history);
-      std::printf("eager: %.2f us per step\n\n", eager_us);
-      history.finish("XOR, eager steps");
+  const nudge::Device device = examples::resolve_device(common.device);
+  const int print_every = std::max(1, steps / 5);
+  std::printf("device: %s, 2-%d-1 sigmoid MLP on XOR (batch 4), SGD momentum 0.9, %d steps\n\n%-6s %6s %12s\n",
+              device.str().c_str(), hidden, steps, "run", "step", "loss");
+  examples::LossHistory history(common, "step");
 
-      if (!device.is_cuda()) {
-        std::printf("graph: skipped, CUDA graphs need a CUDA device (%s)\n",
-                    nudge::cuda::is_available() ? "run with --device cuda" : nudge::cuda::unavailable_reason().c_str());
-        examples::print_final({{"eager_us_per_step", eager_us}, {"loss", eager.loss.item<double>()}});
-        return;
-      }
+  XorRun eager(device, hidden, lr, seed);
+  const double eager_us = train("eager", steps, print_every, eager, [&] { eager.step(); }, &history);
+  std::printf("eager: %.2f us per step\n\n", eager_us);
+  history.finish("XOR, eager steps");
 
-      XorRun graphed(device, *hidden, *lr, *seed);
-      graphed.step();  // one eager step: it creates the momentum buffers, which a replay must not recreate
-      nudge::cuda::Graph graph;
-      graph.capture([&] { graphed.step(); }, device.index());
-      int first = 1;
-      const double graph_us =
-          train("graph", *steps, print_every, graphed, [&] { first-- > 0 ? void() : graph.replay(); }, nullptr);
-      // `first` skipped one replay in the first chunk: the eager step above was step 1.
-      const double diff = max_parameter_difference(eager, graphed);
-      std::printf("graph: %.2f us per step, %.1fx the eager speed; largest parameter difference %.3g\n", graph_us,
-                  eager_us / graph_us, diff);
-      examples::print_final({{"eager_us_per_step", eager_us},
-                             {"graph_us_per_step", graph_us},
-                             {"speedup", eager_us / graph_us},
-                             {"max_param_diff", diff},
-                             {"loss", graphed.loss.item<double>()}});
-    };
-  });
+  if (!device.is_cuda()) {
+    std::printf("graph: skipped, CUDA graphs need a CUDA device (%s)\n",
+                nudge::cuda::is_available() ? "run with --device cuda" : nudge::cuda::unavailable_reason().c_str());
+    examples::print_final({{"eager_us_per_step", eager_us}, {"loss", eager.loss.item<double>()}});
+    return 0;
+  }
+
+  XorRun graphed(device, hidden, lr, seed);
+  graphed.step();  // one eager step: it creates the momentum buffers, which a replay must not recreate
+  nudge::cuda::Graph graph;
+  graph.capture([&] { graphed.step(); }, device.index());
+  int first = 1;
+  const double graph_us =
+      train("graph", steps, print_every, graphed, [&] { first-- > 0 ? void() : graph.replay(); }, nullptr);
+  // `first` skipped one replay in the first chunk: the eager step above was step 1.
+  const double diff = max_parameter_difference(eager, graphed);
+  std::printf("graph: %.2f us per step, %.1fx the eager speed; largest parameter difference %.3g\n", graph_us,
+              eager_us / graph_us, diff);
+  examples::print_final({{"eager_us_per_step", eager_us},
+                         {"graph_us_per_step", graph_us},
+                         {"speedup", eager_us / graph_us},
+                         {"max_param_diff", diff},
+                         {"loss", graphed.loss.item<double>()}});
+  return 0;
+} catch (const std::exception& e) {
+  return examples::fail(e);
 }

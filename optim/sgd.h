@@ -26,7 +26,12 @@ class SGD : public Optimizer {
   SGD(std::vector<ParamGroup> groups, SGDOptions options);
   void step() override;
   const char* name() const override { return "SGD"; }
-  const SGDOptions& options() const { return options_; }
+  /// The options, with `lr` read live from the first parameter group (schedulers change it there).
+  SGDOptions options() const {
+    SGDOptions o = options_;
+    o.lr = lr();
+    return o;
+  }
 
  private:
   struct State : ParamState {
