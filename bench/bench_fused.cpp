@@ -33,32 +33,38 @@ void register_dense_epilogues(Device device) {
       Tensor z = randn({s.rows, s.cols}, device), b = randn({s.cols}, device);
       const BiasActivationCall call{kFloat32, Activation::Sigmoid, s.rows, s.cols, z.data_ptr(), b.data_ptr()};
       const auto kernel = dispatch::bias_activation.get(device, "bench");
-      bench::run_timed(state, device, [&] { kernel(device.index(), call); }, flush);
+      bench::run_timed(
+          state, device, [&] { kernel(device.index(), call); }, flush);
       bench::set_bytes(state, device, 2 * 4 * n);
     });
     add("fused/bias_sigmoid/" + s.str() + "/" + dev + "/unfused", [=](benchmark::State& state) {
       const Tensor z = randn({s.rows, s.cols}, device), b = randn({s.cols}, device);
       Tensor y;
-      bench::run_timed(state, device, [&] { y = sigmoid(z + b); }, flush);
+      bench::run_timed(
+          state, device, [&] { y = sigmoid(z + b); }, flush);
       bench::set_bytes(state, device, 2 * 4 * n);
     });
     // Backward prologue: dz = dy * y(1-y) and the bias gradient (column sums).
     add("fused/sigmoid_backward_bias/" + s.str() + "/" + dev + "/fused", [=](benchmark::State& state) {
       const Tensor dy = randn({s.rows, s.cols}, device), y = rand({s.rows, s.cols}, device);
       Tensor dz = empty({s.rows, s.cols}, device), db = empty({s.cols}, device);
-      const ActivationBackwardCall call{kFloat32,   Activation::Sigmoid, s.rows,      s.cols,
-                                        dy.data_ptr(), y.data_ptr(),      dz.data_ptr(), db.data_ptr()};
+      const ActivationBackwardCall call{kFloat32,      Activation::Sigmoid, s.rows,        s.cols,
+                                        dy.data_ptr(), y.data_ptr(),        dz.data_ptr(), db.data_ptr()};
       const auto kernel = dispatch::activation_backward.get(device, "bench");
-      bench::run_timed(state, device, [&] { kernel(device.index(), call); }, flush);
+      bench::run_timed(
+          state, device, [&] { kernel(device.index(), call); }, flush);
       bench::set_bytes(state, device, 3 * 4 * n);
     });
     add("fused/sigmoid_backward_bias/" + s.str() + "/" + dev + "/unfused", [=](benchmark::State& state) {
       const Tensor dy = randn({s.rows, s.cols}, device), y = rand({s.rows, s.cols}, device);
       Tensor dz, db;
-      bench::run_timed(state, device, [&] {
-        dz = dy * (y * (1 - y));
-        db = sum(dz, 0);
-      }, flush);
+      bench::run_timed(
+          state, device,
+          [&] {
+            dz = dy * (y * (1 - y));
+            db = sum(dz, 0);
+          },
+          flush);
       bench::set_bytes(state, device, 3 * 4 * n);
     });
   }
@@ -73,20 +79,24 @@ void register_losses(Device device) {
     add("fused/mse_loss_grad/" + s.str() + "/" + dev + "/fused", [=](benchmark::State& state) {
       const Tensor x = randn({s.rows, s.cols}, device), t = randn({s.rows, s.cols}, device);
       Tensor loss = empty({}, device), grad = empty({s.rows, s.cols}, device);
-      const LossCall call{LossKind::MSE, kFloat32, Reduction::Mean, 1, s.rows * s.cols, x.data_ptr(), t.data_ptr(),
-                          loss.data_ptr(), grad.data_ptr()};
+      const LossCall call{LossKind::MSE, kFloat32,        Reduction::Mean, 1, s.rows * s.cols, x.data_ptr(),
+                          t.data_ptr(),  loss.data_ptr(), grad.data_ptr()};
       const auto kernel = dispatch::loss.get(device, "bench");
-      bench::run_timed(state, device, [&] { kernel(device.index(), call); }, flush);
+      bench::run_timed(
+          state, device, [&] { kernel(device.index(), call); }, flush);
       bench::set_bytes(state, device, 3 * 4 * n);
     });
     add("fused/mse_loss_grad/" + s.str() + "/" + dev + "/unfused", [=](benchmark::State& state) {
       Tensor x = randn({s.rows, s.cols}, device).requires_grad_();
       const Tensor t = randn({s.rows, s.cols}, device);
-      bench::run_timed(state, device, [&] {
-        x.set_grad({});
-        const Tensor d = x - t;
-        mean(d * d).backward();
-      }, flush);
+      bench::run_timed(
+          state, device,
+          [&] {
+            x.set_grad({});
+            const Tensor d = x - t;
+            mean(d * d).backward();
+          },
+          flush);
       bench::set_bytes(state, device, 3 * 4 * n);
     });
     // Softmax cross-entropy over `cols` classes with the gradient.
@@ -94,19 +104,23 @@ void register_losses(Device device) {
       const Tensor x = randn({s.rows, s.cols}, device);
       const Tensor labels = zeros({s.rows}, TensorOptions(kInt64).device(device));
       Tensor loss = empty({}, device), grad = empty({s.rows, s.cols}, device);
-      const LossCall call{LossKind::CrossEntropy, kFloat32, Reduction::Mean, s.rows, s.cols, x.data_ptr(),
-                          labels.data_ptr(), loss.data_ptr(), grad.data_ptr()};
+      const LossCall call{LossKind::CrossEntropy, kFloat32,          Reduction::Mean, s.rows,         s.cols,
+                          x.data_ptr(),           labels.data_ptr(), loss.data_ptr(), grad.data_ptr()};
       const auto kernel = dispatch::loss.get(device, "bench");
-      bench::run_timed(state, device, [&] { kernel(device.index(), call); }, flush);
+      bench::run_timed(
+          state, device, [&] { kernel(device.index(), call); }, flush);
       bench::set_bytes(state, device, 2 * 4 * n);
     });
     add("fused/cross_entropy_grad/" + s.str() + "/" + dev + "/unfused", [=](benchmark::State& state) {
       Tensor x = randn({s.rows, s.cols}, device).requires_grad_();
       const Tensor picked = one_hot(zeros({s.rows}, TensorOptions(kInt64).device(device)), s.cols);
-      bench::run_timed(state, device, [&] {
-        x.set_grad({});
-        mean(-sum(picked * log_softmax(x, 1), 1)).backward();
-      }, flush);
+      bench::run_timed(
+          state, device,
+          [&] {
+            x.set_grad({});
+            mean(-sum(picked * log_softmax(x, 1), 1)).backward();
+          },
+          flush);
       bench::set_bytes(state, device, 2 * 4 * n);
     });
   }

@@ -27,31 +27,37 @@ void register_elementwise(Device device) {
     add("op/add/n" + std::to_string(n) + "/" + dev, [=](benchmark::State& state) {
       const Tensor a = ones({n}, device), b = ones({n}, device);
       Tensor c;
-      bench::run_timed(state, device, [&] { c = a + b; }, flush);
+      bench::run_timed(
+          state, device, [&] { c = a + b; }, flush);
       bench::set_bytes(state, device, 3.0 * 4 * n);
     });
     add("op/sigmoid/n" + std::to_string(n) + "/" + dev, [=](benchmark::State& state) {
       const Tensor a = zeros({n}, device);
       Tensor c;
-      bench::run_timed(state, device, [&] { c = sigmoid(a); }, flush);
+      bench::run_timed(
+          state, device, [&] { c = sigmoid(a); }, flush);
       bench::set_bytes(state, device, 2.0 * 4 * n);
     });
     add("op/sum/n" + std::to_string(n) + "/" + dev, [=](benchmark::State& state) {
       const Tensor a = ones({n}, device);
       Tensor s;
-      bench::run_timed(state, device, [&] { s = sum(a); }, flush);
+      bench::run_timed(
+          state, device, [&] { s = sum(a); }, flush);
       bench::set_bytes(state, device, 4.0 * n);
     });
   }
   // Row sums of a [rows, 256] matrix (dim 1) and column sums (dim 0): the bias-gradient shape.
-  for (const std::int64_t rows : bench::quick() ? std::vector<std::int64_t>{1024} : std::vector<std::int64_t>{1024, 262144}) {
+  for (const std::int64_t rows :
+       bench::quick() ? std::vector<std::int64_t>{1024} : std::vector<std::int64_t>{1024, 262144}) {
     for (const int dim : {0, 1}) {
-      add("op/sum_dim" + std::to_string(dim) + "/" + std::to_string(rows) + "x256/" + dev, [=](benchmark::State& state) {
-        const Tensor a = ones({rows, 256}, device);
-        Tensor s;
-        bench::run_timed(state, device, [&] { s = sum(a, dim); }, rows >= 262144);
-        bench::set_bytes(state, device, 4.0 * rows * 256);
-      });
+      add("op/sum_dim" + std::to_string(dim) + "/" + std::to_string(rows) + "x256/" + dev,
+          [=](benchmark::State& state) {
+            const Tensor a = ones({rows, 256}, device);
+            Tensor s;
+            bench::run_timed(
+                state, device, [&] { s = sum(a, dim); }, rows >= 262144);
+            bench::set_bytes(state, device, 4.0 * rows * 256);
+          });
     }
   }
 }
@@ -73,17 +79,20 @@ void register_matmul(Device device) {
   if (device.is_cuda() && !bench::quick())
     for (const std::int64_t n : {4096, 8192}) gemm("matmul_tf32/" + std::to_string(n), n, n, n, true);
   // The layers of the training benchmarks: [batch, in] · [in, out].
-  for (const std::int64_t batch : bench::quick() ? std::vector<std::int64_t>{64} : std::vector<std::int64_t>{64, 1024, 4096})
+  for (const std::int64_t batch :
+       bench::quick() ? std::vector<std::int64_t>{64} : std::vector<std::int64_t>{64, 1024, 4096})
     gemm("matmul/mlp_784x256/b" + std::to_string(batch), batch, 256, 784, false);
   if (!bench::quick())
-    for (const std::int64_t batch : device.is_cuda() ? std::vector<std::int64_t>{1024, 8192} : std::vector<std::int64_t>{1024})
+    for (const std::int64_t batch :
+         device.is_cuda() ? std::vector<std::int64_t>{1024, 8192} : std::vector<std::int64_t>{1024})
       gemm("matmul/mlp_4096x4096/b" + std::to_string(batch), batch, 4096, 4096, false);
 }
 
 /// Host <-> device copies, pageable and pinned host memory (GPU only).
 void register_copies(Device device) {
   if (!device.is_cuda()) return;
-  for (const std::int64_t bytes : bench::quick() ? std::vector<std::int64_t>{1 << 20} : std::vector<std::int64_t>{1 << 20, 1 << 24, 1 << 28}) {
+  for (const std::int64_t bytes :
+       bench::quick() ? std::vector<std::int64_t>{1 << 20} : std::vector<std::int64_t>{1 << 20, 1 << 24, 1 << 28}) {
     for (const bool pinned : {false, true}) {
       const std::string suffix = std::to_string(bytes) + "B" + (pinned ? "_pinned" : "") + "/cuda";
       add("copy/h2d/" + suffix, [=](benchmark::State& state) {
@@ -91,14 +100,16 @@ void register_copies(Device device) {
         if (pinned) host = host.pin_memory();
         Tensor dev;
         bench::run_timed(state, device, [&] { dev = host.to(device, pinned); });
-        state.counters["GB/s"] = benchmark::Counter(double(bytes) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+        state.counters["GB/s"] =
+            benchmark::Counter(double(bytes) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
       });
       add("copy/d2h/" + suffix, [=](benchmark::State& state) {
         const Tensor dev = zeros({bytes / 4}, device);
         Tensor host = zeros({bytes / 4});
         if (pinned) host = host.pin_memory();
         bench::run_timed(state, device, [&] { host.copy_(dev); });
-        state.counters["GB/s"] = benchmark::Counter(double(bytes) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+        state.counters["GB/s"] =
+            benchmark::Counter(double(bytes) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
       });
     }
   }
@@ -110,13 +121,17 @@ void register_overhead(Device device) {
   add("overhead/add_4/" + dev, [=](benchmark::State& state) {
     const Tensor a = ones({4}, device), b = ones({4}, device);
     Tensor c;
-    bench::run_timed(state, device, [&] { for (int i = 0; i < 100; ++i) c = a + b; });
+    bench::run_timed(state, device, [&] {
+      for (int i = 0; i < 100; ++i) c = a + b;
+    });
     state.counters["ops/s"] = benchmark::Counter(100.0 * double(state.iterations()), benchmark::Counter::kIsRate);
   });
   add("overhead/mul_4_recorded/" + dev, [=](benchmark::State& state) {
     const Tensor a = ones({4}, device).requires_grad_(), b = ones({4}, device);
     Tensor c;
-    bench::run_timed(state, device, [&] { for (int i = 0; i < 100; ++i) c = a * b; });
+    bench::run_timed(state, device, [&] {
+      for (int i = 0; i < 100; ++i) c = a * b;
+    });
     state.counters["ops/s"] = benchmark::Counter(100.0 * double(state.iterations()), benchmark::Counter::kIsRate);
   });
 }

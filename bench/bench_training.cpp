@@ -41,7 +41,9 @@ struct Training {
     nn::Sequential m;
     for (std::size_t i = 0; i + 1 < spec.widths.size(); ++i) {
       const bool last = i + 2 == spec.widths.size();
-      const nn::Activation act = spec.tiny ? nn::Activation::Sigmoid : last ? nn::Activation::Identity : nn::Activation::ReLU;
+      const nn::Activation act = spec.tiny ? nn::Activation::Sigmoid
+                                 : last    ? nn::Activation::Identity
+                                           : nn::Activation::ReLU;
       m.push_back(nn::Linear(spec.widths[i], spec.widths[i + 1], act));
     }
     return m;
@@ -62,7 +64,8 @@ struct Training {
 
 double flops_per_step(const MlpSpec& spec, std::int64_t batch) {
   double weights = 0;
-  for (std::size_t i = 0; i + 1 < spec.widths.size(); ++i) weights += double(spec.widths[i]) * double(spec.widths[i + 1]);
+  for (std::size_t i = 0; i + 1 < spec.widths.size(); ++i)
+    weights += double(spec.widths[i]) * double(spec.widths[i + 1]);
   return 6.0 * double(batch) * weights;  // forward 2, backward 4 per weight and sample
 }
 
@@ -73,8 +76,9 @@ void register_training(Device device) {
       {{"medium_784-256-128-10", {784, 256, 128, 10}, false},
        quick ? std::vector<std::int64_t>{64} : std::vector<std::int64_t>{64, 256, 1024, 4096}}};
   if (!quick)
-    runs.push_back({{"large_4096-4096-4096-10", {4096, 4096, 4096, 10}, false},
-                    device.is_cuda() ? std::vector<std::int64_t>{1024, 2048, 4096, 8192} : std::vector<std::int64_t>{1024}});
+    runs.push_back(
+        {{"large_4096-4096-4096-10", {4096, 4096, 4096, 10}, false},
+         device.is_cuda() ? std::vector<std::int64_t>{1024, 2048, 4096, 8192} : std::vector<std::int64_t>{1024}});
   for (const auto& [spec, batches] : runs) {
     for (const std::int64_t batch : batches) {
       const std::string name = "train/" + spec.name + "/b" + std::to_string(batch) + "/" + bench::tag(device);

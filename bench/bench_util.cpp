@@ -56,7 +56,8 @@ double DeviceTimer::stop() {
 void flush_l2(Device device) {
   if (!device.is_cuda()) return;
   // 256 MiB, more than any L2; never freed (a static Tensor would outlive the CUDA runtime).
-  static auto* scratch = new nudge::Tensor(nudge::empty({64 << 20}, nudge::TensorOptions(nudge::kFloat32).device(device)));
+  static auto* scratch =
+      new nudge::Tensor(nudge::empty({64 << 20}, nudge::TensorOptions(nudge::kFloat32).device(device)));
   scratch->zero_();
 }
 
@@ -69,8 +70,8 @@ void set_bytes(benchmark::State& state, Device device, double bytes_per_iteratio
 }
 
 void set_flops(benchmark::State& state, double flops_per_iteration) {
-  state.counters["TFLOP/s"] =
-      benchmark::Counter(flops_per_iteration * static_cast<double>(state.iterations()) / 1e12, benchmark::Counter::kIsRate);
+  state.counters["TFLOP/s"] = benchmark::Counter(flops_per_iteration * static_cast<double>(state.iterations()) / 1e12,
+                                                 benchmark::Counter::kIsRate);
 }
 
 void set_samples(benchmark::State& state, double samples_per_iteration) {

@@ -33,7 +33,9 @@ double run_timed(benchmark::State& state, Device device, Work&& work, bool flush
 /// Registers `fn(state)` under `name`, timed manually (run_timed), in microseconds.
 template <class Fn>
 benchmark::internal::Benchmark* add(const std::string& name, Fn&& fn) {
-  return benchmark::RegisterBenchmark(name.c_str(), std::forward<Fn>(fn))->UseManualTime()->Unit(benchmark::kMicrosecond);
+  return benchmark::RegisterBenchmark(name.c_str(), std::forward<Fn>(fn))
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
 }
 
 /// Evicts the GPU's L2 cache by writing a buffer larger than it.

@@ -17,7 +17,8 @@ void check(cudaError_t err, const char* what) {
   if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
 }
 void check(cublasStatus_t status, const char* what) {
-  if (status != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + ": " + cublasGetStatusString(status));
+  if (status != CUBLAS_STATUS_SUCCESS)
+    throw std::runtime_error(std::string(what) + ": " + cublasGetStatusString(status));
 }
 
 /// Best of several timed runs of `work` on `stream` (after one warm-up), in seconds.
@@ -48,7 +49,9 @@ double cuda_memcpy_seconds(std::int64_t bytes) {
   check(cudaMalloc(&src, bytes), "cudaMalloc");
   check(cudaMalloc(&dst, bytes), "cudaMalloc");
   check(cudaMemset(src, 0, bytes), "cudaMemset");
-  const double s = best_seconds(nullptr, 5, [&] { check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, nullptr), "cudaMemcpyAsync"); });
+  const double s = best_seconds(nullptr, 5, [&] {
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, nullptr), "cudaMemcpyAsync");
+  });
   cudaFree(src);
   cudaFree(dst);
   return s;

@@ -13,8 +13,9 @@ Device::Device(std::string_view spec) : type_(DeviceType::CPU), index_(0) {
   if (spec.size() == 4) return;
   const std::string_view digits = spec.substr(5);
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index_);
-  NUDGE_CHECK(spec[4] == ':' && !digits.empty() && ec == std::errc() && end == digits.data() + digits.size() && index_ >= 0,
-              "Device: expected \"cpu\", \"cuda\" or \"cuda:N\", got \"", spec, "\"");
+  NUDGE_CHECK(
+      spec[4] == ':' && !digits.empty() && ec == std::errc() && end == digits.data() + digits.size() && index_ >= 0,
+      "Device: expected \"cpu\", \"cuda\" or \"cuda:N\", got \"", spec, "\"");
 }
 
 std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index_); }

@@ -34,9 +34,9 @@ std::string concat(const Args&... args) {
 
 /// Throws nudge::Error("<message> (at file:line)") when `cond` is false. The message is built
 /// by streaming the remaining arguments, only on failure.
-#define NUDGE_CHECK(cond, ...)                                                         \
-  do {                                                                                 \
-    if (!(cond)) [[unlikely]]                                                          \
+#define NUDGE_CHECK(cond, ...)                                                                \
+  do {                                                                                        \
+    if (!(cond)) [[unlikely]]                                                                 \
       ::nudge::detail::throw_error(__FILE__, __LINE__, ::nudge::detail::concat(__VA_ARGS__)); \
   } while (0)
 

@@ -42,8 +42,9 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
               "arange: invalid range start=", start, " end=", end, " step=", step);
   const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
   NUDGE_CHECK(n >= 0, "arange: step ", step, " does not move from ", start, " towards ", end);
-  return from_host({n}, options,
-                   [&](std::int64_t i, auto tag) { return static_cast<decltype(tag)>(start + static_cast<double>(i) * step); });
+  return from_host({n}, options, [&](std::int64_t i, auto tag) {
+    return static_cast<decltype(tag)>(start + static_cast<double>(i) * step);
+  });
 }
 
 Tensor tensor(const std::vector<double>& values, TensorOptions options) {

@@ -26,9 +26,10 @@ inline void check_floating(const Tensor& t, const char* op) {
 inline void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
   if (!GradMode::is_enabled()) return;
   const bool self_needs = self.requires_grad(), other_needs = other && other->defined() && other->requires_grad();
-  NUDGE_CHECK(!self_needs && !other_needs, op, ": in-place op on a ", describe(self), self_needs ? " that requires grad" : "",
-              other_needs ? " with an operand that requires grad" : "",
-              "; nudge does not record in-place ops. Run it under NoGradGuard (as optimizers do) or use the out-of-place op");
+  NUDGE_CHECK(
+      !self_needs && !other_needs, op, ": in-place op on a ", describe(self), self_needs ? " that requires grad" : "",
+      other_needs ? " with an operand that requires grad" : "",
+      "; nudge does not record in-place ops. Run it under NoGradGuard (as optimizers do) or use the out-of-place op");
 }
 
 }  // namespace nudge::detail

@@ -31,7 +31,6 @@ const char* binary_name(BinaryOp op) {
   return "binary";
 }
 
-
 Tensor unary(UnaryOp op, const Tensor& x, Scalar scalar = 0) {
   const char* name = unary_name(op);
   detail::check_defined(x, name);
@@ -57,8 +56,9 @@ void run_binary(BinaryOp op, Tensor& out, const Tensor& a, const Tensor& b) {
 
 void run_binary_scalar(BinaryOp op, Tensor& out, const Tensor& a, Scalar s, bool scalar_first) {
   const char* name = binary_name(op);
-  NUDGE_CHECK(a.dtype() != DType::Int64 || s.is_integral(), name, ": an int64 tensor cannot take the non-integer scalar ",
-              s.to_double(), " (nudge does not promote dtypes; convert with .to(kFloat32))");
+  NUDGE_CHECK(a.dtype() != DType::Int64 || s.is_integral(), name,
+              ": an int64 tensor cannot take the non-integer scalar ", s.to_double(),
+              " (nudge does not promote dtypes; convert with .to(kFloat32))");
   if (out.numel() == 0) return;
   BinaryScalarCall call{op, a.dtype(), s, scalar_first, detail::make_strided_loop<2>(out.shape(), {&out, &a}, name)};
   dispatch::binary_scalar.get(out.device(), name)(out.device().index(), call);
@@ -140,13 +140,15 @@ Tensor log1p(const Tensor& x) {
 
 Tensor expm1(const Tensor& x) {
   Tensor y = unary(UnaryOp::Expm1, x);
-  NUDGE_RECORD("expm1", y, (&x), [y_ = SavedTensor(y, "expm1", true)](const Tensor& g) { return Grads{g * (y_.get() + 1)}; });
+  NUDGE_RECORD("expm1", y, (&x),
+               [y_ = SavedTensor(y, "expm1", true)](const Tensor& g) { return Grads{g * (y_.get() + 1)}; });
   return y;
 }
 
 Tensor sqrt(const Tensor& x) {
   Tensor y = unary(UnaryOp::Sqrt, x);
-  NUDGE_RECORD("sqrt", y, (&x), [y_ = SavedTensor(y, "sqrt", true)](const Tensor& g) { return Grads{g * 0.5 / y_.get()}; });
+  NUDGE_RECORD("sqrt", y, (&x),
+               [y_ = SavedTensor(y, "sqrt", true)](const Tensor& g) { return Grads{g * 0.5 / y_.get()}; });
   return y;
 }
 
@@ -274,23 +276,25 @@ Tensor tie_split(const Tensor& g, const Tensor& x, const Tensor& z) { return g *
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Maximum, a, b);
-  NUDGE_RECORD("maximum", y, (&a, &b), [a_ = SavedTensor(a, "maximum"), b_ = SavedTensor(b, "maximum")](const Tensor& g) {
-    const Tensor& x = a_.get();
-    const Tensor& z = b_.get();
-    const Tensor shared = tie_split(g, x, z);
-    return Grads{keep_where(shared, 1 - lt(x, z)), keep_where(shared, 1 - gt(x, z))};
-  });
+  NUDGE_RECORD("maximum", y, (&a, &b),
+               [a_ = SavedTensor(a, "maximum"), b_ = SavedTensor(b, "maximum")](const Tensor& g) {
+                 const Tensor& x = a_.get();
+                 const Tensor& z = b_.get();
+                 const Tensor shared = tie_split(g, x, z);
+                 return Grads{keep_where(shared, 1 - lt(x, z)), keep_where(shared, 1 - gt(x, z))};
+               });
   return y;
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
   Tensor y = binary(BinaryOp::Minimum, a, b);
-  NUDGE_RECORD("minimum", y, (&a, &b), [a_ = SavedTensor(a, "minimum"), b_ = SavedTensor(b, "minimum")](const Tensor& g) {
-    const Tensor& x = a_.get();
-    const Tensor& z = b_.get();
-    const Tensor shared = tie_split(g, x, z);
-    return Grads{keep_where(shared, 1 - gt(x, z)), keep_where(shared, 1 - lt(x, z))};
-  });
+  NUDGE_RECORD("minimum", y, (&a, &b),
+               [a_ = SavedTensor(a, "minimum"), b_ = SavedTensor(b, "minimum")](const Tensor& g) {
+                 const Tensor& x = a_.get();
+                 const Tensor& z = b_.get();
+                 const Tensor shared = tie_split(g, x, z);
+                 return Grads{keep_where(shared, 1 - gt(x, z)), keep_where(shared, 1 - lt(x, z))};
+               });
   return y;
 }
 
@@ -304,9 +308,9 @@ Tensor clamp_min(const Tensor& x, Scalar min) {
     y = maximum(x, full({}, min, TensorOptions(x.dtype()).device(x.device())));
   }
   NUDGE_RECORD("clamp_min", y, (&x), [x_ = SavedTensor(x, "clamp_min"), min](const Tensor& g) {
-      const Tensor& v = x_.get();
-      return Grads{keep_where(g, gt(v, min) + eq(v, min))};
-    });
+    const Tensor& v = x_.get();
+    return Grads{keep_where(g, gt(v, min) + eq(v, min))};
+  });
   return y;
 }
 
@@ -318,12 +322,30 @@ Tensor lt(const Tensor& a, Scalar b) { return binary(BinaryOp::Lt, a, b); }
 Tensor gt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Gt, a, b); }
 Tensor gt(const Tensor& a, Scalar b) { return binary(BinaryOp::Gt, a, b); }
 
-Tensor& Tensor::add_(const Tensor& other) { binary_inplace(BinaryOp::Add, *this, other, "add_"); return *this; }
-Tensor& Tensor::add_(Scalar other) { binary_inplace(BinaryOp::Add, *this, other, "add_"); return *this; }
-Tensor& Tensor::sub_(const Tensor& other) { binary_inplace(BinaryOp::Sub, *this, other, "sub_"); return *this; }
-Tensor& Tensor::sub_(Scalar other) { binary_inplace(BinaryOp::Sub, *this, other, "sub_"); return *this; }
-Tensor& Tensor::mul_(const Tensor& other) { binary_inplace(BinaryOp::Mul, *this, other, "mul_"); return *this; }
-Tensor& Tensor::mul_(Scalar other) { binary_inplace(BinaryOp::Mul, *this, other, "mul_"); return *this; }
+Tensor& Tensor::add_(const Tensor& other) {
+  binary_inplace(BinaryOp::Add, *this, other, "add_");
+  return *this;
+}
+Tensor& Tensor::add_(Scalar other) {
+  binary_inplace(BinaryOp::Add, *this, other, "add_");
+  return *this;
+}
+Tensor& Tensor::sub_(const Tensor& other) {
+  binary_inplace(BinaryOp::Sub, *this, other, "sub_");
+  return *this;
+}
+Tensor& Tensor::sub_(Scalar other) {
+  binary_inplace(BinaryOp::Sub, *this, other, "sub_");
+  return *this;
+}
+Tensor& Tensor::mul_(const Tensor& other) {
+  binary_inplace(BinaryOp::Mul, *this, other, "mul_");
+  return *this;
+}
+Tensor& Tensor::mul_(Scalar other) {
+  binary_inplace(BinaryOp::Mul, *this, other, "mul_");
+  return *this;
+}
 
 Tensor Tensor::neg() const { return nudge::neg(*this); }
 Tensor Tensor::exp() const { return nudge::exp(*this); }

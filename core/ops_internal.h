@@ -16,6 +16,7 @@ Tensor keep_where(const Tensor& value, const Tensor& mask);
 /// dL/dz of y = act(z) from dL/dy and y, through the activation table of kernels/functors.h (the
 /// formula the fused Dense backward uses too), in ONE kernel; with `bias_grad`, also the column
 /// sums of dL/dz for a [rows, cols] y (the bias gradient). Any shape without `bias_grad`.
-std::pair<Tensor, Tensor> activation_grad(const Tensor& grad_y, const Tensor& y, Activation act, bool bias_grad = false);
+std::pair<Tensor, Tensor> activation_grad(const Tensor& grad_y, const Tensor& y, Activation act,
+                                          bool bias_grad = false);
 
 }  // namespace nudge::detail

@@ -22,7 +22,13 @@ std::pair<Tensor, Tensor> detail::activation_grad(const Tensor& grad_y, const Te
   const Tensor g = grad_y.contiguous();
   Tensor grad_z = empty_like(y);
   Tensor grad_bias = bias_grad ? empty({cols}, TensorOptions(y.dtype()).device(y.device())) : Tensor();
-  ActivationBackwardCall call{y.dtype(), act, rows, cols, g.data_ptr(), y.data_ptr(), grad_z.data_ptr(),
+  ActivationBackwardCall call{y.dtype(),
+                              act,
+                              rows,
+                              cols,
+                              g.data_ptr(),
+                              y.data_ptr(),
+                              grad_z.data_ptr(),
                               bias_grad ? grad_bias.data_ptr() : nullptr};
   if (y.numel() > 0) dispatch::activation_backward.get(y.device(), "activation backward")(y.device().index(), call);
   else if (bias_grad) grad_bias.fill_(0);
@@ -50,8 +56,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
   detail::check_same_device_and_dtype(x, weight, "linear");
   detail::check_floating(x, "linear");
   NUDGE_CHECK(weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input ", describe(x),
-              " does not fit weight ", describe(weight), " (expected input [..., ", weight.dim() == 2 ? weight.size(1) : -1,
-              "] and weight [out, in])");
+              " does not fit weight ", describe(weight), " (expected input [..., ",
+              weight.dim() == 2 ? weight.size(1) : -1, "] and weight [out, in])");
   if (bias.defined()) {
     detail::check_same_device_and_dtype(x, bias, "linear");
     NUDGE_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias ", describe(bias),
@@ -80,20 +86,20 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool need_b = bias.defined() && bias.requires_grad();
     const Tensor y2 = y.view({rows, out_features});
-    auto backward =
-        [x_ = autograd::SavedTensor(x2, "linear"), w_ = autograd::SavedTensor(weight, "linear"),
-         y_ = autograd::SavedTensor(y2, "linear", true), act, need_x, need_w, need_b, has_bias = bias.defined(),
-         x_shape = x.shape()](const Tensor& g) {
-          const Tensor& y_saved = y_.get();
-          const Tensor g2 = g.reshape({y_saved.size(0), y_saved.size(1)});
-          Tensor grad_z = g2, grad_bias;
-          if (act != Activation::Identity || need_b) std::tie(grad_z, grad_bias) = detail::activation_grad(g2, y_saved, act, need_b);
-          autograd::Grads grads(has_bias ? 3 : 2);
-          if (need_x) grads[0] = matmul(grad_z, w_.get()).view(x_shape);
-          if (need_w) grads[1] = matmul(grad_z.t(), x_.get());
-          if (need_b) grads[2] = grad_bias;
-          return grads;
-        };
+    auto backward = [x_ = autograd::SavedTensor(x2, "linear"), w_ = autograd::SavedTensor(weight, "linear"),
+                     y_ = autograd::SavedTensor(y2, "linear", true), act, need_x, need_w, need_b,
+                     has_bias = bias.defined(), x_shape = x.shape()](const Tensor& g) {
+      const Tensor& y_saved = y_.get();
+      const Tensor g2 = g.reshape({y_saved.size(0), y_saved.size(1)});
+      Tensor grad_z = g2, grad_bias;
+      if (act != Activation::Identity || need_b)
+        std::tie(grad_z, grad_bias) = detail::activation_grad(g2, y_saved, act, need_b);
+      autograd::Grads grads(has_bias ? 3 : 2);
+      if (need_x) grads[0] = matmul(grad_z, w_.get()).view(x_shape);
+      if (need_w) grads[1] = matmul(grad_z.t(), x_.get());
+      if (need_b) grads[2] = grad_bias;
+      return grads;
+    };
     if (bias.defined()) NUDGE_RECORD("linear", y, (&x, &weight, &bias), std::move(backward));
     else NUDGE_RECORD("linear", y, (&x, &weight), std::move(backward));
   }

@@ -56,19 +56,28 @@ Tensor fused_loss(LossKind kind, const Tensor& input, const Tensor& target, Redu
   Tensor rescale = needs_grad && cross_entropy && reduction == Reduction::Mean ? empty({}, options) : Tensor();
   if (x.numel() == 0) {
     // An empty mean is NaN and an empty sum 0, as in PyTorch.
-    if (reduction != Reduction::None) loss.fill_(reduction == Reduction::Mean ? std::numeric_limits<double>::quiet_NaN() : 0.0);
+    if (reduction != Reduction::None)
+      loss.fill_(reduction == Reduction::Mean ? std::numeric_limits<double>::quiet_NaN() : 0.0);
     if (rescale.defined()) rescale.fill_(0);
   } else {
     const std::int64_t rows = cross_entropy ? x.size(0) : 1, cols = cross_entropy ? x.size(1) : x.numel();
-    const LossCall call{kind,          x.dtype(),     reduction,
-                        rows,          cols,          x.data_ptr(),
-                        t.data_ptr(),  loss.data_ptr(), needs_grad ? grad.data_ptr() : nullptr,
-                        ignore_index,  rescale.defined() ? rescale.data_ptr() : nullptr};
+    const LossCall call{kind,
+                        x.dtype(),
+                        reduction,
+                        rows,
+                        cols,
+                        x.data_ptr(),
+                        t.data_ptr(),
+                        loss.data_ptr(),
+                        needs_grad ? grad.data_ptr() : nullptr,
+                        ignore_index,
+                        rescale.defined() ? rescale.data_ptr() : nullptr};
     dispatch::loss.get(x.device(), op)(x.device().index(), call);
   }
   if (!needs_grad) return loss;
   const bool per_row = cross_entropy && reduction == Reduction::None;
-  const double scale = reduction == Reduction::Mean ? 1.0 / static_cast<double>(std::max<std::int64_t>(x.numel(), 1)) : 1.0;
+  const double scale =
+      reduction == Reduction::Mean ? 1.0 / static_cast<double>(std::max<std::int64_t>(x.numel(), 1)) : 1.0;
   auto backward = [grad_ = autograd::SavedTensor(grad, op), t_ = autograd::SavedTensor(target, op),
                    x_ = target_needs ? autograd::SavedTensor(x, op) : autograd::SavedTensor(), rescale, per_row, kind,
                    scale, target_needs](const Tensor& g) {
@@ -103,8 +112,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
               "cross_entropy: expects logits [N, C] and int64 targets [N], got a ", describe(logits), " and a ",
               describe(target));
   detail::check_floating(logits, "cross_entropy");
-  NUDGE_CHECK(logits.device() == target.device(), "cross_entropy: logits and targets must be on the same device, got a ",
-              describe(logits), " and a ", describe(target));
+  NUDGE_CHECK(logits.device() == target.device(),
+              "cross_entropy: logits and targets must be on the same device, got a ", describe(logits), " and a ",
+              describe(target));
   NUDGE_CHECK(logits.size(1) > 0, "cross_entropy: needs at least one class, got a ", describe(logits));
   // Class indices are checked by the kernel: on the CPU at once; on CUDA the rows get NaN and the
   // error is raised at the next synchronisation (no stall of the GPU queue to look at targets).
@@ -120,8 +130,9 @@ Tensor binary_cross_entropy(const Tensor& p, const Tensor& target, Reduction red
   if (p.numel() > 0) {
     NoGradGuard no_grad;
     const double hi = max(p).item<double>(), lo = -max(-p).item<double>();
-    NUDGE_CHECK(lo >= 0 && hi <= 1, "binary_cross_entropy: all elements of input should be between 0 and 1, got values in [",
-                lo, ", ", hi, "] in a ", describe(p));
+    NUDGE_CHECK(lo >= 0 && hi <= 1,
+                "binary_cross_entropy: all elements of input should be between 0 and 1, got values in [", lo, ", ", hi,
+                "] in a ", describe(p));
   }
   Tensor loss;
   {
@@ -130,16 +141,18 @@ Tensor binary_cross_entropy(const Tensor& p, const Tensor& target, Reduction red
     loss = reduce_loss((target - 1) * log_not_p - target * log_p, reduction);
   }
   if (autograd::needs_grad({&p, &target})) {
-    const double scale = reduction == Reduction::Mean ? 1.0 / static_cast<double>(std::max<std::int64_t>(p.numel(), 1)) : 1.0;
-    NUDGE_RECORD("binary_cross_entropy", loss, (&p, &target), [p_ = autograd::SavedTensor(p, "binary_cross_entropy"),
-                      t_ = autograd::SavedTensor(target, "binary_cross_entropy"), scale](const Tensor& g) {
-                       const Tensor& v = p_.get();
-                       const Tensor& t = t_.get();
-                       const Tensor upstream = g * scale;
-                       constexpr double kEps = static_cast<float>(1e-12);
-                       return autograd::Grads{upstream * (v - t) / clamp_min(v * (1 - v), kEps),
-                                              upstream * (log1p(-v) - log(v))};
-                     });
+    const double scale =
+        reduction == Reduction::Mean ? 1.0 / static_cast<double>(std::max<std::int64_t>(p.numel(), 1)) : 1.0;
+    NUDGE_RECORD(
+        "binary_cross_entropy", loss, (&p, &target),
+        [p_ = autograd::SavedTensor(p, "binary_cross_entropy"),
+         t_ = autograd::SavedTensor(target, "binary_cross_entropy"), scale](const Tensor& g) {
+          const Tensor& v = p_.get();
+          const Tensor& t = t_.get();
+          const Tensor upstream = g * scale;
+          constexpr double kEps = static_cast<float>(1e-12);
+          return autograd::Grads{upstream * (v - t) / clamp_min(v * (1 - v), kEps), upstream * (log1p(-v) - log(v))};
+        });
   }
   return loss;
 }

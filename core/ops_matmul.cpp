@@ -47,8 +47,8 @@ MatrixArg matrix_arg(const Tensor& m, Tensor& keep_alive) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   detail::check_same_device_and_dtype(a, b, "matmul");
   detail::check_floating(a, "matmul");
-  NUDGE_CHECK(a.dim() >= 1 && a.dim() <= 3 && b.dim() >= 1 && b.dim() <= 3, "matmul: supports 1-D, 2-D and 3-D operands, got a ",
-              describe(a), " and a ", describe(b));
+  NUDGE_CHECK(a.dim() >= 1 && a.dim() <= 3 && b.dim() >= 1 && b.dim() <= 3,
+              "matmul: supports 1-D, 2-D and 3-D operands, got a ", describe(a), " and a ", describe(b));
   // 1-D operands become a row (left) or a column (right) and the extra dim is dropped afterwards.
   if (a.dim() == 1 && b.dim() == 1) return matmul(a.unsqueeze(0), b.unsqueeze(1)).reshape({});
   if (a.dim() == 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
@@ -71,9 +71,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   // dA = dC·Bᵀ, dB = Aᵀ·dC; a matrix shared across the batch gets a batched gradient that the
   // engine sums over the batch.
-  NUDGE_RECORD("matmul", out, (&a, &b), [a_ = autograd::SavedTensor(a, "matmul"), b_ = autograd::SavedTensor(b, "matmul")](const Tensor& g) {
-                     return autograd::Grads{matmul(g, b_.get().transpose(-1, -2)), matmul(a_.get().transpose(-1, -2), g)};
-                   });
+  NUDGE_RECORD("matmul", out, (&a, &b),
+               [a_ = autograd::SavedTensor(a, "matmul"), b_ = autograd::SavedTensor(b, "matmul")](const Tensor& g) {
+                 return autograd::Grads{matmul(g, b_.get().transpose(-1, -2)), matmul(a_.get().transpose(-1, -2), g)};
+               });
   return out;
 }
 

@@ -40,15 +40,20 @@ ReduceResult reduce(ReduceOp op, const Tensor& x, std::optional<std::int64_t> di
     out_shape.assign(x.dim(), 1);
   }
   // As PyTorch: a max over a zero-length dim has no answer, even when the result would be empty.
-  NUDGE_CHECK(op != ReduceOp::Max || reduce > 0, name, ": cannot reduce over zero elements of a ",
-              describe(x), dim ? " along dim " + std::to_string(*dim) : std::string());
+  NUDGE_CHECK(op != ReduceOp::Max || reduce > 0, name, ": cannot reduce over zero elements of a ", describe(x),
+              dim ? " along dim " + std::to_string(*dim) : std::string());
   const TensorOptions options = TensorOptions(x.dtype()).device(x.device());
   ReduceResult r{empty(out_shape, options), {}};
   if (op == ReduceOp::Max) r.indices = empty(out_shape, options.dtype(kInt64));
   if (outer * inner == 0) return r;
-  ReduceCall call{op,    x.dtype(), input.data_ptr(), r.values.data_ptr(),
+  ReduceCall call{op,
+                  x.dtype(),
+                  input.data_ptr(),
+                  r.values.data_ptr(),
                   op == ReduceOp::Max ? r.indices.data_ptr<std::int64_t>() : nullptr,
-                  outer, reduce,     inner};
+                  outer,
+                  reduce,
+                  inner};
   dispatch::reduce.get(x.device(), name)(x.device().index(), call);
   return r;
 }
@@ -96,12 +101,12 @@ Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) { return mean_of(x,
 Tensor max(const Tensor& x) {
   Tensor y = reduce(ReduceOp::Max, x, std::nullopt, false, "max").values;
   NUDGE_RECORD("max", y, (&x), [x_ = SavedTensor(x, "max"), y_ = SavedTensor(y, "max", true)](const Tensor& g) {
-      const Tensor& v = x_.get();
-      const Tensor& m = y_.get();
-      const Tensor is_nan = 1 - eq(v, v), max_is_nan = 1 - eq(m, m);
-      const Tensor winners = eq(v, m) + is_nan * max_is_nan;
-      return Grads{detail::keep_where(g / sum(winners), winners)};
-    });
+    const Tensor& v = x_.get();
+    const Tensor& m = y_.get();
+    const Tensor is_nan = 1 - eq(v, v), max_is_nan = 1 - eq(m, m);
+    const Tensor winners = eq(v, m) + is_nan * max_is_nan;
+    return Grads{detail::keep_where(g / sum(winners), winners)};
+  });
   return y;
 }
 
@@ -110,15 +115,17 @@ std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) 
   ReduceResult r = reduce(ReduceOp::Max, x, dim, keepdim, "max");
   if (autograd::needs_grad({&x})) {
     const std::int64_t d = wrap_dim(dim, x.dim(), "max");
-    NUDGE_RECORD("max", r.values, (&x), [idx = SavedTensor(r.indices, "max"), shape = x.shape(), d, keepdim,
-                                   options = TensorOptions(x.dtype()).device(x.device())](const Tensor& g) {
-      if (shape.empty()) return Grads{g};
-      Shape positions_shape(shape.size(), 1);
-      positions_shape[d] = shape[d];
-      const Tensor positions = arange(shape[d], options.dtype(kInt64)).view(positions_shape);
-      const Tensor winner = keepdim ? idx.get() : idx.get().unsqueeze(d);
-      return Grads{detail::keep_where(expand_reduced(g, shape, d, keepdim), eq(positions, winner).to(options.dtype()))};
-    });
+    NUDGE_RECORD("max", r.values, (&x),
+                 [idx = SavedTensor(r.indices, "max"), shape = x.shape(), d, keepdim,
+                  options = TensorOptions(x.dtype()).device(x.device())](const Tensor& g) {
+                   if (shape.empty()) return Grads{g};
+                   Shape positions_shape(shape.size(), 1);
+                   positions_shape[d] = shape[d];
+                   const Tensor positions = arange(shape[d], options.dtype(kInt64)).view(positions_shape);
+                   const Tensor winner = keepdim ? idx.get() : idx.get().unsqueeze(d);
+                   return Grads{detail::keep_where(expand_reduced(g, shape, d, keepdim),
+                                                   eq(positions, winner).to(options.dtype()))};
+                 });
   }
   return {r.values, r.indices};
 }

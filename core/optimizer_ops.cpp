@@ -26,8 +26,8 @@ void add_slot(std::vector<SlotGroup>& groups, std::vector<Tensor>& keep, const T
               ParamSlot slot, const char* op) {
   NUDGE_CHECK(p.defined() && grad.defined(), op, ": a parameter or its gradient is undefined");
   NUDGE_CHECK(p.is_contiguous(), op, ": parameters must be contiguous, got a ", describe(p));
-  NUDGE_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype() && grad.device() == p.device(), op,
-              ": gradient ", describe(grad), " does not match its parameter ", describe(p));
+  NUDGE_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype() && grad.device() == p.device(), op, ": gradient ",
+              describe(grad), " does not match its parameter ", describe(p));
   const Tensor g = grad.contiguous();
   if (g.data_ptr() != grad.data_ptr()) keep.push_back(g);
   slot.param = p.data_ptr();
@@ -63,8 +63,8 @@ void sgd_step_(const std::vector<SgdParam>& params, const SgdHyper& hyper) {
     add_slot(groups, keep, sp.param, sp.grad, slot, "sgd_step_");
   }
   for (const SlotGroup& group : groups) {
-    const SgdStepCall call{group.dtype,     group.slots.data(), static_cast<std::int64_t>(group.slots.size()),
-                           hyper.momentum,  hyper.dampening,    hyper.weight_decay,
+    const SgdStepCall call{group.dtype,    group.slots.data(), static_cast<std::int64_t>(group.slots.size()),
+                           hyper.momentum, hyper.dampening,    hyper.weight_decay,
                            hyper.nesterov};
     dispatch::sgd_step.get(group.device, "SGD step")(group.device.index(), call);
   }
@@ -82,9 +82,14 @@ void adam_step_(const std::vector<AdamParam>& params, const AdamHyper& hyper) {
     add_slot(groups, keep, ap.param, ap.grad, slot, "adam_step_");
   }
   for (const SlotGroup& group : groups) {
-    const AdamStepCall call{group.dtype,       group.slots.data(), static_cast<std::int64_t>(group.slots.size()),
-                            hyper.beta1,       hyper.beta2,        hyper.eps,
-                            hyper.weight_decay, hyper.decoupled_weight_decay};
+    const AdamStepCall call{group.dtype,
+                            group.slots.data(),
+                            static_cast<std::int64_t>(group.slots.size()),
+                            hyper.beta1,
+                            hyper.beta2,
+                            hyper.eps,
+                            hyper.weight_decay,
+                            hyper.decoupled_weight_decay};
     dispatch::adam_step.get(group.device, "Adam step")(group.device.index(), call);
   }
 }

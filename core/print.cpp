@@ -108,7 +108,8 @@ struct Printer {
 std::string Tensor::str() const {
   if (!defined()) return "tensor(undefined)";
   const std::vector<double> values = to_vector<double>();
-  const std::vector<std::int64_t> ints = dtype() == DType::Int64 ? to_vector<std::int64_t>() : std::vector<std::int64_t>{};
+  const std::vector<std::int64_t> ints =
+      dtype() == DType::Int64 ? to_vector<std::int64_t>() : std::vector<std::int64_t>{};
   Printer p{shape(), values, ints, choose_style(values, dtype()), numel() > kSummarizeAbove, 0, {}};
   std::ostringstream suffix;
   suffix << ", shape=" << shape_str(shape()) << ", dtype=" << dtype() << ", device=" << device() << ')';

@@ -23,8 +23,7 @@ class Scalar {
       if (f_ >= 9223372036854775808.0) return static_cast<T>(INT64_MAX);
       if (f_ < -9223372036854775808.0) return static_cast<T>(INT64_MIN);
       return static_cast<T>(static_cast<std::int64_t>(f_));
-    }
-    else return static_cast<T>(f_);
+    } else return static_cast<T>(f_);
   }
   double to_double() const { return f_; }
   bool is_integral() const { return is_int_; }

@@ -24,8 +24,7 @@ std::atomic<std::int64_t>& live_counter(Device d) {
 }
 }  // namespace
 
-Storage::Storage(Device device, std::size_t nbytes)
-    : device_(device), nbytes_(nbytes), data_(nullptr) {
+Storage::Storage(Device device, std::size_t nbytes) : device_(device), nbytes_(nbytes), data_(nullptr) {
   const DeviceRuntime& rt = dispatch::runtime(device);
   // Zero-byte tensors are legal (empty shapes); they own no memory.
   if (nbytes_ > 0) data_ = rt.allocate(device.index(), nbytes_);

@@ -90,8 +90,8 @@ StridedLoop<N> make_strided_loop(const Shape& shape, const std::array<const Tens
       for (int k = 0; k < N; ++k) merged[k].push_back(strides[k][d]);
     }
   }
-  NUDGE_CHECK(sizes.size() <= static_cast<std::size_t>(kMaxDims), op, ": tensors of shape ", shape_str(shape),
-              " need ", sizes.size(), " strided dims; at most ", kMaxDims, " are supported (call .contiguous() first)");
+  NUDGE_CHECK(sizes.size() <= static_cast<std::size_t>(kMaxDims), op, ": tensors of shape ", shape_str(shape), " need ",
+              sizes.size(), " strided dims; at most ", kMaxDims, " are supported (call .contiguous() first)");
   loop.ndim = static_cast<int>(sizes.size());
   loop.contiguous = true;
   for (int d = 0; d < loop.ndim; ++d) {

@@ -10,7 +10,8 @@ namespace nudge::detail {
 
 /// Operand 0 is the output and must have `shape`; inputs are broadcast to it.
 template <int N>
-kernels::StridedLoop<N> make_strided_loop(const Shape& shape, const std::array<const Tensor*, N>& operands, const char* op);
+kernels::StridedLoop<N> make_strided_loop(const Shape& shape, const std::array<const Tensor*, N>& operands,
+                                          const char* op);
 
 /// Strides of `t` viewed at `shape` (0 on broadcast dims); `t` must broadcast to `shape`.
 Strides broadcast_strides(const Tensor& t, const Shape& shape);

@@ -68,7 +68,8 @@ void* Tensor::data_ptr() const {
 
 std::string describe(const Tensor& t) {
   if (!t.defined()) return "undefined tensor";
-  return "tensor of shape " + shape_str(t.shape()) + ", " + std::string(dtype_name(t.dtype())) + ", " + t.device().str();
+  return "tensor of shape " + shape_str(t.shape()) + ", " + std::string(dtype_name(t.dtype())) + ", " +
+         t.device().str();
 }
 
 // ---- views --------------------------------------------------------------------------------
@@ -143,8 +144,8 @@ std::optional<Strides> view_strides(const Shape& old_shape, const Strides& old_s
 Tensor Tensor::view(Shape shape) const {
   shape = infer_size(std::move(shape), numel(), "view", *this);
   auto strides = view_strides(this->shape(), this->strides(), shape);
-  NUDGE_CHECK(strides.has_value(), "view: shape ", shape_str(shape), " cannot view a ", describe(*this), " with strides ",
-              shape_str(this->strides()), " without copying; use reshape() or contiguous() first");
+  NUDGE_CHECK(strides.has_value(), "view: shape ", shape_str(shape), " cannot view a ", describe(*this),
+              " with strides ", shape_str(this->strides()), " without copying; use reshape() or contiguous() first");
   Tensor out = view_of(*this, std::move(shape), std::move(*strides), storage_offset());
   NUDGE_RECORD("view", out, (this), [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
   return out;
@@ -175,8 +176,8 @@ Tensor Tensor::t() const {
 }
 
 Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
-  NUDGE_CHECK(static_cast<std::int64_t>(dims.size()) == dim(), "permute: got ", dims.size(), " dims ",
-              shape_str(dims), " for a ", describe(*this));
+  NUDGE_CHECK(static_cast<std::int64_t>(dims.size()) == dim(), "permute: got ", dims.size(), " dims ", shape_str(dims),
+              " for a ", describe(*this));
   Shape shape(dims.size());
   Strides strides(dims.size());
   std::vector<std::int64_t> inverse(dims.size(), -1);
@@ -322,7 +323,8 @@ Tensor Tensor::to(DType dtype) const {
     NoGradGuard no_grad;
     out.copy_(*this);
   }
-  if (is_floating(dtype)) NUDGE_RECORD("to", out, (this), [from = this->dtype()](const Tensor& g) { return Grads{g.to(from)}; });
+  if (is_floating(dtype))
+    NUDGE_RECORD("to", out, (this), [from = this->dtype()](const Tensor& g) { return Grads{g.to(from)}; });
   return out;
 }
 
@@ -335,7 +337,8 @@ Tensor Tensor::to(Device device, bool non_blocking) const {
   const std::size_t nbytes = static_cast<std::size_t>(numel()) * element_size();
   const DeviceRuntime& rt = dispatch::runtime(owner);
   const bool async = non_blocking && device.is_cuda() && src.is_pinned() && rt.copy_bytes_async != nullptr;
-  if (nbytes > 0) (async ? rt.copy_bytes_async : rt.copy_bytes)(out.data_ptr(), device, src.data_ptr(), src.device(), nbytes);
+  if (nbytes > 0)
+    (async ? rt.copy_bytes_async : rt.copy_bytes)(out.data_ptr(), device, src.data_ptr(), src.device(), nbytes);
   NUDGE_RECORD("to", out, (this), [from = this->device()](const Tensor& g) { return Grads{g.to(from)}; });
   return out;
 }
@@ -345,8 +348,8 @@ Tensor Tensor::pin_memory() const {
   if (is_pinned()) return *this;
   const Tensor src = contiguous();
   const std::size_t nbytes = static_cast<std::size_t>(numel()) * element_size();
-  Tensor out = make_tensor(std::make_shared<Storage>(Storage::Pinned{}, nbytes), shape(), contiguous_strides(shape()), 0,
-                           dtype());
+  Tensor out = make_tensor(std::make_shared<Storage>(Storage::Pinned{}, nbytes), shape(), contiguous_strides(shape()),
+                           0, dtype());
   if (nbytes > 0) std::memcpy(out.data_ptr(), src.data_ptr(), nbytes);
   return out;
 }

@@ -31,9 +31,9 @@ struct TensorImpl {
   DType dtype = DType::Float32;
   // ---- autograd ----
   bool requires_grad = false;
-  std::shared_ptr<TensorImpl> grad;               // accumulated gradient (leaves)
-  std::shared_ptr<autograd::Node> grad_fn;        // the op that produced this tensor (non-leaves)
-  std::weak_ptr<autograd::Node> grad_accumulator; // a leaf's sink; weak, as the sink owns the leaf
+  std::shared_ptr<TensorImpl> grad;                // accumulated gradient (leaves)
+  std::shared_ptr<autograd::Node> grad_fn;         // the op that produced this tensor (non-leaves)
+  std::weak_ptr<autograd::Node> grad_accumulator;  // a leaf's sink; weak, as the sink owns the leaf
 };
 
 class Tensor {
@@ -63,7 +63,8 @@ class Tensor {
   /// Address of the first element (storage offset applied).
   void* data_ptr() const;
   /// Typed address of the first element; throws when T does not match dtype().
-  template <class T> T* data_ptr() const;
+  template <class T>
+  T* data_ptr() const;
 
   // ---- views (share storage) -------------------------------------------------------------
   /// Same data, new shape (one dim may be -1); throws when the strides cannot express it.
@@ -107,9 +108,11 @@ class Tensor {
   Tensor pin_memory() const;
   bool is_pinned() const { return storage()->is_pinned(); }
   /// The value of a one-element tensor, converted to T.
-  template <class T> T item() const;
+  template <class T>
+  T item() const;
   /// The elements in row-major order, converted to T (copied to the host if needed).
-  template <class T> std::vector<T> to_vector() const;
+  template <class T>
+  std::vector<T> to_vector() const;
 
   // ---- in-place (bump the storage version) -----------------------------------------------
   Tensor& add_(const Tensor& other);

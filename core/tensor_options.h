@@ -9,15 +9,23 @@ namespace nudge {
 class TensorOptions {
  public:
   TensorOptions() = default;
-  TensorOptions(DType dtype) : dtype_(dtype) {}      // NOLINT: implicit, as in PyTorch
-  TensorOptions(Device device) : device_(device) {}  // NOLINT
-  TensorOptions(DeviceType type) : device_(type) {}  // NOLINT
+  TensorOptions(DType dtype) : dtype_(dtype) {}           // NOLINT: implicit, as in PyTorch
+  TensorOptions(Device device) : device_(device) {}       // NOLINT
+  TensorOptions(DeviceType type) : device_(type) {}       // NOLINT
   TensorOptions(const char* device) : device_(device) {}  // NOLINT
 
   DType dtype() const { return dtype_; }
   Device device() const { return device_; }
-  TensorOptions dtype(DType d) const { TensorOptions o = *this; o.dtype_ = d; return o; }
-  TensorOptions device(Device d) const { TensorOptions o = *this; o.device_ = d; return o; }
+  TensorOptions dtype(DType d) const {
+    TensorOptions o = *this;
+    o.dtype_ = d;
+    return o;
+  }
+  TensorOptions device(Device d) const {
+    TensorOptions o = *this;
+    o.device_ = d;
+    return o;
+  }
 
  private:
   DType dtype_ = DType::Float32;

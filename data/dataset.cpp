@@ -36,10 +36,11 @@ void check_destination(const Tensor& dst, const Tensor& like, std::size_t rows, 
 
 TensorDataset::TensorDataset(Tensor inputs, Tensor targets) {
   NUDGE_CHECK(inputs.defined() && targets.defined(), "TensorDataset: inputs and targets must be defined tensors");
-  NUDGE_CHECK(inputs.dim() >= 1 && targets.dim() >= 1, "TensorDataset: inputs and targets need a batch dim (dim 0), got a ",
-              describe(inputs), " and a ", describe(targets));
-  NUDGE_CHECK(inputs.size(0) == targets.size(0), "TensorDataset: inputs have ", inputs.size(0), " rows but targets have ",
-              targets.size(0), " (", describe(inputs), ", ", describe(targets), ")");
+  NUDGE_CHECK(inputs.dim() >= 1 && targets.dim() >= 1,
+              "TensorDataset: inputs and targets need a batch dim (dim 0), got a ", describe(inputs), " and a ",
+              describe(targets));
+  NUDGE_CHECK(inputs.size(0) == targets.size(0), "TensorDataset: inputs have ", inputs.size(0),
+              " rows but targets have ", targets.size(0), " (", describe(inputs), ", ", describe(targets), ")");
   NUDGE_CHECK(inputs.device().is_cpu() && targets.device().is_cpu(),
               "TensorDataset: keep the data set on the CPU (the DataLoader moves batches to the device), got a ",
               describe(inputs), " and a ", describe(targets));

@@ -41,8 +41,8 @@ class GzFile {
       if (got == 0) break;
       done += static_cast<std::size_t>(got);
     }
-    NUDGE_CHECK(done == nbytes, "read_idx: ", path_, " is truncated: the ", what, " needs ", nbytes, " bytes, the file has ",
-                done);
+    NUDGE_CHECK(done == nbytes, "read_idx: ", path_, " is truncated: the ", what, " needs ", nbytes,
+                " bytes, the file has ", done);
   }
   /// True when nothing follows the data.
   bool at_end() {
@@ -66,11 +66,11 @@ struct IdxType {
   std::size_t size;
 };
 constexpr std::array<IdxType, 6> kIdxTypes{{{0x08, "uint8", 1},
-                                             {0x09, "int8", 1},
-                                             {0x0B, "int16", 2},
-                                             {0x0C, "int32", 4},
-                                             {0x0D, "float32", 4},
-                                             {0x0E, "float64", 8}}};
+                                            {0x09, "int8", 1},
+                                            {0x0B, "int16", 2},
+                                            {0x0C, "int32", 4},
+                                            {0x0D, "float32", 4},
+                                            {0x0E, "float64", 8}}};
 
 /// Element i of big-endian raw data of IDX type `code`, as a double.
 double element(const unsigned char* raw, std::size_t i, unsigned char code) {

@@ -23,8 +23,8 @@ int main(int argc, char** argv) try {
   auto forward = [&](const nudge::Tensor& x) { return nudge::sigmoid(nudge::matmul(x, w) + b); };
   examples::LossHistory history(common);
 
-  std::printf("device: %s, %s updates\n%6s %12s\n", device.str().c_str(), batch ? "full-batch" : "per-example",
-              "epoch", "loss");
+  std::printf("device: %s, %s updates\n%6s %12s\n", device.str().c_str(), batch ? "full-batch" : "per-example", "epoch",
+              "loss");
   double epoch_loss = 0;
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     nudge::Tensor total = nudge::zeros({}, opts);  // summed on the device: one sync per epoch
@@ -54,8 +54,14 @@ int main(int argc, char** argv) try {
   const auto wv = w.to_vector<double>();
   std::printf("learned w = [%.4f, %.4f], b = %.4f\n", wv[0], wv[1], b.item<double>());
   history.finish("AND gate");
-  examples::print_final({{"w0", wv[0]}, {"w1", wv[1]}, {"b", b.item<double>()}, {"p00", p[0]}, {"p01", p[1]},
-                         {"p10", p[2]}, {"p11", p[3]}, {"loss", epoch_loss}});
+  examples::print_final({{"w0", wv[0]},
+                         {"w1", wv[1]},
+                         {"b", b.item<double>()},
+                         {"p00", p[0]},
+                         {"p01", p[1]},
+                         {"p10", p[2]},
+                         {"p11", p[3]},
+                         {"loss", epoch_loss}});
   return 0;
 } catch (const std::exception& e) {
   return examples::fail(e);

@@ -88,7 +88,10 @@ void print_fit(const char* label, double lr, const Fit& f) {
     return;
   }
   std::printf("slope = %10.2f, intercept = %10.2f, loss = %.4e after %d epochs%s\n", f.slope, f.intercept, f.loss,
-              f.epochs, f.converged_at ? " (converged)" : f.stopped_at ? " (early stop)" : "");
+              f.epochs,
+              f.converged_at ? " (converged)"
+              : f.stopped_at ? " (early stop)"
+                             : "");
 }
 
 double mae(const std::vector<double>& sqm, const std::vector<double>& price, double slope, double intercept) {
@@ -129,8 +132,9 @@ int main(int argc, char** argv) try {
   print_fit("too small", lr_max * 1e-4, small);
   print_fit("good", lr_max * 0.5, good);
   print_fit("too large", lr_max * 1.5, large);
-  std::printf("  the intercept barely moves even at the good rate: the Hessian's smallest eigenvalue is tiny,\n"
-              "  so that direction converges (1 − lr·λmin)ⁿ slowly.\n\n");
+  std::printf(
+      "  the intercept barely moves even at the good rate: the Hessian's smallest eigenvalue is tiny,\n"
+      "  so that direction converges (1 − lr·λmin)ⁿ slowly.\n\n");
 
   std::optional<Fit> check;
   if (check_rate > 0) {
@@ -170,10 +174,15 @@ int main(int argc, char** argv) try {
   examples::LossHistory history(common);
   history.add(standard.epochs, standard.loss);
   history.finish("apartment prices");
-  std::vector<std::pair<std::string, double>> final = {
-      {"slope", slope}, {"intercept", intercept}, {"lr_max", lr_max}, {"raw_epochs", raw.epochs},
-      {"standardised_epochs", standard.epochs}, {"large_diverged", large.diverged_at ? 1 : 0},
-      {"train_mae", train_mae}, {"test_mae", test_mae}, {"loss", standard.loss}};
+  std::vector<std::pair<std::string, double>> final = {{"slope", slope},
+                                                       {"intercept", intercept},
+                                                       {"lr_max", lr_max},
+                                                       {"raw_epochs", raw.epochs},
+                                                       {"standardised_epochs", standard.epochs},
+                                                       {"large_diverged", large.diverged_at ? 1 : 0},
+                                                       {"train_mae", train_mae},
+                                                       {"test_mae", test_mae},
+                                                       {"loss", standard.loss}};
   if (check) final.emplace_back("check_diverged", check->diverged_at ? 1 : 0);
   examples::print_final(final);
   return 0;

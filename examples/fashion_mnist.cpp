@@ -48,13 +48,15 @@ double evaluate(nudge::nn::Module& model, const nudge::data::TensorDataset& set,
 }
 
 std::unique_ptr<nudge::optim::Optimizer> make_optimizer(const Options& o, std::vector<nudge::Tensor> params) {
-  if (o.optimizer == "sgd") return std::make_unique<nudge::optim::SGD>(params, nudge::optim::SGDOptions{.lr = o.lr, .momentum = o.momentum});
+  if (o.optimizer == "sgd")
+    return std::make_unique<nudge::optim::SGD>(params, nudge::optim::SGDOptions{.lr = o.lr, .momentum = o.momentum});
   if (o.optimizer == "adam") return std::make_unique<nudge::optim::Adam>(params, nudge::optim::AdamOptions{.lr = o.lr});
   throw nudge::Error("--optimizer must be sgd or adam, got " + o.optimizer);
 }
 
 /// The MLP: Linear + ReLU for each hidden size (fused), then a Linear to the 10 classes.
-nudge::nn::Sequential build_model(std::int64_t inputs, const std::vector<std::int64_t>& hidden, std::string& architecture) {
+nudge::nn::Sequential build_model(std::int64_t inputs, const std::vector<std::int64_t>& hidden,
+                                  std::string& architecture) {
   nudge::nn::Sequential model;
   std::int64_t width = inputs;
   architecture = std::to_string(width);
@@ -96,7 +98,8 @@ void plot_curves(const std::string& path, const nudge::monitor::MetricsLog& metr
   const std::vector<double> epochs = metrics.column("epoch");
   std::vector<double> error = metrics.column("test_accuracy");
   for (double& e : error) e = 1 - e;
-  nudge::monitor::write_svg_plot(path, {{"train loss", epochs, metrics.column("train_loss")}, {"test error", epochs, error}},
+  nudge::monitor::write_svg_plot(path,
+                                 {{"train loss", epochs, metrics.column("train_loss")}, {"test error", epochs, error}},
                                  {.title = "Fashion-MNIST " + architecture, .y_label = "loss / error rate"});
 }
 
@@ -117,7 +120,8 @@ int main(int argc, char** argv) try {
   app.add_option("--hidden", o.hidden, "hidden layer sizes, e.g. 256,128")->delimiter(',');
   app.add_option("--train-limit", o.train_limit, "use only the first N training images (0: all)");
   app.add_option("--test-limit", o.test_limit, "use only the first N test images (0: all)");
-  app.add_option("--schedule", o.schedule, "learning rate schedule: cosine (annealed to 0 over the epochs) or constant");
+  app.add_option("--schedule", o.schedule,
+                 "learning rate schedule: cosine (annealed to 0 over the epochs) or constant");
   app.add_option("--seed", o.seed, "seed of the initialisation and the shuffling");
   app.add_option("--save", o.save, "write PATH.safetensors (model) and PATH.optim.safetensors after each epoch");
   app.add_option("--resume", o.resume, "start from PATH.safetensors and PATH.optim.safetensors");
@@ -146,8 +150,8 @@ int main(int argc, char** argv) try {
   nudge::optim::CosineAnnealingLR cosine(*optimizer, o.epochs);
   std::printf("device: %s, %s ReLU MLP, %s lr %g (%s), batch %lld, %lld train / %lld test images (loaded in %.2f s)\n",
               device.str().c_str(), architecture.c_str(), o.optimizer.c_str(), o.lr, o.schedule.c_str(),
-              static_cast<long long>(o.batch), static_cast<long long>(train.size()), static_cast<long long>(test.size()),
-              load_seconds);
+              static_cast<long long>(o.batch), static_cast<long long>(train.size()),
+              static_cast<long long>(test.size()), load_seconds);
 
   // Training: an epoch, its test accuracy, a checkpoint.
   nudge::monitor::MetricsLog metrics({"epoch", "train_loss", "test_accuracy", "seconds"}, common.csv);
@@ -173,7 +177,9 @@ int main(int argc, char** argv) try {
     if (epoch == o.epochs) std::printf("\nconfusion matrix on the test set:\n%s", matrix.str(kClassNames).c_str());
   }
   if (!common.plot.empty()) plot_curves(common.plot, metrics, architecture);
-  examples::print_final({{"test_accuracy", accuracy}, {"train_loss", train_loss}, {"train_seconds", train_seconds},
+  examples::print_final({{"test_accuracy", accuracy},
+                         {"train_loss", train_loss},
+                         {"train_seconds", train_seconds},
                          {"seconds_per_epoch", train_seconds / o.epochs}});
   return 0;
 } catch (const std::exception& e) {

@@ -46,8 +46,7 @@ void wait_for(nudge::Device device) {
 /// Runs `steps` steps with `one_step`, printing the loss every `print_every` (outside the timed
 /// part: reading a value waits for the device). Returns microseconds per step.
 template <class Step>
-double train(const char* name, int steps, int print_every, XorRun& run, Step one_step,
-             examples::LossHistory* history) {
+double train(const char* name, int steps, int print_every, XorRun& run, Step one_step, examples::LossHistory* history) {
   double seconds = 0;
   for (int done = 0; done < steps;) {
     const int chunk = std::min(print_every, steps - done);
@@ -95,7 +94,8 @@ int main(int argc, char** argv) try {
   examples::LossHistory history(common, "step");
 
   XorRun eager(device, hidden, lr, seed);
-  const double eager_us = train("eager", steps, print_every, eager, [&] { eager.step(); }, &history);
+  const double eager_us = train(
+      "eager", steps, print_every, eager, [&] { eager.step(); }, &history);
   std::printf("eager: %.2f us per step\n\n", eager_us);
   history.finish("XOR, eager steps");
 
@@ -111,8 +111,8 @@ int main(int argc, char** argv) try {
   nudge::cuda::Graph graph;
   graph.capture([&] { graphed.step(); }, device.index());
   int first = 1;
-  const double graph_us =
-      train("graph", steps, print_every, graphed, [&] { first-- > 0 ? void() : graph.replay(); }, nullptr);
+  const double graph_us = train(
+      "graph", steps, print_every, graphed, [&] { first-- > 0 ? void() : graph.replay(); }, nullptr);
   // `first` skipped one replay in the first chunk: the eager step above was step 1.
   const double diff = max_parameter_difference(eager, graphed);
   std::printf("graph: %.2f us per step, %.1fx the eager speed; largest parameter difference %.3g\n", graph_us,

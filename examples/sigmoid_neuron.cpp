@@ -24,10 +24,10 @@ int main(int argc, char** argv) try {
   nudge::nn::MSELoss mse;
   examples::LossHistory history(common);
 
-  std::printf("device: %s, momentum %.2f%s\n%6s %12s\n", device.str().c_str(), momentum,
-              nesterov ? " (Nesterov)" : "", "epoch", "loss");
-  const double loss_value =
-      examples::train_full_batch(sgd, epochs, 500, history, [&] { return mse(nudge::sigmoid(nudge::matmul(x, w) + b), y); });
+  std::printf("device: %s, momentum %.2f%s\n%6s %12s\n", device.str().c_str(), momentum, nesterov ? " (Nesterov)" : "",
+              "epoch", "loss");
+  const double loss_value = examples::train_full_batch(sgd, epochs, 500, history,
+                                                       [&] { return mse(nudge::sigmoid(nudge::matmul(x, w) + b), y); });
   nudge::NoGradGuard no_grad;
   const auto p = nudge::sigmoid(nudge::matmul(x, w) + b).to_vector<double>();
   const auto wv = w.to_vector<double>();
@@ -35,8 +35,14 @@ int main(int argc, char** argv) try {
   const double xs[4][2] = {{0.2, 0.8}, {0.9, 0.1}, {0.5, 0.5}, {0.1, 0.3}};
   for (int i = 0; i < 4; ++i) std::printf("  %.1f  %.1f |   %d    |   %.3f\n", xs[i][0], xs[i][1], i % 2 == 0, p[i]);
   history.finish("sigmoid neuron");
-  examples::print_final({{"w0", wv[0]}, {"w1", wv[1]}, {"b", b.item<double>()}, {"p0", p[0]}, {"p1", p[1]},
-                         {"p2", p[2]}, {"p3", p[3]}, {"loss", loss_value}});
+  examples::print_final({{"w0", wv[0]},
+                         {"w1", wv[1]},
+                         {"b", b.item<double>()},
+                         {"p0", p[0]},
+                         {"p1", p[1]},
+                         {"p2", p[2]},
+                         {"p3", p[3]},
+                         {"loss", loss_value}});
   return 0;
 } catch (const std::exception& e) {
   return examples::fail(e);

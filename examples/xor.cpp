@@ -30,8 +30,7 @@ int main(int argc, char** argv) try {
 
   std::printf("device: %s, 2-%d-1 sigmoid MLP, seed %llu\n%6s %12s\n", device.str().c_str(), hidden,
               static_cast<unsigned long long>(seed), "epoch", "loss");
-  const double loss_value =
-      examples::train_full_batch(sgd, epochs, 500, history, [&] { return mse(model(x), y); });
+  const double loss_value = examples::train_full_batch(sgd, epochs, 500, history, [&] { return mse(model(x), y); });
   nudge::NoGradGuard no_grad;
   const auto p = model(x).to_vector<double>();
   bool solved = true;
@@ -43,7 +42,11 @@ int main(int argc, char** argv) try {
   }
   std::printf("%s\n", solved ? "XOR solved" : "XOR not solved");
   history.finish("XOR MLP");
-  examples::print_final({{"solved", solved ? 1.0 : 0.0}, {"p00", p[0]}, {"p01", p[1]}, {"p10", p[2]}, {"p11", p[3]},
+  examples::print_final({{"solved", solved ? 1.0 : 0.0},
+                         {"p00", p[0]},
+                         {"p01", p[1]},
+                         {"p10", p[2]},
+                         {"p11", p[3]},
                          {"loss", loss_value}});
   return 0;
 } catch (const std::exception& e) {

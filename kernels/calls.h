@@ -47,7 +47,8 @@ enum class UnaryOp : std::uint8_t { NUDGE_UNARY_OPS(NUDGE_UNARY_ENUM) };
 /// The op's name in messages ("sigmoid"), and whether it takes int64 tensors.
 inline const char* unary_name(UnaryOp op) {
   switch (op) {
-#define NUDGE_UNARY_NAME(Op, name, functor, float_only) case UnaryOp::Op: return name;
+#define NUDGE_UNARY_NAME(Op, name, functor, float_only) \
+  case UnaryOp::Op: return name;
     NUDGE_UNARY_OPS(NUDGE_UNARY_NAME)
 #undef NUDGE_UNARY_NAME
   }
@@ -55,7 +56,8 @@ inline const char* unary_name(UnaryOp op) {
 }
 inline bool unary_takes_int64(UnaryOp op) {
   switch (op) {
-#define NUDGE_UNARY_INT(Op, name, functor, float_only) case UnaryOp::Op: return !(float_only);
+#define NUDGE_UNARY_INT(Op, name, functor, float_only) \
+  case UnaryOp::Op: return !(float_only);
     NUDGE_UNARY_OPS(NUDGE_UNARY_INT)
 #undef NUDGE_UNARY_INT
   }
@@ -65,7 +67,6 @@ inline bool unary_takes_int64(UnaryOp op) {
 /// inf or NaN value never leaks through a zero mask (the backward formulas use it as torch.where).
 enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Lt, Gt, KeepWhere };
 enum class ReduceOp : std::uint8_t { Sum, Max };
-
 
 /// out = op(in) elementwise; `scalar` is the exponent for Pow.
 struct UnaryCall {

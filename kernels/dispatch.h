@@ -16,18 +16,18 @@
 #include "kernels/calls.h"
 
 /// X(name, Call): every op family and the plain-data call it takes (kernels/calls.h).
-#define NUDGE_OP_FAMILIES(X)                                                                       \
-  X(unary, UnaryCall)                                                                              \
-  X(binary, BinaryCall)                                                                            \
-  X(binary_scalar, BinaryScalarCall)                                                               \
-  X(copy, CopyCall)                                                                                \
-  X(fill, FillCall)                                                                                \
-  X(reduce, ReduceCall)                                                                            \
-  X(matmul, MatmulCall)                                                                            \
-  X(bias_activation, BiasActivationCall)                                                           \
-  X(activation_backward, ActivationBackwardCall)                                                   \
-  X(sgd_step, SgdStepCall)                                                                         \
-  X(adam_step, AdamStepCall)                                                                       \
+#define NUDGE_OP_FAMILIES(X)                     \
+  X(unary, UnaryCall)                            \
+  X(binary, BinaryCall)                          \
+  X(binary_scalar, BinaryScalarCall)             \
+  X(copy, CopyCall)                              \
+  X(fill, FillCall)                              \
+  X(reduce, ReduceCall)                          \
+  X(matmul, MatmulCall)                          \
+  X(bias_activation, BiasActivationCall)         \
+  X(activation_backward, ActivationBackwardCall) \
+  X(sgd_step, SgdStepCall)                       \
+  X(adam_step, AdamStepCall)                     \
   X(loss, LossCall)
 
 /// Declares `void name(int device_index, const Call& call);` for every family (a backend's

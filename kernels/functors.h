@@ -86,7 +86,7 @@ NUDGE_HD LossTerm<T> pointwise_loss(LossKind kind, T x, T t) {
   // than 0·inf = NaN, and no x·t is formed that could overflow. d/dx = σ(x) − t.
   const T abs_x = x < T(0) ? -x : x;
   const T linear = x > T(0) ? (t == T(1) ? T(0) : (T(1) - t) * x) : (t == T(0) ? T(0) : -t * x);
-  return {linear + log1p_(exp_(-abs_x)), Sigmoid{}(x) - t};
+  return {linear + log1p_(exp_(-abs_x)), Sigmoid{}(x)-t};
 }
 
 /// The count a Mean reduction divides by: elements for elementwise losses, rows (samples) for
@@ -135,21 +135,65 @@ NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamStepCall& c, const Pa
 /// as e − 1 in pow's backward would otherwise be rounded first (25 ulp off for x = 1e30, e = 1/3).
 
 // ---- binary ---------------------------------------------------------------------------------
-struct Add { template <class T> NUDGE_HD T operator()(T a, T b) const { return a + b; } };
-struct Sub { template <class T> NUDGE_HD T operator()(T a, T b) const { return a - b; } };
-struct Mul { template <class T> NUDGE_HD T operator()(T a, T b) const { return a * b; } };
-struct Div { template <class T> NUDGE_HD T operator()(T a, T b) const { return a / b; } };
+struct Add {
+  template <class T>
+  NUDGE_HD T operator()(T a, T b) const {
+    return a + b;
+  }
+};
+struct Sub {
+  template <class T>
+  NUDGE_HD T operator()(T a, T b) const {
+    return a - b;
+  }
+};
+struct Mul {
+  template <class T>
+  NUDGE_HD T operator()(T a, T b) const {
+    return a * b;
+  }
+};
+struct Div {
+  template <class T>
+  NUDGE_HD T operator()(T a, T b) const {
+    return a / b;
+  }
+};
 struct Maximum {
-  template <class T> NUDGE_HD T operator()(T a, T b) const { return isnan_(a) || a > b ? a : b; }
+  template <class T>
+  NUDGE_HD T operator()(T a, T b) const {
+    return isnan_(a) || a > b ? a : b;
+  }
 };
 struct Minimum {
-  template <class T> NUDGE_HD T operator()(T a, T b) const { return isnan_(a) || a < b ? a : b; }
+  template <class T>
+  NUDGE_HD T operator()(T a, T b) const {
+    return isnan_(a) || a < b ? a : b;
+  }
 };
-struct Eq { template <class T> NUDGE_HD T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
-struct Lt { template <class T> NUDGE_HD T operator()(T a, T b) const { return a < b ? T(1) : T(0); } };
-struct Gt { template <class T> NUDGE_HD T operator()(T a, T b) const { return a > b ? T(1) : T(0); } };
+struct Eq {
+  template <class T>
+  NUDGE_HD T operator()(T a, T b) const {
+    return a == b ? T(1) : T(0);
+  }
+};
+struct Lt {
+  template <class T>
+  NUDGE_HD T operator()(T a, T b) const {
+    return a < b ? T(1) : T(0);
+  }
+};
+struct Gt {
+  template <class T>
+  NUDGE_HD T operator()(T a, T b) const {
+    return a > b ? T(1) : T(0);
+  }
+};
 struct KeepWhere {
-  template <class T> NUDGE_HD T operator()(T value, T mask) const { return mask <= T(0) ? T(0) : value; }
+  template <class T>
+  NUDGE_HD T operator()(T value, T mask) const {
+    return mask <= T(0) ? T(0) : value;
+  }
 };
 
 /// f(x, s) and f(s, x) as unary functors: a tensor-scalar op is a unary map.
@@ -171,7 +215,8 @@ struct ScalarFirst {
 /// and ±inf to INT64_MIN/INT64_MAX, NaN to 0 (what the GPU's conversion instruction does).
 template <class To>
 struct Cast {
-  template <class From> NUDGE_HD To operator()(From x) const {
+  template <class From>
+  NUDGE_HD To operator()(From x) const {
     if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
       if (x != x) return To(0);
       // 2^63 is exact in float and double; every float below it converts without overflow.
@@ -228,8 +273,8 @@ void visit_unary(UnaryOp op, Scalar scalar, K&& k) {
   (void)scalar;
   // Float-only functors are instantiated for float types only; core rejected the rest.
   switch (op) {
-#define NUDGE_VISIT_UNARY(Op, name, functor, float_only)            \
-  case UnaryOp::Op:                                                 \
+#define NUDGE_VISIT_UNARY(Op, name, functor, float_only)                           \
+  case UnaryOp::Op:                                                                \
     if constexpr (!(float_only) || std::is_floating_point_v<T>) return k(functor); \
     break;
     NUDGE_UNARY_OPS(NUDGE_VISIT_UNARY)

@@ -8,26 +8,66 @@
 
 namespace nudge::kernels::fn {
 
-struct Neg { template <class T> NUDGE_HD T operator()(T x) const { return -x; } };
-struct Abs { template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? -x : x; } };
+struct Neg {
+  template <class T>
+  NUDGE_HD T operator()(T x) const {
+    return -x;
+  }
+};
+struct Abs {
+  template <class T>
+  NUDGE_HD T operator()(T x) const {
+    return x < T(0) ? -x : x;
+  }
+};
 struct Relu {
   // NaN stays NaN (x > 0 is false for NaN, so test the other way round).
-  template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? T(0) : x; }
+  template <class T>
+  NUDGE_HD T operator()(T x) const {
+    return x < T(0) ? T(0) : x;
+  }
 };
-struct Exp { template <class T> NUDGE_HD T operator()(T x) const { return exp_(x); } };
-struct Log { template <class T> NUDGE_HD T operator()(T x) const { return log_(x); } };
-struct Log1p { template <class T> NUDGE_HD T operator()(T x) const { return log1p_(x); } };
+struct Exp {
+  template <class T>
+  NUDGE_HD T operator()(T x) const {
+    return exp_(x);
+  }
+};
+struct Log {
+  template <class T>
+  NUDGE_HD T operator()(T x) const {
+    return log_(x);
+  }
+};
+struct Log1p {
+  template <class T>
+  NUDGE_HD T operator()(T x) const {
+    return log1p_(x);
+  }
+};
 struct Expm1 {
-  template <class T> NUDGE_HD T operator()(T x) const {
+  template <class T>
+  NUDGE_HD T operator()(T x) const {
     if constexpr (std::is_same_v<T, float>) return ::expm1f(x);
     else return ::expm1(x);
   }
 };
-struct Sqrt { template <class T> NUDGE_HD T operator()(T x) const { return sqrt_(x); } };
-struct Tanh { template <class T> NUDGE_HD T operator()(T x) const { return tanh_(x); } };
+struct Sqrt {
+  template <class T>
+  NUDGE_HD T operator()(T x) const {
+    return sqrt_(x);
+  }
+};
+struct Tanh {
+  template <class T>
+  NUDGE_HD T operator()(T x) const {
+    return tanh_(x);
+  }
+};
 struct Sigmoid {
   // exp of a non-positive number only, so sigmoid(-400) is a tiny positive, not 0/inf.
-  template <class T> NUDGE_HD T operator()(T x) const {
+  template <class T>
+  NUDGE_HD T operator()(T x) const {
     if (x >= T(0)) return T(1) / (T(1) + exp_(-x));
     const T e = exp_(x);
     return e / (T(1) + e);
@@ -49,19 +89,18 @@ struct PowScalar {
   }
 };
 
-
 }  // namespace nudge::kernels::fn
 
 /// X(Op, "name", functor expression (T and `scalar` in scope), float only?).
-#define NUDGE_UNARY_OPS(X)                                               \
-  X(Neg, "neg", Neg{}, false)                                            \
-  X(Abs, "abs", Abs{}, false)                                            \
-  X(Relu, "relu", Relu{}, false)                                         \
-  X(Exp, "exp", Exp{}, true)                                             \
-  X(Log, "log", Log{}, true)                                             \
-  X(Log1p, "log1p", Log1p{}, true)                                       \
-  X(Expm1, "expm1", Expm1{}, true)                                       \
-  X(Sqrt, "sqrt", Sqrt{}, true)                                          \
-  X(Sigmoid, "sigmoid", Sigmoid{}, true)                                 \
-  X(Tanh, "tanh", Tanh{}, true)                                          \
+#define NUDGE_UNARY_OPS(X)               \
+  X(Neg, "neg", Neg{}, false)            \
+  X(Abs, "abs", Abs{}, false)            \
+  X(Relu, "relu", Relu{}, false)         \
+  X(Exp, "exp", Exp{}, true)             \
+  X(Log, "log", Log{}, true)             \
+  X(Log1p, "log1p", Log1p{}, true)       \
+  X(Expm1, "expm1", Expm1{}, true)       \
+  X(Sqrt, "sqrt", Sqrt{}, true)          \
+  X(Sigmoid, "sigmoid", Sigmoid{}, true) \
+  X(Tanh, "tanh", Tanh{}, true)          \
   X(Pow, "pow", PowScalar<T>{scalar.to_double()}, true)

@@ -29,8 +29,8 @@ void ConfusionMatrix::add(const Tensor& predictions, const Tensor& targets) {
 }
 
 std::int64_t ConfusionMatrix::count(std::int64_t target, std::int64_t prediction) const {
-  NUDGE_CHECK(target >= 0 && target < n_ && prediction >= 0 && prediction < n_, "ConfusionMatrix::count: index outside [0, ",
-              n_, ")");
+  NUDGE_CHECK(target >= 0 && target < n_ && prediction >= 0 && prediction < n_,
+              "ConfusionMatrix::count: index outside [0, ", n_, ")");
   return counts_[static_cast<std::size_t>(target * n_ + prediction)];
 }
 
@@ -47,7 +47,9 @@ double ConfusionMatrix::recall(std::int64_t c) const {
 }
 
 std::string ConfusionMatrix::str(const std::vector<std::string>& names) const {
-  auto name = [&](std::int64_t c) { return c < static_cast<std::int64_t>(names.size()) ? names[c] : std::to_string(c); };
+  auto name = [&](std::int64_t c) {
+    return c < static_cast<std::int64_t>(names.size()) ? names[c] : std::to_string(c);
+  };
   int label_width = 9;  // "true\pred"
   for (std::int64_t c = 0; c < n_; ++c) label_width = std::max(label_width, static_cast<int>(name(c).size()));
   std::int64_t largest = 1;

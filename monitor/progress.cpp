@@ -72,8 +72,8 @@ void ProgressBar::draw(std::int64_t batch, double loss, bool final) {
   const int filled = static_cast<int>(kWidth * batch / batches_);
   const std::string bar = std::string(static_cast<std::size_t>(filled), '#') + std::string(kWidth - filled, '.');
   char text[256];
-  std::snprintf(text, sizeof text, "epoch %d/%d [%s] batch %lld/%lld  loss %.4f  %.0f samples/s  %s %s", epoch_, epochs_,
-                bar.c_str(), static_cast<long long>(batch), static_cast<long long>(batches_), loss, rate,
+  std::snprintf(text, sizeof text, "epoch %d/%d [%s] batch %lld/%lld  loss %.4f  %.0f samples/s  %s %s", epoch_,
+                epochs_, bar.c_str(), static_cast<long long>(batch), static_cast<long long>(batches_), loss, rate,
                 final ? "took" : "ETA", format_duration(final ? elapsed : eta).c_str());
   last_line_ = text;
   if (interactive_) std::fprintf(out_, "\r\033[K%s", text);  // back to column 0, clear the line

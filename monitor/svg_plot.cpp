@@ -69,7 +69,8 @@ Axis make_axis(double lo, double hi, bool log) {
     const double step = nice_step((hi - lo) / 5);
     axis.lo = std::floor(lo / step) * step;
     axis.hi = std::ceil(hi / step) * step;
-    for (double t = axis.lo; t <= axis.hi + step * 1e-9; t += step) axis.ticks.push_back(std::abs(t) < step * 1e-9 ? 0 : t);
+    for (double t = axis.lo; t <= axis.hi + step * 1e-9; t += step)
+      axis.ticks.push_back(std::abs(t) < step * 1e-9 ? 0 : t);
   }
   return axis;
 }
@@ -80,8 +81,8 @@ std::string tick_label(double plotted, bool log) { return log ? number(std::pow(
 
 std::string svg_plot(const std::vector<Series>& series, const PlotOptions& options) {
   for (const Series& s : series)
-    NUDGE_CHECK(s.x.size() == s.y.size(), "svg_plot: series \"", s.name, "\" has ", s.x.size(), " x values but ", s.y.size(),
-                " y values");
+    NUDGE_CHECK(s.x.size() == s.y.size(), "svg_plot: series \"", s.name, "\" has ", s.x.size(), " x values but ",
+                s.y.size(), " y values");
   auto usable = [&](double x, double y) { return std::isfinite(x) && std::isfinite(y) && (!options.log_y || y > 0); };
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
   for (const Series& s : series)
@@ -145,8 +146,8 @@ std::string svg_plot(const std::vector<Series>& series, const PlotOptions& optio
     flush();
     const double ly = top + 10 + 20 * static_cast<double>(k);
     svg << "<line x1=\"" << left + w + 12 << "\" y1=\"" << ly << "\" x2=\"" << left + w + 36 << "\" y2=\"" << ly
-        << "\" stroke=\"" << colour << "\" stroke-width=\"2\"/><text x=\"" << left + w + 42 << "\" y=\"" << ly + 4 << "\">"
-        << escape_xml(s.name) << "</text>\n";
+        << "\" stroke=\"" << colour << "\" stroke-width=\"2\"/><text x=\"" << left + w + 42 << "\" y=\"" << ly + 4
+        << "\">" << escape_xml(s.name) << "</text>\n";
   }
   svg << "</svg>\n";
   return svg.str();

@@ -24,7 +24,8 @@ void rebind(Tensor& t, const Tensor& data) {
 
 Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
   NUDGE_CHECK(!name.empty() && name.find('.') == std::string::npos, "register_parameter: invalid name \"", name, "\"");
-  for (const auto& [n, p] : parameters_) NUDGE_CHECK(n != name, "register_parameter: \"", name, "\" is already registered");
+  for (const auto& [n, p] : parameters_)
+    NUDGE_CHECK(n != name, "register_parameter: \"", name, "\" is already registered");
   tensor = tensor.detach();
   if (requires_grad) tensor.requires_grad_();
   parameters_.emplace_back(name, tensor);
@@ -104,8 +105,9 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
   for (const auto& [name, p] : own) known.insert(name);
   for (const auto& [name, t] : state)
     if (!known.count(name)) unexpected += (unexpected.empty() ? "" : ", ") + name;
-  NUDGE_CHECK(!strict || (missing.empty() && unexpected.empty()), "load_state_dict: ",
-              missing.empty() ? "" : "missing parameters: " + missing, missing.empty() || unexpected.empty() ? "" : "; ",
+  NUDGE_CHECK(!strict || (missing.empty() && unexpected.empty()),
+              "load_state_dict: ", missing.empty() ? "" : "missing parameters: " + missing,
+              missing.empty() || unexpected.empty() ? "" : "; ",
               unexpected.empty() ? "" : "unexpected parameters: " + unexpected);
   for (const auto& [name, t] : state)
     for (const auto& [own_name, p] : own)

@@ -21,8 +21,7 @@ class Sequential : public Module {
   void push_back(M&& module) {
     if constexpr (std::is_convertible_v<M, std::shared_ptr<Module>>)
       append(std::shared_ptr<Module>(std::forward<M>(module)));
-    else
-      append(std::make_shared<std::decay_t<M>>(std::forward<M>(module)));
+    else append(std::make_shared<std::decay_t<M>>(std::forward<M>(module)));
   }
 
   Tensor forward(const Tensor& x) override;

@@ -20,7 +20,8 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled)
 
 void Adam::step() {
   const AdamOptions& o = options_;
-  NUDGE_CHECK(!capturing(), name(), ": cannot be recorded into a cuda::Graph: its bias correction depends on the step "
+  NUDGE_CHECK(!capturing(), name(),
+              ": cannot be recorded into a cuda::Graph: its bias correction depends on the step "
               "count, which a replay would freeze at the captured step; use SGD in graphs");
   std::vector<AdamParam> params;
   for_each_param_with_grad([&](const Tensor& p, double lr) {
@@ -30,11 +31,14 @@ void Adam::step() {
       s.exp_avg_sq = zeros_like(p);
     }
     const double t = static_cast<double>(s.step);
-    params.push_back({p, p.grad(), s.exp_avg, s.exp_avg_sq, lr, 1 - std::pow(o.beta1, t),
-                      std::sqrt(1 - std::pow(o.beta2, t))});
+    params.push_back(
+        {p, p.grad(), s.exp_avg, s.exp_avg_sq, lr, 1 - std::pow(o.beta1, t), std::sqrt(1 - std::pow(o.beta2, t))});
   });
   // One multi-tensor kernel per device and dtype: the rule of optim/adam.h, applied elementwise.
-  adam_step_(params, {.beta1 = o.beta1, .beta2 = o.beta2, .eps = o.eps, .weight_decay = o.weight_decay,
+  adam_step_(params, {.beta1 = o.beta1,
+                      .beta2 = o.beta2,
+                      .eps = o.eps,
+                      .weight_decay = o.weight_decay,
                       .decoupled_weight_decay = decoupled_});
 }
 

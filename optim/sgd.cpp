@@ -35,8 +35,8 @@ void SGD::step() {
     params.push_back(std::move(sp));
   });
   // One multi-tensor kernel per device and dtype: the rule of optim/sgd.h, applied elementwise.
-  sgd_step_(params, {.momentum = o.momentum, .dampening = o.dampening, .weight_decay = o.weight_decay,
-                     .nesterov = o.nesterov});
+  sgd_step_(params,
+            {.momentum = o.momentum, .dampening = o.dampening, .weight_decay = o.weight_decay, .nesterov = o.nesterov});
 }
 
 }  // namespace nudge::optim

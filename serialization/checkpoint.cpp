@@ -41,7 +41,9 @@ void save(const optim::Optimizer& optimizer, const std::string& path) {
   serialization::write_safetensors(path, optimizer.state_dict(), {{"format", kOptimizerFormat}});
 }
 
-void save(const serialization::NamedTensors& tensors, const std::string& path) { serialization::write_safetensors(path, tensors); }
+void save(const serialization::NamedTensors& tensors, const std::string& path) {
+  serialization::write_safetensors(path, tensors);
+}
 
 void load(nn::Module& module, const std::string& path) { load_into(module, path, kModelFormat, "model"); }
 
@@ -49,6 +51,8 @@ void load(optim::Optimizer& optimizer, const std::string& path) {
   load_into(optimizer, path, kOptimizerFormat, "optimizer");
 }
 
-serialization::NamedTensors load(const std::string& path, Device device) { return serialization::read_safetensors(path, device).tensors; }
+serialization::NamedTensors load(const std::string& path, Device device) {
+  return serialization::read_safetensors(path, device).tensors;
+}
 
 }  // namespace nudge

@@ -18,7 +18,8 @@
 
 namespace nudge::serialization {
 
-static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian; nudge assumes a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "safetensors data is little-endian; nudge assumes a little-endian host");
 
 namespace {
 
@@ -78,7 +79,8 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors, con
   std::uint64_t offset = 0;
   for (const auto& [name, t] : host) {
     const std::uint64_t nbytes = static_cast<std::uint64_t>(t.numel()) * t.element_size();
-    header[name] = {{"dtype", safetensors_dtype(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + nbytes}}};
+    header[name] = {
+        {"dtype", safetensors_dtype(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
   }
   std::string text = header.dump();
@@ -154,8 +156,8 @@ SafetensorsFile read_safetensors(const std::string& path, Device device) {
     NUDGE_CHECK(info.is_object() && info.contains("dtype") && info.contains("shape") && info.contains("data_offsets"),
                 what, " needs dtype, shape and data_offsets");
     Entry e{name, kFloat32, {}, 0, 0};
-    NUDGE_CHECK(info["dtype"].is_string() && parse_dtype(info["dtype"].get<std::string>(), e.dtype), what, " has dtype ",
-                info["dtype"].dump(), "; nudge reads F32, F64 and I64");
+    NUDGE_CHECK(info["dtype"].is_string() && parse_dtype(info["dtype"].get<std::string>(), e.dtype), what,
+                " has dtype ", info["dtype"].dump(), "; nudge reads F32, F64 and I64");
     const json& shape = info["shape"];
     NUDGE_CHECK(shape.is_array(), what, ": shape must be an array");
     std::uint64_t numel = 1;
@@ -166,23 +168,24 @@ SafetensorsFile read_safetensors(const std::string& path, Device device) {
       numel *= d.get<std::uint64_t>();
     }
     const json& offsets = info["data_offsets"];
-    NUDGE_CHECK(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
-                    offsets[1].is_number_unsigned(),
-                what, ": data_offsets must be [begin, end], got ", offsets.dump());
+    NUDGE_CHECK(
+        offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() && offsets[1].is_number_unsigned(),
+        what, ": data_offsets must be [begin, end], got ", offsets.dump());
     e.begin = offsets[0].get<std::uint64_t>();
     e.end = offsets[1].get<std::uint64_t>();
     NUDGE_CHECK(e.begin <= e.end && e.end <= data_size, what, ": data_offsets ", offsets.dump(), " lie outside the ",
                 data_size, " data bytes (truncated file?)");
-    NUDGE_CHECK(e.end - e.begin == numel * itemsize(e.dtype), what, ": shape ", shape_str(e.shape), " ", info["dtype"].dump(),
-                " needs ", numel * itemsize(e.dtype), " bytes but data_offsets span ", e.end - e.begin);
+    NUDGE_CHECK(e.end - e.begin == numel * itemsize(e.dtype), what, ": shape ", shape_str(e.shape), " ",
+                info["dtype"].dump(), " needs ", numel * itemsize(e.dtype), " bytes but data_offsets span ",
+                e.end - e.begin);
     entries.push_back(std::move(e));
   }
   // The tensors must tile the data exactly: no gaps, no overlaps, nothing left over.
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
   std::uint64_t expected = 0;
   for (const Entry& e : entries) {
-    NUDGE_CHECK(e.begin == expected, where, ": tensor \"", e.name, "\" starts at byte ", e.begin, " of the data, expected ",
-                expected, " (gap or overlap)");
+    NUDGE_CHECK(e.begin == expected, where, ": tensor \"", e.name, "\" starts at byte ", e.begin,
+                " of the data, expected ", expected, " (gap or overlap)");
     expected = e.end;
   }
   NUDGE_CHECK(expected == data_size, where, ": ", data_size - expected, " bytes after the last tensor (corrupt file?)");

@@ -230,8 +230,9 @@ TEST(Gradcheck, FailsOnADeliberatelyWrongBackward) {
 TEST(Gradcheck, RejectsBadInputs) {
   EXPECT_TRUE(throws_error_with([] { autograd::gradcheck([](auto& in) { return in[0]; }, {zeros({2}, kFloat64)}); },
                                 {"gradcheck", "float64 leaf with requires_grad"}));
-  EXPECT_TRUE(throws_error_with([] { autograd::gradcheck([](auto& in) { return in[0]; }, {zeros({2}).requires_grad_()}); },
-                                {"gradcheck", "float32"}));
+  EXPECT_TRUE(
+      throws_error_with([] { autograd::gradcheck([](auto& in) { return in[0]; }, {zeros({2}).requires_grad_()}); },
+                        {"gradcheck", "float32"}));
 }
 
 }  // namespace

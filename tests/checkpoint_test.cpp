@@ -21,7 +21,8 @@ std::string read_file(const std::string& path) {
 /// The raw bytes of a tensor, copied to the host.
 std::string bytes_of(const Tensor& t) {
   const Tensor host = t.cpu().contiguous();
-  return std::string(static_cast<const char*>(host.data_ptr()), static_cast<std::size_t>(host.numel()) * host.element_size());
+  return std::string(static_cast<const char*>(host.data_ptr()),
+                     static_cast<std::size_t>(host.numel()) * host.element_size());
 }
 
 serialization::NamedTensors sample_tensors(Device device) {
@@ -45,7 +46,8 @@ TEST_P(CheckpointTest, RoundTripIsBitIdentical) {
   EXPECT_EQ(file.metadata.at("note"), "hello");
   ASSERT_EQ(file.tensors.size(), tensors.size());
   for (const auto& [name, original] : tensors) {
-    const auto it = std::find_if(file.tensors.begin(), file.tensors.end(), [&](const auto& e) { return e.first == name; });
+    const auto it =
+        std::find_if(file.tensors.begin(), file.tensors.end(), [&](const auto& e) { return e.first == name; });
     ASSERT_NE(it, file.tensors.end()) << name;
     EXPECT_EQ(it->second.device(), device());
     EXPECT_EQ(it->second.dtype(), original.dtype()) << name;
@@ -73,7 +75,8 @@ TEST(Safetensors, LayoutMatchesTheSpecification) {
     const auto& entry = header.at(name);
     EXPECT_EQ(entry["dtype"], dtype_names.at(std::string(dtype_name(t.dtype())))) << name;
     EXPECT_EQ(entry["shape"].get<std::vector<std::int64_t>>(), t.shape()) << name;
-    const auto begin = entry["data_offsets"][0].get<std::uint64_t>(), end = entry["data_offsets"][1].get<std::uint64_t>();
+    const auto begin = entry["data_offsets"][0].get<std::uint64_t>(),
+               end = entry["data_offsets"][1].get<std::uint64_t>();
     EXPECT_EQ(begin % t.element_size(), 0u) << name << " is not aligned to its element size";
     EXPECT_EQ(data.substr(begin, end - begin), bytes_of(t)) << name;
     covered += end - begin;
@@ -121,11 +124,13 @@ TEST(Safetensors, BrokenFilesAreClearErrors) {
       {std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8) + "{}", {"implausible"}},
       {header_with("{\"w\": [1, 2"), {"not valid JSON"}},
       {header_with("[1]"), {"must be a JSON object"}},
-      {header_with(R"({"w":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}})") + "ab", {"\"w\"", "\"BF16\"", "F32, F64 and I64"}},
+      {header_with(R"({"w":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}})") + "ab",
+       {"\"w\"", "\"BF16\"", "F32, F64 and I64"}},
       {header_with(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})") + "abcd", {"needs 8 bytes", "span 4"}},
       {header_with(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})") + "abcd", {"non-negative"}},
       {header_with(R"({"w":{"dtype":"F32","shape":[1]}})"), {"needs dtype, shape and data_offsets"}},
-      {header_with(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})") +
+      {header_with(
+           R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})") +
            "abcd",
        {"starts at byte 0", "expected 4"}},
       {header_with(R"({"__metadata__":{"k":1}})"), {"__metadata__[\"k\"] is not a string"}},
@@ -138,12 +143,16 @@ TEST(Safetensors, BrokenFilesAreClearErrors) {
     } catch (const Error& e) {
       const std::string message = e.what();
       EXPECT_NE(message.find(path), std::string::npos) << message;
-      for (const std::string& part : cases[i].parts) EXPECT_NE(message.find(part), std::string::npos) << "case " << i << ": " << message;
+      for (const std::string& part : cases[i].parts)
+        EXPECT_NE(message.find(part), std::string::npos) << "case " << i << ": " << message;
     }
   }
   EXPECT_TRUE(throws_error_with([&] { serialization::read_safetensors(dir / "missing"); }, {"cannot open"}));
-  EXPECT_TRUE(throws_error_with([&] { serialization::write_safetensors(dir / "x", {{"a", ones({1})}, {"a", ones({1})}}); },
-                                {"\"a\" appears twice"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] {
+        serialization::write_safetensors(dir / "x", {{"a", ones({1})}, {"a", ones({1})}});
+      },
+      {"\"a\" appears twice"}));
 }
 
 TEST(Safetensors, WritesAreAtomic) {
@@ -157,14 +166,15 @@ TEST(Safetensors, WritesAreAtomic) {
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) files += entry.is_regular_file();
   EXPECT_EQ(files, 1);
   // A write that cannot happen leaves the old file as it was.
-  EXPECT_TRUE(throws_error_with([&] { serialization::write_safetensors(dir / "no/such/dir/x", {{"w", ones({1})}}); },
-                                {"cannot create a temporary file", "no/such/dir/x"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] {
+        serialization::write_safetensors(dir / "no/such/dir/x", {{"w", ones({1})}});
+      },
+      {"cannot create a temporary file", "no/such/dir/x"}));
   EXPECT_TRUE(values_are(load(path)[0].second, {0, 0, 0}));
 }
 
-nn::Sequential small_mlp() {
-  return nn::Sequential(nn::Linear(3, 5, nn::Activation::Tanh), nn::Linear(5, 2));
-}
+nn::Sequential small_mlp() { return nn::Sequential(nn::Linear(3, 5, nn::Activation::Tanh), nn::Linear(5, 2)); }
 
 TEST_P(CheckpointTest, ModelRoundTripAndMismatchesLeaveTheModelUntouched) {
   TempDir dir;
@@ -183,7 +193,8 @@ TEST_P(CheckpointTest, ModelRoundTripAndMismatchesLeaveTheModelUntouched) {
   const std::string before = bytes_of(b.parameters()[0]);
   nn::Sequential other(nn::Linear(3, 4), nn::Linear(4, 2));
   save(other, dir / "other.safetensors");
-  EXPECT_TRUE(throws_error_with([&] { load(b, dir / "other.safetensors"); }, {"does not fit the model", "\"0.weight\"", "[4, 3]", "[5, 3]"}));
+  EXPECT_TRUE(throws_error_with([&] { load(b, dir / "other.safetensors"); },
+                                {"does not fit the model", "\"0.weight\"", "[4, 3]", "[5, 3]"}));
   save(nn::Sequential(nn::Linear(3, 5)), dir / "fewer.safetensors");
   EXPECT_TRUE(throws_error_with([&] { load(b, dir / "fewer.safetensors"); }, {"missing parameters: 1.weight, 1.bias"}));
   std::string bytes = read_file(dir / "a.safetensors");
@@ -192,7 +203,8 @@ TEST_P(CheckpointTest, ModelRoundTripAndMismatchesLeaveTheModelUntouched) {
   EXPECT_EQ(bytes_of(b.parameters()[0]), before);
   // A model file is not optimizer state.
   optim::SGD sgd(b.parameters(), {.lr = 0.1});
-  EXPECT_TRUE(throws_error_with([&] { load(sgd, dir / "a.safetensors"); }, {"\"nudge.module\"", "expected \"nudge.optimizer\""}));
+  EXPECT_TRUE(throws_error_with([&] { load(sgd, dir / "a.safetensors"); },
+                                {"\"nudge.module\"", "expected \"nudge.optimizer\""}));
 }
 
 /// `steps` SGD-momentum or Adam steps of small_mlp on fixed data, optionally checkpointing
@@ -201,7 +213,9 @@ std::vector<Tensor> train(Device device, const std::string& kind, int steps, int
   Generator gen(3);
   const Tensor x = randn({16, 3}, gen).to(device), y = randn({16, 2}, gen).to(device);
   auto make_optimizer = [&](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
-    if (kind == "sgd") return std::make_unique<optim::SGD>(m.parameters(), optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
+    if (kind == "sgd")
+      return std::make_unique<optim::SGD>(m.parameters(),
+                                          optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
     return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = 0.01});
   };
   manual_seed(4);
@@ -232,7 +246,8 @@ TEST_P(CheckpointTest, ResumingEqualsUninterruptedTraining) {
     const std::vector<Tensor> straight = train(device(), kind, 20, 0, dir.path());
     const std::vector<Tensor> resumed = train(device(), kind, 20, 8, dir.path());
     ASSERT_EQ(straight.size(), resumed.size());
-    for (std::size_t i = 0; i < straight.size(); ++i) EXPECT_EQ(bytes_of(straight[i]), bytes_of(resumed[i])) << kind << " param " << i;
+    for (std::size_t i = 0; i < straight.size(); ++i)
+      EXPECT_EQ(bytes_of(straight[i]), bytes_of(resumed[i])) << kind << " param " << i;
   }
 }
 
@@ -250,12 +265,14 @@ TEST(OptimizerState, NamesCountsAndChecks) {
               names.count("state.3.exp_avg_sq"));
   EXPECT_EQ(names.size(), 2 + 4 * 3u);
   optim::SGD sgd(m.parameters(), {.lr = 0.1});
-  EXPECT_TRUE(throws_error_with([&] { sgd.load_state_dict(state); }, {"SGD::load_state_dict", "saved by a Adam optimizer"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { sgd.load_state_dict(state); }, {"SGD::load_state_dict", "saved by a Adam optimizer"}));
   optim::Adam smaller(nn::Sequential(nn::Linear(3, 5)).parameters(), {});
   EXPECT_TRUE(throws_error_with([&] { smaller.load_state_dict(state); }, {"unexpected entry \"state.2"}));
   nn::Sequential wide(nn::Linear(3, 6, nn::Activation::Tanh), nn::Linear(6, 2));
   optim::Adam mismatched(wide.parameters(), {});
-  EXPECT_TRUE(throws_error_with([&] { mismatched.load_state_dict(state); }, {"\"state.0.exp_avg\" has shape [5, 3]", "[6, 3]"}));
+  EXPECT_TRUE(throws_error_with([&] { mismatched.load_state_dict(state); },
+                                {"\"state.0.exp_avg\" has shape [5, 3]", "[6, 3]"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, CheckpointTest, ::testing::ValuesIn(test_devices()), device_param_name);

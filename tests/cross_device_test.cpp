@@ -13,7 +13,7 @@ using Inputs = std::vector<Tensor>;
 struct OpCase {
   std::string name;
   int arity;
-  std::function<Inputs(const Inputs&)> run;   // returns every output to compare
+  std::function<Inputs(const Inputs&)> run;                                          // returns every output to compare
   std::function<Tensor(const Tensor&)> prepare = [](const Tensor& t) { return t; };  // e.g. keep log's input positive
 };
 
@@ -28,15 +28,16 @@ struct Layout {
 
 std::vector<Layout> layouts(int arity) {
   std::vector<Layout> out;
-  for (std::int64_t n : {1, 31, 1023, 65537}) out.push_back({"size " + std::to_string(n), std::vector<Shape>(arity, Shape{n})});
+  for (std::int64_t n : {1, 31, 1023, 65537})
+    out.push_back({"size " + std::to_string(n), std::vector<Shape>(arity, Shape{n})});
   if (arity == 2) {
     out.push_back({"broadcast [33,31]+[31]", {{33, 31}, {31}}});
     out.push_back({"broadcast [1023,1]+[1,7]", {{1023, 1}, {1, 7}}});
     out.push_back({"broadcast [5,1,9]+[4,1]", {{5, 1, 9}, {4, 1}}});
   }
   // Transposed (and for binary ops, a strided slice as second operand).
-  out.push_back({"transposed [40,64]", std::vector<Shape>(arity, Shape{64, 40}),
-                 [](const Tensor& t, int) { return t.t(); }});
+  out.push_back(
+      {"transposed [40,64]", std::vector<Shape>(arity, Shape{64, 40}), [](const Tensor& t, int) { return t.t(); }});
   out.push_back({"stepped slice [17,1023]", std::vector<Shape>(arity, Shape{17, 2046}),
                  [](const Tensor& t, int) { return t.slice(1, 0, 2046, 2); }});
   return out;
@@ -55,28 +56,55 @@ std::vector<OpCase> op_cases() {
       {"sigmoid", 1, [](I x) { return Inputs{sigmoid(x[0] * 30)}; }},
       {"tanh", 1, [](I x) { return Inputs{tanh(x[0])}; }},
       {"relu", 1, [](I x) { return Inputs{relu(x[0])}; }},
-      {"pow", 1, [](I x) { return Inputs{pow(x[0], 2.5), pow(x[0], 2)}; }, positive},
-      {"scalar_ops", 1, [](I x) { return Inputs{x[0] + 2, x[0] - 2, 3 - x[0], x[0] * 1.5, x[0] / 4, 2 / x[0]}; }, positive},
-      {"scalar_masks", 1, [](I x) { return Inputs{gt(x[0], 0.5), lt(x[0], 0.5), eq(x[0], 1.0)}; }},
+      {"pow", 1,
+       [](I x) {
+         return Inputs{pow(x[0], 2.5), pow(x[0], 2)};
+       },
+       positive},
+      {"scalar_ops", 1, [](I x) { return Inputs{x[0] + 2, x[0] - 2, 3 - x[0], x[0] * 1.5, x[0] / 4, 2 / x[0]}; },
+       positive},
+      {"scalar_masks", 1,
+       [](I x) {
+         return Inputs{gt(x[0], 0.5), lt(x[0], 0.5), eq(x[0], 1.0)};
+       }},
       {"add", 2, [](I x) { return Inputs{x[0] + x[1]}; }},
       {"sub", 2, [](I x) { return Inputs{x[0] - x[1]}; }},
       {"mul", 2, [](I x) { return Inputs{x[0] * x[1]}; }},
       {"div", 2, [](I x) { return Inputs{x[0] / positive(x[1])}; }},
       {"maximum", 2, [](I x) { return Inputs{maximum(x[0], x[1])}; }},
       {"minimum", 2, [](I x) { return Inputs{minimum(x[0], x[1])}; }},
-      {"masks", 2, [](I x) { return Inputs{eq(x[0], x[0]), lt(x[0], x[1]), gt(x[0], x[1])}; }},
-      {"inplace", 2, [](I x) {
+      {"masks", 2,
+       [](I x) {
+         return Inputs{eq(x[0], x[0]), lt(x[0], x[1]), gt(x[0], x[1])};
+       }},
+      {"inplace", 2,
+       [](I x) {
          Tensor y = x[0] + x[1];
          y.add_(x[1]);
          y.mul_(2.0);
          y.sub_(x[0]);
          return Inputs{y};
        }},
-      {"copy_convert", 1, [](I x) { return Inputs{x[0].contiguous(), x[0].to(kFloat64), x[0].to(kFloat32), (x[0] * 100).to(kInt64)}; }},
-      {"fill", 1, [](I x) { Tensor y = x[0].clone(); y.fill_(0.75); return Inputs{y}; }},
-      {"sum", 1, [](I x) { return Inputs{sum(x[0]), sum(x[0], 0), sum(x[0], -1, true)}; }},
-      {"mean", 1, [](I x) { return Inputs{mean(x[0]), mean(x[0], 0)}; }},
-      {"max", 1, [](I x) {
+      {"copy_convert", 1,
+       [](I x) {
+         return Inputs{x[0].contiguous(), x[0].to(kFloat64), x[0].to(kFloat32), (x[0] * 100).to(kInt64)};
+       }},
+      {"fill", 1,
+       [](I x) {
+         Tensor y = x[0].clone();
+         y.fill_(0.75);
+         return Inputs{y};
+       }},
+      {"sum", 1,
+       [](I x) {
+         return Inputs{sum(x[0]), sum(x[0], 0), sum(x[0], -1, true)};
+       }},
+      {"mean", 1,
+       [](I x) {
+         return Inputs{mean(x[0]), mean(x[0], 0)};
+       }},
+      {"max", 1,
+       [](I x) {
          auto [v, i] = max(x[0], -1);
          return Inputs{max(x[0]), argmax(x[0]), v, i, argmax(x[0], 0)};
        }},
@@ -131,11 +159,14 @@ TEST(CrossDeviceInt64, CudaEqualsCpu) {
 TEST(CrossDeviceMatmul, CudaEqualsCpu) {
   NUDGE_REQUIRE_CUDA();
   Generator gen(5);
-  struct Case { Shape a, b; bool transpose_a, transpose_b; };
+  struct Case {
+    Shape a, b;
+    bool transpose_a, transpose_b;
+  };
   const std::vector<Case> cases = {
-      {{1, 1}, {1, 1}, false, false},     {{31, 17}, {17, 33}, false, false}, {{64, 128}, {128, 96}, true, false},
-      {{257, 65}, {65, 129}, false, true}, {{40, 50}, {50, 60}, true, true},   {{7, 31, 17}, {7, 17, 5}, false, false},
-      {{9, 31, 17}, {17, 5}, false, false}, {{31}, {31, 3}, false, false},     {{1023, 3}, {3}, false, false}};
+      {{1, 1}, {1, 1}, false, false},       {{31, 17}, {17, 33}, false, false}, {{64, 128}, {128, 96}, true, false},
+      {{257, 65}, {65, 129}, false, true},  {{40, 50}, {50, 60}, true, true},   {{7, 31, 17}, {7, 17, 5}, false, false},
+      {{9, 31, 17}, {17, 5}, false, false}, {{31}, {31, 3}, false, false},      {{1023, 3}, {3}, false, false}};
   for (DType dt : {kFloat32, kFloat64}) {
     const double tol = dt == kFloat64 ? 1e-11 : 1e-4;
     for (const Case& c : cases) {

@@ -157,8 +157,11 @@ TEST_P(CudaReadiness, LinearBackwardPastTheArrivalCounters) {
 
 TEST_P(CudaReadiness, OptimizerRefusesAParameterListedTwice) {
   Tensor p = ones({4}, options()).requires_grad_();
-  EXPECT_TRUE(throws_error_with([&] { optim::SGD({p, p}, {.lr = 0.1}); },
-                                {"optimizer: parameters 0 and 1 share memory", "list each parameter once"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] {
+        optim::SGD({p, p}, {.lr = 0.1});
+      },
+      {"optimizer: parameters 0 and 1 share memory", "list each parameter once"}));
 }
 
 TEST_P(CudaReadiness, SharedLayerTrainsTheSameOnEveryDevice) {
@@ -214,10 +217,12 @@ TEST_P(CudaReadiness, OptimizerStepBeyondTwoHundredParameters) {
 
 TEST_P(CudaReadiness, FloatToInt64SaturatesAndSendsNaNToZero) {
   const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
-  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max(), kMin = std::numeric_limits<std::int64_t>::min();
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max(),
+                         kMin = std::numeric_limits<std::int64_t>::min();
   const std::vector<std::int64_t> expected{0, kMax, kMin, kMax, kMin, 3, -3, kMin, 0};
   for (const DType dtype : {kFloat32, kFloat64}) {
-    const Tensor x = tensor({nan, inf, -inf, 1e30, -1e30, 3.7, -3.7, -9223372036854775808.0, -0.5}, {9}, options(dtype));
+    const Tensor x =
+        tensor({nan, inf, -inf, 1e30, -1e30, 3.7, -3.7, -9223372036854775808.0, -0.5}, {9}, options(dtype));
     EXPECT_EQ(x.to(kInt64).to_vector<std::int64_t>(), expected) << dtype;
   }
 }
@@ -226,8 +231,8 @@ TEST_P(CudaReadiness, FloatToInt64SaturatesAndSendsNaNToZero) {
 
 TEST_P(CudaReadiness, InPlaceOverlapIsRefusedLikePyTorch) {
   Tensor x = tensor({1, 1, 2, 2}, {2, 2}, options());
-  EXPECT_TRUE(throws_error_with([&] { x.add_(x.narrow(0, 0, 1)); },
-                                {"add_", "refer to a single memory location", "clone()"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { x.add_(x.narrow(0, 0, 1)); }, {"add_", "refer to a single memory location", "clone()"}));
   EXPECT_TRUE(throws_error_with([&] { x.add_(x.t()); }, {"add_", "refer to a single memory location"}));
   EXPECT_TRUE(throws_error_with([&] { x.copy_(x.t()); }, {"copy_", "refer to a single memory location"}));
   EXPECT_TRUE(values_are(x, {1, 1, 2, 2}));  // nothing was written
@@ -431,9 +436,9 @@ TEST(CudaReadinessRuntime, ThreadsMultiplyOnOneDeviceSafely) {
 
 // ---- R3, R4: two GPUs (run on a machine that has them) -------------------------------------------
 
-#define NUDGE_REQUIRE_TWO_GPUS()                                                                   \
-  do {                                                                                             \
-    NUDGE_REQUIRE_CUDA();                                                                          \
+#define NUDGE_REQUIRE_TWO_GPUS()                                                                               \
+  do {                                                                                                         \
+    NUDGE_REQUIRE_CUDA();                                                                                      \
     if (cuda::device_count() < 2) GTEST_SKIP() << "needs two GPUs, this machine has " << cuda::device_count(); \
   } while (0)
 

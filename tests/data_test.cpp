@@ -29,7 +29,8 @@ TensorDataset numbered_dataset(std::int64_t n) {
 }
 
 /// The example ids of one epoch, checking each batch's rows against its targets on the way.
-std::vector<std::int64_t> epoch_ids(DataLoader& loader, Device device, std::vector<std::int64_t>* batch_sizes = nullptr) {
+std::vector<std::int64_t> epoch_ids(DataLoader& loader, Device device,
+                                    std::vector<std::int64_t>* batch_sizes = nullptr) {
   std::vector<std::int64_t> ids;
   for (const Batch& batch : loader) {
     EXPECT_EQ(batch.input.device(), device);
@@ -126,10 +127,14 @@ TEST_P(DataLoaderTest, PinnedStagingDeliversTheSameBatches) {
 INSTANTIATE_TEST_SUITE_P(Devices, DataLoaderTest, ::testing::ValuesIn(test_devices()), device_param_name);
 
 TEST(TensorDataset, ChecksItsInputs) {
-  EXPECT_TRUE(throws_error_with([] { TensorDataset(zeros({3, 2}), zeros({4})); },
-                                {"TensorDataset", "3 rows", "targets have 4", "[3, 2]"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        TensorDataset(zeros({3, 2}), zeros({4}));
+      },
+      {"TensorDataset", "3 rows", "targets have 4", "[3, 2]"}));
   EXPECT_TRUE(throws_error_with([] { TensorDataset(zeros({}), zeros({4})); }, {"TensorDataset", "batch dim"}));
-  EXPECT_TRUE(throws_error_with([] { DataLoader(numbered_dataset(4), {.batch_size = 0}); }, {"DataLoader", "batch_size", "0"}));
+  EXPECT_TRUE(
+      throws_error_with([] { DataLoader(numbered_dataset(4), {.batch_size = 0}); }, {"DataLoader", "batch_size", "0"}));
   const TensorDataset set = numbered_dataset(5);
   EXPECT_TRUE(throws_error_with([&] { set.get({1, 5}); }, {"TensorDataset", "index 5", "5 examples"}));
   const Batch b = set.get({4, 0});
@@ -161,7 +166,8 @@ TEST(Csv, BadFilesNameTheLineAndColumn) {
   EXPECT_TRUE(throws_error_with([] { data::parse_csv("a,b\n1,2\n3\n", {}, "t.csv"); },
                                 {"t.csv line 3", "1 cells", "header names 2 columns"}));
   EXPECT_TRUE(throws_error_with([] { data::parse_csv("a,b\n1,\n", {}, "t.csv"); }, {"line 2, column 2", "empty cell"}));
-  EXPECT_TRUE(throws_error_with([] { data::parse_csv("a,b\n1.5.2,3\n", {}, "t.csv"); }, {"line 2, column 1", "\"1.5.2\""}));
+  EXPECT_TRUE(
+      throws_error_with([] { data::parse_csv("a,b\n1.5.2,3\n", {}, "t.csv"); }, {"line 2, column 1", "\"1.5.2\""}));
   EXPECT_TRUE(throws_error_with([] { data::parse_csv("\n\n", {}, "t.csv"); }, {"t.csv is empty"}));
   EXPECT_TRUE(throws_error_with([] { data::read_csv("/nonexistent/x.csv"); }, {"cannot open /nonexistent/x.csv"}));
   const data::CsvTable table = data::parse_csv("a\n1\n");
@@ -200,7 +206,8 @@ TEST(Idx, ReadsPlainAndGzippedFiles) {
     EXPECT_TRUE(values_are(t, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255}));
   }
   // Big-endian int16 and float32 elements.
-  const Tensor s = data::read_idx(dir.write("s", idx_bytes(0x0B, {2}, std::string{'\x01', '\x02', '\xFF', '\xFE'})), kInt64);
+  const Tensor s =
+      data::read_idx(dir.write("s", idx_bytes(0x0B, {2}, std::string{'\x01', '\x02', '\xFF', '\xFE'})), kInt64);
   EXPECT_TRUE(values_are(s, {258, -2}));
   const Tensor f = data::read_idx(dir.write("f", idx_bytes(0x0D, {1}, std::string{'\x3F', '\xC0', '\0', '\0'})));
   EXPECT_TRUE(values_are(f, {1.5}));
@@ -223,7 +230,8 @@ TEST(Idx, BrokenFilesGiveClearErrors) {
 
 TEST(Idx, LoadMnistPairsImagesWithLabels) {
   TempDir dir;
-  dir.write("train-images-idx3-ubyte.gz", gzip(idx_bytes(0x08, {2, 2, 2}, std::string{0, 51, 102, '\xFF', 0, 0, 0, 0})));
+  dir.write("train-images-idx3-ubyte.gz",
+            gzip(idx_bytes(0x08, {2, 2, 2}, std::string{0, 51, 102, '\xFF', 0, 0, 0, 0})));
   dir.write("train-labels-idx1-ubyte", idx_bytes(0x08, {2}, std::string{3, 9}));
   const TensorDataset set = data::load_mnist(dir.path(), data::MnistSplit::Train);
   EXPECT_EQ(set.inputs().shape(), (Shape{2, 4}));

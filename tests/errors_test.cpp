@@ -19,9 +19,17 @@ TEST(Errors, BroadcastShapeMismatch) {
 }
 
 TEST(Errors, MatmulShapeMismatch) {
-  EXPECT_TRUE(throws_error_with([] { matmul(zeros({2, 3}), zeros({4, 5})); }, {"matmul", "[2, 3]", "[4, 5]", "3 columns vs 4 rows"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        matmul(zeros({2, 3}), zeros({4, 5}));
+      },
+      {"matmul", "[2, 3]", "[4, 5]", "3 columns vs 4 rows"}));
   EXPECT_TRUE(throws_error_with([] { matmul(zeros({2, 2, 3}), zeros({3, 3, 4})); }, {"matmul", "batch", "2 vs 3"}));
-  EXPECT_TRUE(throws_error_with([] { matmul(zeros({1, 1, 1, 1}), zeros({1, 1})); }, {"matmul", "1-D, 2-D and 3-D", "[1, 1, 1, 1]"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        matmul(zeros({1, 1, 1, 1}), zeros({1, 1}));
+      },
+      {"matmul", "1-D, 2-D and 3-D", "[1, 1, 1, 1]"}));
 }
 
 TEST(Errors, DtypeMismatchAndUnsupportedDtype) {
@@ -58,7 +66,12 @@ TEST(Errors, BadView) {
   EXPECT_TRUE(throws_error_with([&] { expanded.fill_(1); }, {"fill_", "expanded"}));
   EXPECT_TRUE(throws_error_with([] { tensor({1, 2, 3}, {2, 2}); }, {"tensor", "3 values", "[2, 2]"}));
   EXPECT_TRUE(throws_error_with([] { zeros({2}).item<float>(); }, {"item", "one element", "[2]"}));
-  EXPECT_TRUE(throws_error_with([] { Tensor undefined; undefined.sum(); }, {"undefined tensor"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        Tensor undefined;
+        undefined.sum();
+      },
+      {"undefined tensor"}));
 }
 
 TEST(Errors, BadDeviceString) {
@@ -76,7 +89,7 @@ TEST(Errors, CudaWithoutADevice) {
   EXPECT_FALSE(reason.empty());
   // A CPU-only build and a CUDA build on a machine without a GPU say different things.
   const std::string why = reason.find("built without CUDA") != std::string::npos ? "built without CUDA (NUDGE_CUDA=OFF)"
-                                                                                  : "no CUDA device is available";
+                                                                                 : "no CUDA device is available";
   EXPECT_TRUE(throws_error_with([] { zeros({2}, kCUDA); }, {"cuda:0", "requested", why}));
   EXPECT_TRUE(throws_error_with([] { zeros({2}).cuda(); }, {"cuda:0", "requested", why}));
   EXPECT_TRUE(throws_error_with([] { cuda::synchronize(); }, {"cuda:0"}));

@@ -37,9 +37,9 @@ ExampleRun run_example(const std::string& name, const std::string& args) {
 }
 
 /// Skips when the examples were not built (NUDGE_BUILD_EXAMPLES=OFF, or CLI11 missing).
-#define NUDGE_REQUIRE_EXAMPLES()                                                                   \
-  do {                                                                                             \
-    if (!std::filesystem::exists(example_bin_dir() + "/two_parameter"))                            \
+#define NUDGE_REQUIRE_EXAMPLES()                                                                         \
+  do {                                                                                                   \
+    if (!std::filesystem::exists(example_bin_dir() + "/two_parameter"))                                  \
       GTEST_SKIP() << "the examples are not in " << example_bin_dir() << " (NUDGE_BUILD_EXAMPLES=OFF?)"; \
   } while (0)
 
@@ -60,9 +60,12 @@ class ExamplesTest : public DeviceTest {
 
 TEST_P(ExamplesTest, TwoParameterTable) {
   const ExampleRun r = run("two_parameter");
-  EXPECT_NE(r.output.find("   0   3.0000   4.0000   7.0000   3.0000   6.0000   6.0000   9.0000"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("   1   2.4000   3.4000   5.8000   1.8000   3.6000   3.6000   3.2400"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("   5   1.6166   2.6166   4.2333   0.2333   0.4666   0.4666   0.0544"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("   0   3.0000   4.0000   7.0000   3.0000   6.0000   6.0000   9.0000"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("   1   2.4000   3.4000   5.8000   1.8000   3.6000   3.6000   3.2400"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("   5   1.6166   2.6166   4.2333   0.2333   0.4666   0.4666   0.0544"), std::string::npos)
+      << r.output;
 }
 
 TEST_P(ExamplesTest, OneNeuronFindsTheIdealWeight) {
@@ -142,8 +145,8 @@ TEST_P(ExamplesTest, GraphTrainingMatchesEagerTraining) {
 
 TEST_P(ExamplesTest, EveryExampleDrawsItsLossCurve) {
   TempDir dir;
-  for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices",
-                                 "graph_training"}) {
+  for (const std::string name :
+       {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices", "graph_training"}) {
     SCOPED_TRACE(name);
     const std::string path = dir / (name + ".svg");
     run(name, "--plot " + path);
@@ -161,14 +164,15 @@ TEST_P(ExamplesTest, FashionMnistSubsetLearns) {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
     GTEST_SKIP() << "no Fashion-MNIST at /usr/share/datasets/fashion-mnist (Debian: dataset-fashion-mnist)";
   TempDir dir;
-  const ExampleRun r = run("fashion_mnist", "--epochs 1 --train-limit 20000 --test-limit 5000 --save " + (dir / "ckpt") +
-                                                " --plot " + (dir / "curve.svg"));
+  const ExampleRun r = run("fashion_mnist", "--epochs 1 --train-limit 20000 --test-limit 5000 --save " +
+                                                (dir / "ckpt") + " --plot " + (dir / "curve.svg"));
   EXPECT_GT(r.final.at("test_accuracy"), 0.75) << r.output;
   EXPECT_NE(r.output.find("confusion matrix on the test set"), std::string::npos);
   EXPECT_NE(r.output.find("Ankle boot"), std::string::npos);
   EXPECT_NE(r.output.find("epoch 1/1 [####################] batch 157/157"), std::string::npos) << r.output;
   // The checkpoint it wrote resumes: one more epoch from it is better than 75% too.
-  const ExampleRun resumed = run("fashion_mnist", "--epochs 1 --train-limit 20000 --test-limit 5000 --resume " + (dir / "ckpt"));
+  const ExampleRun resumed =
+      run("fashion_mnist", "--epochs 1 --train-limit 20000 --test-limit 5000 --resume " + (dir / "ckpt"));
   EXPECT_GT(resumed.final.at("test_accuracy"), 0.75) << resumed.output;
   EXPECT_TRUE(std::ifstream(dir / "curve.svg").good());
 }
@@ -188,8 +192,8 @@ INSTANTIATE_TEST_SUITE_P(Devices, ExamplesTest, ::testing::ValuesIn(test_devices
 TEST(ExamplesCrossDevice, CpuAndCudaRunsAgree) {
   NUDGE_REQUIRE_CUDA();
   NUDGE_REQUIRE_EXAMPLES();
-  for (const std::string name : {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices",
-                                 "graph_training"}) {
+  for (const std::string name :
+       {"two_parameter", "one_neuron", "and_gate", "sigmoid_neuron", "xor", "apartment_prices", "graph_training"}) {
     SCOPED_TRACE(name);
     const ExampleRun cpu = run_example(name, "--device cpu"), gpu = run_example(name, "--device cuda");
     ASSERT_EQ(cpu.final.size(), gpu.final.size());

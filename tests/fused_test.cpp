@@ -132,8 +132,8 @@ TEST_P(FusedLinearTest, BatchedInputsAndGradcheck) {
   const Tensor y = linear(x, w, b, Activation::Tanh);
   EXPECT_EQ(y.shape(), (Shape{2, 3, 5}));
   for (const Activation act : {Activation::Identity, Activation::Sigmoid, Activation::Tanh}) {
-    const auto result = autograd::gradcheck([act](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2], act); },
-                                            {x, w, b});
+    const auto result = autograd::gradcheck(
+        [act](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2], act); }, {x, w, b});
     EXPECT_TRUE(result.ok) << result.report;
   }
 }
@@ -141,9 +141,16 @@ TEST_P(FusedLinearTest, BatchedInputsAndGradcheck) {
 TEST_P(FusedLinearTest, BadShapesAreClearErrors) {
   const Tensor x = zeros({4, 3}, options()), w = zeros({2, 5}, options());
   EXPECT_TRUE(throws_error_with([&] { linear(x, w); }, {"linear", "[4, 3]", "[2, 5]"}));
-  EXPECT_TRUE(throws_error_with([&] { linear(x, zeros({2, 3}, options()), zeros({3}, options())); },
-                                {"linear: bias", "[3]", "expected bias [2]"}));
-  EXPECT_TRUE(throws_error_with([&] { linear(x, zeros({2, 3}, options(kFloat64))); }, {"linear", "float32", "float64"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] {
+        linear(x, zeros({2, 3}, options()), zeros({3}, options()));
+      },
+      {"linear: bias", "[3]", "expected bias [2]"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] {
+        linear(x, zeros({2, 3}, options(kFloat64)));
+      },
+      {"linear", "float32", "float64"}));
 }
 
 // ---- one-launch optimizer steps ------------------------------------------------------------
@@ -182,12 +189,15 @@ struct ReferenceOptimizer {
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const ReferenceOptimizer& r, std::vector<Tensor> params) {
   if (r.kind == "sgd")
-    return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = r.lr, .momentum = r.momentum, .dampening = r.dampening,
-                                                                  .weight_decay = r.weight_decay});
+    return std::make_unique<optim::SGD>(
+        params, optim::SGDOptions{
+                    .lr = r.lr, .momentum = r.momentum, .dampening = r.dampening, .weight_decay = r.weight_decay});
   if (r.kind == "nesterov")
-    return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = r.lr, .momentum = r.momentum,
-                                                                  .weight_decay = r.weight_decay, .nesterov = true});
-  const optim::AdamOptions o{.lr = r.lr, .beta1 = r.beta1, .beta2 = r.beta2, .eps = r.eps, .weight_decay = r.weight_decay};
+    return std::make_unique<optim::SGD>(
+        params,
+        optim::SGDOptions{.lr = r.lr, .momentum = r.momentum, .weight_decay = r.weight_decay, .nesterov = true});
+  const optim::AdamOptions o{
+      .lr = r.lr, .beta1 = r.beta1, .beta2 = r.beta2, .eps = r.eps, .weight_decay = r.weight_decay};
   if (r.kind == "adam") return std::make_unique<optim::Adam>(params, o);
   return std::make_unique<optim::AdamW>(params, o);
 }
@@ -215,7 +225,8 @@ TEST_P(OptimizerStepTest, OneLaunchEqualsPerTensorUpdates) {
         optimizer->step();
         reference.step(reference_params, grads);
       }
-      for (std::size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(all_close(params[i], reference_params[i], tol, tol)) << i;
+      for (std::size_t i = 0; i < params.size(); ++i)
+        EXPECT_TRUE(all_close(params[i], reference_params[i], tol, tol)) << i;
     }
   }
 }

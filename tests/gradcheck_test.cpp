@@ -48,18 +48,34 @@ std::vector<GradCase> grad_cases() {
       {"mean", {{2, 3}}, [](I x) { return mean(x[0]) + mean(x[0], 0); }},
       {"max", {{2, 3}}, [](I x) { return max(x[0]); }},
       {"max_dim", {{3, 4}}, [](I x) { return std::get<0>(max(x[0], 1)) + std::get<0>(max(x[0], 0, true)).sum(); }},
-      {"view_reshape", {{2, 6}}, [](I x) { return x[0].view({3, 4}).reshape({4, 3}) * 2; }},
-      {"transpose_permute", {{2, 3, 2}}, [](I x) { return x[0].transpose(0, 2).permute({1, 2, 0}) * 2; }},
-      {"slice_narrow_select", {{4, 5}}, [](I x) { return x[0].slice(1, 0, 5, 2).narrow(0, 1, 2) * x[0].select(1, 3).narrow(0, 0, 2).unsqueeze(1); }},
+      {"view_reshape",
+       {{2, 6}},
+       [](I x) {
+         return x[0].view({3, 4}).reshape({4, 3}) * 2;
+       }},
+      {"transpose_permute",
+       {{2, 3, 2}},
+       [](I x) {
+         return x[0].transpose(0, 2).permute({1, 2, 0}) * 2;
+       }},
+      {"slice_narrow_select",
+       {{4, 5}},
+       [](I x) { return x[0].slice(1, 0, 5, 2).narrow(0, 1, 2) * x[0].select(1, 3).narrow(0, 0, 2).unsqueeze(1); }},
       {"unsqueeze_squeeze", {{3, 1}}, [](I x) { return x[0].squeeze().unsqueeze(0).squeeze(0) * 3; }},
-      {"expand", {{3, 1}}, [](I x) { return x[0].expand({2, 3, 4}) * 2; }},
+      {"expand",
+       {{3, 1}},
+       [](I x) {
+         return x[0].expand({2, 3, 4}) * 2;
+       }},
       {"contiguous_clone", {{3, 4}}, [](I x) { return x[0].t().contiguous().clone() * 2; }},
       {"matmul", {{3, 4}, {4, 2}}, [](I x) { return matmul(x[0], x[1]); }},
       {"matmul_transposed", {{4, 3}, {2, 4}}, [](I x) { return matmul(x[0].t(), x[1].t()); }},
       {"matmul_batched", {{2, 3, 4}, {2, 4, 2}}, [](I x) { return matmul(x[0], x[1]); }},
       {"matmul_shared_matrix", {{2, 3, 4}, {4, 2}}, [](I x) { return matmul(x[0], x[1]); }},
       {"matmul_vectors", {{4}, {4, 3}}, [](I x) { return matmul(x[0], x[1]) + matmul(x[0], x[0]); }},
-      {"non_contiguous_inputs", {{4, 3}, {3, 4}}, [](I x) { return exp(x[0].t()) * x[1].slice(1, 0, 4, 2).sum(1, true); }},
+      {"non_contiguous_inputs",
+       {{4, 3}, {3, 4}},
+       [](I x) { return exp(x[0].t()) * x[1].slice(1, 0, 4, 2).sum(1, true); }},
       {"fan_out", {{3}}, [](I x) { return x[0] * x[0] * x[0] + exp(x[0]) * x[0] - x[0]; }},
       {"mlp_layer", {{4, 3}, {3, 2}, {2}}, [](I x) { return mean(sigmoid(matmul(x[0], x[1]) + x[2])); }},
   };
@@ -85,7 +101,8 @@ TEST_P(GradcheckOp, AnalyticalEqualsNumerical) {
   EXPECT_TRUE(result.ok) << result.report;
 }
 
-INSTANTIATE_TEST_SUITE_P(Ops, GradcheckOp, ::testing::Combine(::testing::ValuesIn(test_devices()), ::testing::ValuesIn(grad_cases())),
+INSTANTIATE_TEST_SUITE_P(Ops, GradcheckOp,
+                         ::testing::Combine(::testing::ValuesIn(test_devices()), ::testing::ValuesIn(grad_cases())),
                          [](const auto& info) {
                            const Device d = std::get<0>(info.param);
                            return std::get<1>(info.param).name + (d.is_cpu() ? "_cpu" : "_cuda");

@@ -161,10 +161,16 @@ TEST(FusedLossErrors, NameTheLossAndOperands) {
                                 {"mse_loss", "same dtype", "float32", "float64"}));
   EXPECT_TRUE(throws_error_with([] { binary_cross_entropy_with_logits(zeros({2}, kInt64), zeros({2}, kInt64)); },
                                 {"binary_cross_entropy_with_logits", "float32 or float64", "int64"}));
-  EXPECT_TRUE(throws_error_with([] { cross_entropy(zeros({2, 0}), zeros({2}, kInt64)); },
-                                {"cross_entropy", "at least one class", "[2, 0]"}));
-  EXPECT_TRUE(throws_error_with([] { cross_entropy(zeros({2, 3}), zeros({3}, kInt64)); },
-                                {"cross_entropy", "[N, C]", "[2, 3]", "[3]"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        cross_entropy(zeros({2, 0}), zeros({2}, kInt64));
+      },
+      {"cross_entropy", "at least one class", "[2, 0]"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        cross_entropy(zeros({2, 3}), zeros({3}, kInt64));
+      },
+      {"cross_entropy", "[N, C]", "[2, 3]", "[3]"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, FusedLossTest, ::testing::ValuesIn(test_devices()), device_param_name);

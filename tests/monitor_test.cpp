@@ -81,8 +81,8 @@ TEST(MetricsLog, StreamsCsvRows) {
 }
 
 TEST(SvgPlot, DrawsAxesSeriesAndLegend) {
-  const std::string svg = monitor::svg_plot({{"train <loss>", {1, 2, 3, 4}, {1.0, 0.5, NAN, 0.2}}, {"test", {1, 4}, {0.9, 0.3}}},
-                                            {.title = "A & B"});
+  const std::string svg = monitor::svg_plot(
+      {{"train <loss>", {1, 2, 3, 4}, {1.0, 0.5, NAN, 0.2}}, {"test", {1, 4}, {0.9, 0.3}}}, {.title = "A & B"});
   EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
   EXPECT_NE(svg.find("A &amp; B"), std::string::npos);

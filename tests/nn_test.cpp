@@ -44,7 +44,8 @@ TEST(Module, StateDictRoundTripAndErrors) {
   EXPECT_TRUE(throws_error_with([&] { b.load_state_dict(extra); }, {"load_state_dict", "unexpected", "1.weight"}));
   nn::StateDict wrong_shape = a.state_dict();
   wrong_shape[0].second = zeros({3, 2});
-  EXPECT_TRUE(throws_error_with([&] { b.load_state_dict(wrong_shape); }, {"load_state_dict", "0.weight", "[3, 2]", "[2, 3]"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { b.load_state_dict(wrong_shape); }, {"load_state_dict", "0.weight", "[3, 2]", "[2, 3]"}));
   b.load_state_dict(missing, /*strict=*/false);  // non-strict: loads what matches
 }
 
@@ -140,10 +141,21 @@ TEST_P(NnTest, LossGradientsPassGradcheck) {
 }
 
 TEST(LossErrors, NameTheLossAndOperands) {
-  EXPECT_TRUE(throws_error_with([] { nn::mse_loss(zeros({4, 1}), zeros({4})); }, {"mse_loss", "same shape", "[4, 1]", "[4]"}));
-  EXPECT_TRUE(throws_error_with([] { nn::cross_entropy(zeros({2, 3}), zeros({2})); }, {"cross_entropy", "int64", "float32"}));
-  EXPECT_TRUE(throws_error_with([] { nn::cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0, 3}, {2})); },
-                                {"cross_entropy", "target 1 is class 3", "[0, 3)"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        nn::mse_loss(zeros({4, 1}), zeros({4}));
+      },
+      {"mse_loss", "same shape", "[4, 1]", "[4]"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        nn::cross_entropy(zeros({2, 3}), zeros({2}));
+      },
+      {"cross_entropy", "int64", "float32"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        nn::cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0, 3}, {2}));
+      },
+      {"cross_entropy", "target 1 is class 3", "[0, 3)"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, NnTest, ::testing::ValuesIn(test_devices()), device_param_name);

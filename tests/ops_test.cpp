@@ -29,8 +29,7 @@ TEST_P(OpsTest, UnaryMatchesTheStandardLibrary) {
     EXPECT_TRUE(all_close(abs(x), reference_unary(x, [](double v) { return std::fabs(v); }), tol, tol));
     EXPECT_TRUE(all_close(tanh(x), reference_unary(x, [](double v) { return std::tanh(v); }), tol, tol));
     EXPECT_TRUE(all_close(relu(x), reference_unary(x, [](double v) { return v > 0 ? v : 0.0; }), tol, tol));
-    EXPECT_TRUE(
-        all_close(sigmoid(x), reference_unary(x, [](double v) { return 1 / (1 + std::exp(-v)); }), tol, tol));
+    EXPECT_TRUE(all_close(sigmoid(x), reference_unary(x, [](double v) { return 1 / (1 + std::exp(-v)); }), tol, tol));
     EXPECT_TRUE(all_close(pow(pos, 2.5), reference_unary(pos, [](double v) { return std::pow(v, 2.5); }), tol, tol));
   }
 }
@@ -133,18 +132,20 @@ TEST_P(OpsTest, MatmulShapesAndValues) {
   const Tensor a = tensor({1, 2, 3, 4, 5, 6}, {2, 3}, options(kFloat64));
   const Tensor b = tensor({7, 8, 9, 10, 11, 12}, {3, 2}, options(kFloat64));
   EXPECT_TRUE(values_are(matmul(a, b), {58, 64, 139, 154}));
-  EXPECT_TRUE(values_are(matmul(b.t(), a.t()), {58, 139, 64, 154}));  // transposed views, no copies
+  EXPECT_TRUE(values_are(matmul(b.t(), a.t()), {58, 139, 64, 154}));                    // transposed views, no copies
   EXPECT_TRUE(values_are(matmul(a, tensor({1, 0, -1}, options(kFloat64))), {-2, -2}));  // 2-D @ 1-D
-  EXPECT_TRUE(values_are(matmul(tensor({1, 1}, options(kFloat64)), a), {5, 7, 9}));      // 1-D @ 2-D
+  EXPECT_TRUE(values_are(matmul(tensor({1, 1}, options(kFloat64)), a), {5, 7, 9}));     // 1-D @ 2-D
   EXPECT_DOUBLE_EQ(matmul(tensor({1, 2}, options(kFloat64)), tensor({3, 4}, options(kFloat64))).item<double>(), 11);
   // Batched, and a 2-D matrix shared by every batch.
-  const Tensor batch = a.unsqueeze(0).expand({4, 2, 3}).contiguous() * arange(1, 5, 1, options(kFloat64)).view({4, 1, 1});
+  const Tensor batch =
+      a.unsqueeze(0).expand({4, 2, 3}).contiguous() * arange(1, 5, 1, options(kFloat64)).view({4, 1, 1});
   const Tensor out = matmul(batch, b);
   EXPECT_EQ(out.shape(), (Shape{4, 2, 2}));
   EXPECT_TRUE(values_are(out.select(0, 2), {174, 192, 417, 462}));
   const Tensor out3 = matmul(batch, b.unsqueeze(0).expand({4, 3, 2}));
   EXPECT_TRUE(all_close(out3, out));
-  EXPECT_TRUE(values_are(matmul(zeros({2, 0}, options(kFloat64)), zeros({0, 3}, options(kFloat64))), {0, 0, 0, 0, 0, 0}));
+  EXPECT_TRUE(
+      values_are(matmul(zeros({2, 0}, options(kFloat64)), zeros({0, 3}, options(kFloat64))), {0, 0, 0, 0, 0, 0}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, OpsTest, ::testing::ValuesIn(test_devices()), device_param_name);

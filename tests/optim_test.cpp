@@ -31,12 +31,14 @@ TEST_P(OptimTest, PlainSgd) {
 }
 
 TEST_P(OptimTest, SgdMomentumDampeningWeightDecay) {
-  const Tensor p = run([](auto ps) { return optim::SGD(ps, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01}); }, 3);
+  const Tensor p = run(
+      [](auto ps) { return optim::SGD(ps, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01}); }, 3);
   EXPECT_TRUE(values_are(p, {0.09499854318999995, 1.6905520576199997}, 1e-12));
 }
 
 TEST_P(OptimTest, SgdNesterov) {
-  const Tensor p = run([](auto ps) { return optim::SGD(ps, {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true}); }, 3);
+  const Tensor p = run(
+      [](auto ps) { return optim::SGD(ps, {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true}); }, 3);
   EXPECT_TRUE(values_are(p, {-0.11165109425900016, 0.6056591301179999}, 1e-12));
 }
 
@@ -68,7 +70,8 @@ TEST(Optimizer, Errors) {
   EXPECT_TRUE(throws_error_with([] { optim::SGD(std::vector<Tensor>{}, {}); }, {"optimizer", "empty parameter list"}));
   EXPECT_TRUE(throws_error_with([] { optim::SGD({zeros({2})}, {}); }, {"optimizer", "require grad"}));
   Tensor p = zeros({2}).requires_grad_();
-  EXPECT_TRUE(throws_error_with([&] { optim::SGD({p}, {.lr = 0.1, .nesterov = true}); }, {"SGD", "nesterov", "momentum"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { optim::SGD({p}, {.lr = 0.1, .nesterov = true}); }, {"SGD", "nesterov", "momentum"}));
   EXPECT_TRUE(throws_error_with([&] { optim::Adam({p}, {.beta1 = 1.0}); }, {"Adam", "betas"}));
   EXPECT_TRUE(throws_error_with([&] { optim::SGD({p}, {.lr = -1}); }, {"learning rate", "-1"}));
 }

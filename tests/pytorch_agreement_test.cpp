@@ -68,7 +68,11 @@ TEST_P(PyTorchAgreement, MaskedGradientsStayZeroUnderInfiniteUpstream) {
   EXPECT_TRUE(values_are(grad_of([](const Tensor& x) { return sqrt(relu(x)); }, leaf({0, -1, 4})), {0, 0, 0.25}));
   const auto one_over_min = [this](const Tensor& x) { return 1 / minimum(x, zeros({}, options(kFloat64))); };
   EXPECT_TRUE(values_are(grad_of(one_over_min, leaf({1, -1})), {0, -1}));
-  EXPECT_TRUE(values_are(grad_of([](const Tensor& x) { return std::get<0>(max(x.view({1, 3}), 1)); }, leaf({1, 3, 3}), kInf),
+  EXPECT_TRUE(values_are(grad_of(
+                             [](const Tensor& x) {
+                               return std::get<0>(max(x.view({1, 3}), 1));
+                             },
+                             leaf({1, 3, 3}), kInf),
                          {0, kInf, 0}));
   const auto max_with_one = [this](const Tensor& x) { return maximum(x, ones({}, options(kFloat64))); };
   EXPECT_TRUE(values_are(grad_of(max_with_one, leaf({0, 2}), kInf), {0, kInf}));
@@ -118,8 +122,9 @@ TEST_P(PyTorchAgreement, PowZeroAndDivGradientsAtTheEdges) {
 
 // 9, 14
 TEST_P(PyTorchAgreement, CrossEntropyIsStableAndIgnoresPadding) {
-  EXPECT_NEAR(cross_entropy(tensor({1e16, 1e16}, {1, 2}, options(kFloat64)), tensor({0}, options(kInt64))).item<double>(),
-              std::log(2.0), 1e-15);
+  EXPECT_NEAR(
+      cross_entropy(tensor({1e16, 1e16}, {1, 2}, options(kFloat64)), tensor({0}, options(kInt64))).item<double>(),
+      std::log(2.0), 1e-15);
   Tensor x = tensor({1, 2, 3, 4}, {2, 2}, options(kFloat64)).requires_grad_();
   const Tensor loss = cross_entropy(x, tensor({1, -100}, options(kInt64)));
   EXPECT_NEAR(loss.item<double>(), 0.31326168751822286, 1e-15);
@@ -134,18 +139,20 @@ TEST_P(PyTorchAgreement, CrossEntropyIsStableAndIgnoresPadding) {
                                        Reduction::None, /*ignore_index=*/0);
   EXPECT_TRUE(values_are(per_row, {0, std::log(1 + std::exp(-1.0))}, 1e-15));
   nn::CrossEntropyLoss ignore_zero({.ignore_index = 0});
-  EXPECT_NEAR(ignore_zero(tensor({1, 2, 3, 4}, {2, 2}, options(kFloat64)), tensor({0, 1}, options(kInt64))).item<double>(),
-              std::log(1 + std::exp(-1.0)), 1e-15);
+  EXPECT_NEAR(
+      ignore_zero(tensor({1, 2, 3, 4}, {2, 2}, options(kFloat64)), tensor({0, 1}, options(kInt64))).item<double>(),
+      std::log(1 + std::exp(-1.0)), 1e-15);
 }
 
 // 10, 20
 TEST_P(PyTorchAgreement, BceWithLogitsAtInfinityAndWithoutOverflow) {
-  const Tensor x = tensor({kInf, kInf, -kInf, 3e38}, options(kFloat32)), t = tensor({0, 0.5, 1, 1.5}, options(kFloat32));
+  const Tensor x = tensor({kInf, kInf, -kInf, 3e38}, options(kFloat32)),
+               t = tensor({0, 0.5, 1, 1.5}, options(kFloat32));
   EXPECT_TRUE(values_are(binary_cross_entropy_with_logits(x, t, Reduction::None), {kInf, kInf, kInf, -1.5e38}, 1e32));
   // Where the true loss is 0 nudge says 0; PyTorch 1.13 says NaN (inf·0): a documented difference.
-  EXPECT_TRUE(values_are(binary_cross_entropy_with_logits(tensor({kInf, -kInf}, options()), tensor({1, 0}, options()),
-                                                          Reduction::None),
-                         {0, 0}));
+  EXPECT_TRUE(values_are(
+      binary_cross_entropy_with_logits(tensor({kInf, -kInf}, options()), tensor({1, 0}, options()), Reduction::None),
+      {0, 0}));
   Tensor m = tensor({3e38, 0, 0, 0}, options(kFloat32)).requires_grad_();
   mse_loss(m, zeros({4}, options(kFloat32))).backward();
   EXPECT_NEAR(m.grad().to_vector<double>()[0], 1.5e38, 1e32);  // 2·(x − t)/4 without forming 2·x first

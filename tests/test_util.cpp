@@ -43,15 +43,16 @@ std::string device_param_name(const ::testing::TestParamInfo<Device>& info) {
   }
   if (bad == 0) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << bad << " of " << x.size() << " elements differ; worst at flat index "
-                                       << worst_at << ": " << x[worst_at] << " vs " << y[worst_at]
-                                       << " (atol " << atol << ", rtol " << rtol << ")";
+                                       << worst_at << ": " << x[worst_at] << " vs " << y[worst_at] << " (atol " << atol
+                                       << ", rtol " << rtol << ")";
 }
 
 ::testing::AssertionResult values_are(const Tensor& a, const std::vector<double>& expected, double atol) {
   return all_close(a, tensor(expected, a.shape(), kFloat64), atol, 0);
 }
 
-::testing::AssertionResult throws_error_with(const std::function<void()>& fn, std::initializer_list<std::string> parts) {
+::testing::AssertionResult throws_error_with(const std::function<void()>& fn,
+                                             std::initializer_list<std::string> parts) {
   try {
     fn();
   } catch (const Error& e) {

@@ -29,21 +29,21 @@ class DeviceTest : public ::testing::TestWithParam<Device> {
 bool cuda_required();
 
 /// Skips the current test with the reason when CUDA cannot be used (fails under cuda_required()).
-#define NUDGE_REQUIRE_CUDA()                                                                           \
-  do {                                                                                                 \
-    if (!::nudge::cuda::is_available()) {                                                              \
+#define NUDGE_REQUIRE_CUDA()                                                                                     \
+  do {                                                                                                           \
+    if (!::nudge::cuda::is_available()) {                                                                        \
       if (::nudge::testing::cuda_required()) FAIL() << "CUDA required: " << ::nudge::cuda::unavailable_reason(); \
-      GTEST_SKIP() << ::nudge::cuda::unavailable_reason();                                             \
-    }                                                                                                  \
+      GTEST_SKIP() << ::nudge::cuda::unavailable_reason();                                                       \
+    }                                                                                                            \
   } while (0)
 
 /// Skips the current test when device `index` has less than `bytes` of free memory (big-shape
 /// tests of grid limits and 64-bit indexing); never a failure, since the card decides.
-#define NUDGE_REQUIRE_CUDA_MEMORY(index, bytes)                                                       \
-  do {                                                                                                \
-    if (::nudge::cuda::free_memory(index) < static_cast<std::size_t>(bytes))                         \
-      GTEST_SKIP() << "needs " << ((bytes) >> 30) << " GiB free on cuda:" << (index) << ", has "     \
-                   << (::nudge::cuda::free_memory(index) >> 30) << " GiB";                            \
+#define NUDGE_REQUIRE_CUDA_MEMORY(index, bytes)                                                  \
+  do {                                                                                           \
+    if (::nudge::cuda::free_memory(index) < static_cast<std::size_t>(bytes))                     \
+      GTEST_SKIP() << "needs " << ((bytes) >> 30) << " GiB free on cuda:" << (index) << ", has " \
+                   << (::nudge::cuda::free_memory(index) >> 30) << " GiB";                       \
   } while (0)
 
 /// The folder holding the example programs: NUDGE_BIN_DIR if set, else the test binary's own folder

@@ -28,8 +28,8 @@ std::vector<double> evaluate_shifted(const std::function<Tensor(const std::vecto
 GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
                           double eps, double atol, double rtol) {
   for (std::size_t i = 0; i < inputs.size(); ++i)
-    NUDGE_CHECK(inputs[i].dtype() == kFloat64 && inputs[i].requires_grad() && inputs[i].is_leaf(),
-                "gradcheck: input ", i, " must be a float64 leaf with requires_grad, got a ", describe(inputs[i]));
+    NUDGE_CHECK(inputs[i].dtype() == kFloat64 && inputs[i].requires_grad() && inputs[i].is_leaf(), "gradcheck: input ",
+                i, " must be a float64 leaf with requires_grad, got a ", describe(inputs[i]));
   const Tensor out = f(inputs);
   NUDGE_CHECK(out.dtype() == kFloat64, "gradcheck: f must return float64, got a ", describe(out));
   NUDGE_CHECK(out.requires_grad(), "gradcheck: the output of f does not depend on any input");

@@ -79,5 +79,4 @@ void set_history(Tensor& output, std::shared_ptr<Node> node, std::initializer_li
   output.impl().requires_grad = true;
 }
 
-
 }  // namespace nudge::autograd

@@ -106,12 +106,13 @@ void record(const char* op, Tensor& output, std::initializer_list<const Tensor*>
 /// its captures save (a SavedTensor of an output detaches it, which allocates), is built only
 /// when grad mode is on and some input requires grad. Inputs go in parentheses:
 ///     NUDGE_RECORD("mul", y, (&a, &b), [a_ = SavedTensor(a, "mul"), ...](const Tensor& g) {...});
-#define NUDGE_RECORD(op, output, inputs, ...)                                                    \
-  do {                                                                                           \
-    if (::nudge::autograd::needs_grad(NUDGE_RECORD_INPUTS inputs))                               \
-      ::nudge::autograd::record(op, output, NUDGE_RECORD_INPUTS inputs, __VA_ARGS__);            \
+#define NUDGE_RECORD(op, output, inputs, ...)                                         \
+  do {                                                                                \
+    if (::nudge::autograd::needs_grad(NUDGE_RECORD_INPUTS inputs))                    \
+      ::nudge::autograd::record(op, output, NUDGE_RECORD_INPUTS inputs, __VA_ARGS__); \
   } while (0)
-#define NUDGE_RECORD_INPUTS(...) {__VA_ARGS__}
+#define NUDGE_RECORD_INPUTS(...) \
+  { __VA_ARGS__ }
 
 namespace nudge::autograd {
 

@@ -8,8 +8,8 @@ namespace nudge {
 Tensor& Tensor::requires_grad_(bool requires_grad) {
   NUDGE_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change requires_grad; this ", describe(*this),
               " was produced by ", grad_fn()->name(), " (use detach() for a new leaf)");
-  NUDGE_CHECK(!requires_grad || is_floating(dtype()), "requires_grad_: only float tensors can require gradients, got a ",
-              describe(*this));
+  NUDGE_CHECK(!requires_grad || is_floating(dtype()),
+              "requires_grad_: only float tensors can require gradients, got a ", describe(*this));
   impl().requires_grad = requires_grad;
   return *this;
 }
@@ -22,9 +22,7 @@ void Tensor::set_grad(const Tensor& grad) {
   impl().grad = grad.defined() ? grad.impl_ptr() : nullptr;
 }
 
-Tensor Tensor::detach() const {
-  return make_tensor(storage(), shape(), strides(), storage_offset(), dtype());
-}
+Tensor Tensor::detach() const { return make_tensor(storage(), shape(), strides(), storage_offset(), dtype()); }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
   NUDGE_CHECK(requires_grad(), "backward: the ", describe(*this),
@@ -35,8 +33,8 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
                 " (backward() without one is for one-element tensors such as a loss)");
     seed = ones_like(*this);
   }
-  NUDGE_CHECK(seed.shape() == shape() && seed.dtype() == dtype() && seed.device() == device(), "backward: the gradient, a ",
-              describe(seed), ", must match the ", describe(*this));
+  NUDGE_CHECK(seed.shape() == shape() && seed.dtype() == dtype() && seed.device() == device(),
+              "backward: the gradient, a ", describe(seed), ", must match the ", describe(*this));
   autograd::backward(*this, seed, retain_graph);
 }
 

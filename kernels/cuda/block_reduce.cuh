@@ -15,8 +15,7 @@ template <class T>
 __device__ T shuffle_down(T v, int delta, int width) {
   if constexpr (std::is_integral_v<T> && sizeof(T) == 8)
     return static_cast<T>(__shfl_down_sync(0xffffffffu, static_cast<long long>(v), delta, width));
-  else
-    return __shfl_down_sync(0xffffffffu, v, delta, width);
+  else return __shfl_down_sync(0xffffffffu, v, delta, width);
 }
 template <class A>
 __device__ fn::Acc<A> shuffle_down(fn::Acc<A> v, int delta, int width) {
@@ -53,10 +52,16 @@ __device__ T block_reduce(T v, Combine combine, T identity) {
 }
 
 struct Plus {
-  template <class T> __device__ T operator()(T a, T b) const { return a + b; }
+  template <class T>
+  __device__ T operator()(T a, T b) const {
+    return a + b;
+  }
 };
 struct Max {
-  template <class T> __device__ T operator()(T a, T b) const { return a > b ? a : b; }
+  template <class T>
+  __device__ T operator()(T a, T b) const {
+    return a > b ? a : b;
+  }
 };
 
 /// The "last block finishes" step of a single-launch grid reduction. Called by one thread of each

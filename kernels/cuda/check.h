@@ -9,27 +9,27 @@
 
 /// A failed call also clears the runtime's last error, so that the next, unrelated launch check
 /// does not report it again (sticky errors, such as an illegal address, cannot be cleared).
-#define NUDGE_CUDA_CHECK(expr)                                                                   \
-  do {                                                                                           \
-    const cudaError_t nudge_err_ = (expr);                                                       \
-    if (nudge_err_ != cudaSuccess) {                                                             \
-      cudaGetLastError();                                                                        \
-      NUDGE_FAIL("CUDA error in ", #expr, ": ", cudaGetErrorName(nudge_err_), " (",              \
-                 cudaGetErrorString(nudge_err_), ")");                                           \
-    }                                                                                            \
+#define NUDGE_CUDA_CHECK(expr)                                                                                      \
+  do {                                                                                                              \
+    const cudaError_t nudge_err_ = (expr);                                                                          \
+    if (nudge_err_ != cudaSuccess) {                                                                                \
+      cudaGetLastError();                                                                                           \
+      NUDGE_FAIL("CUDA error in ", #expr, ": ", cudaGetErrorName(nudge_err_), " (", cudaGetErrorString(nudge_err_), \
+                 ")");                                                                                              \
+    }                                                                                                               \
   } while (0)
 
 /// After every kernel launch: catches bad launch configurations immediately, and counts the
 /// launch (core/profiling.h).
-#define NUDGE_CUDA_CHECK_LAUNCH()              \
-  do {                                         \
-    NUDGE_CUDA_CHECK(cudaGetLastError());      \
-    ::nudge::profiling::count_kernel();        \
+#define NUDGE_CUDA_CHECK_LAUNCH()         \
+  do {                                    \
+    NUDGE_CUDA_CHECK(cudaGetLastError()); \
+    ::nudge::profiling::count_kernel();   \
   } while (0)
 
-#define NUDGE_CUBLAS_CHECK(expr)                                                                 \
-  do {                                                                                           \
-    const cublasStatus_t nudge_status_ = (expr);                                                 \
-    NUDGE_CHECK(nudge_status_ == CUBLAS_STATUS_SUCCESS, "cuBLAS error in ", #expr, ": ",         \
+#define NUDGE_CUBLAS_CHECK(expr)                                                                      \
+  do {                                                                                                \
+    const cublasStatus_t nudge_status_ = (expr);                                                      \
+    NUDGE_CHECK(nudge_status_ == CUBLAS_STATUS_SUCCESS, "cuBLAS error in ", #expr, ": ",              \
                 cublasGetStatusName(nudge_status_), " (", cublasGetStatusString(nudge_status_), ")"); \
   } while (0)

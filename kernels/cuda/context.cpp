@@ -29,7 +29,8 @@ DeviceContext& context(int index) {
     NUDGE_CUDA_CHECK(cudaDeviceGetAttribute(&c.sm_count, cudaDevAttrMultiProcessorCount, index));
     NUDGE_CUDA_CHECK(cudaMalloc(&c.arrival_counters, DeviceContext::kArrivalCounters * sizeof(unsigned)));
     // On nudge's own stream: a non-blocking stream does not wait for the legacy stream's cudaMemset.
-    NUDGE_CUDA_CHECK(cudaMemsetAsync(c.arrival_counters, 0, DeviceContext::kArrivalCounters * sizeof(unsigned), c.stream));
+    NUDGE_CUDA_CHECK(
+        cudaMemsetAsync(c.arrival_counters, 0, DeviceContext::kArrivalCounters * sizeof(unsigned), c.stream));
     NUDGE_CUDA_CHECK(cudaStreamSynchronize(c.stream));
     NUDGE_CUDA_CHECK(cudaMalloc(&c.reduce_partials, 2 * DeviceContext::kReducePartials * sizeof(double)));
     void* report = nullptr;

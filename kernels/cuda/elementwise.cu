@@ -99,8 +99,7 @@ void launch_map1(int device, const StridedLoop<2>& loop, F f) {
     const In* in = static_cast<const In*>(loop.data[1]);
     if (aligned_to(out, sizeof(Out) * V) && aligned_to(in, sizeof(In) * V))
       map1_dense<V><<<grid_for(loop.numel / V, ctx), kBlockThreads, 0, ctx.stream>>>(loop.numel, out, in, f);
-    else
-      map1_dense<1><<<grid_for(loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(loop.numel, out, in, f);
+    else map1_dense<1><<<grid_for(loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(loop.numel, out, in, f);
   } else {
     map1_strided<Out, In><<<grid_for(loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(loop, f);
   }
@@ -120,8 +119,7 @@ void launch_map2(int device, const StridedLoop<3>& loop, F f) {
     const std::size_t bytes = sizeof(T) * V;
     if (aligned_to(out, bytes) && aligned_to(a, bytes) && aligned_to(b, bytes))
       map2_dense<V><<<grid_for(loop.numel / V, ctx), kBlockThreads, 0, ctx.stream>>>(loop.numel, out, a, b, f);
-    else
-      map2_dense<1><<<grid_for(loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(loop.numel, out, a, b, f);
+    else map2_dense<1><<<grid_for(loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(loop.numel, out, a, b, f);
   } else {
     map2_strided<T><<<grid_for(loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(loop, f);
   }
@@ -155,7 +153,8 @@ void binary_scalar(int device, const BinaryScalarCall& call) {
 void copy(int device, const CopyCall& call) {
   visit_dtype(call.dst_dtype, [&](auto dst_tag) {
     using To = decltype(dst_tag);
-    visit_dtype(call.src_dtype, [&](auto src_tag) { launch_map1<To, decltype(src_tag)>(device, call.loop, fn::Cast<To>{}); });
+    visit_dtype(call.src_dtype,
+                [&](auto src_tag) { launch_map1<To, decltype(src_tag)>(device, call.loop, fn::Cast<To>{}); });
   });
 }
 
@@ -172,8 +171,7 @@ void fill(int device, const FillCall& call) {
       fill_dense<V><<<grid_for(call.loop.numel / V, ctx), kBlockThreads, 0, ctx.stream>>>(call.loop.numel, out, value);
     else if (call.loop.contiguous)
       fill_dense<1><<<grid_for(call.loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(call.loop.numel, out, value);
-    else
-      fill_strided<T><<<grid_for(call.loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(call.loop, value);
+    else fill_strided<T><<<grid_for(call.loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(call.loop, value);
   });
   NUDGE_CUDA_CHECK_LAUNCH();
 }

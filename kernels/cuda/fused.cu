@@ -38,8 +38,8 @@ constexpr int kTileRows = 8;   // warps per block, striding down the rows
 template <class T>
 __global__ void activation_backward_kernel(std::int64_t rows, std::int64_t cols, std::int64_t rows_per_chunk,
                                            const T* __restrict__ grad_y, const T* __restrict__ y,
-                                           T* __restrict__ grad_z, T* __restrict__ grad_bias,
-                                           T* __restrict__ partials, unsigned* __restrict__ arrivals, Activation act) {
+                                           T* __restrict__ grad_z, T* __restrict__ grad_bias, T* __restrict__ partials,
+                                           unsigned* __restrict__ arrivals, Activation act) {
   __shared__ T sums[kTileRows][kTileCols];
   __shared__ bool last_block;
   const int tx = threadIdx.x, ty = threadIdx.y;
@@ -90,9 +90,11 @@ void bias_activation_typed(int device, const BiasActivationCall& call) {
   const bool vectorise = call.cols % kVec == 0 && aligned_to(y, 16) && (bias == nullptr || aligned_to(bias, 16));
   const std::int64_t n = call.rows * call.cols;
   if (vectorise)
-    bias_activation_kernel<kVec><<<grid_for(n / kVec, ctx), kBlockThreads, 0, ctx.stream>>>(call.rows, call.cols, y, bias, call.act);
+    bias_activation_kernel<kVec>
+        <<<grid_for(n / kVec, ctx), kBlockThreads, 0, ctx.stream>>>(call.rows, call.cols, y, bias, call.act);
   else
-    bias_activation_kernel<1><<<grid_for(n, ctx), kBlockThreads, 0, ctx.stream>>>(call.rows, call.cols, y, bias, call.act);
+    bias_activation_kernel<1>
+        <<<grid_for(n, ctx), kBlockThreads, 0, ctx.stream>>>(call.rows, call.cols, y, bias, call.act);
   NUDGE_CUDA_CHECK_LAUNCH();
 }
 

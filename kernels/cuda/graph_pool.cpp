@@ -29,9 +29,9 @@ class GraphPool {
   ~GraphPool() {
     DeviceGuard guard(index_);
     for (const auto& [ptr, block] : blocks_) {
-      const cudaError_t err =
-          block.origin == Origin::Own ? cudaFree(ptr) : cudaFreeAsync(ptr, context(index_).stream);
-      if (err != cudaSuccess) std::fprintf(stderr, "nudge: freeing a graph pool block failed: %s\n", cudaGetErrorString(err));
+      const cudaError_t err = block.origin == Origin::Own ? cudaFree(ptr) : cudaFreeAsync(ptr, context(index_).stream);
+      if (err != cudaSuccess)
+        std::fprintf(stderr, "nudge: freeing a graph pool block failed: %s\n", cudaGetErrorString(err));
     }
   }
 

@@ -13,7 +13,8 @@ inline constexpr int kBlockThreads = 256;
 /// of 256 threads each), never more than the work needs.
 inline unsigned grid_for(std::int64_t work, const DeviceContext& ctx) {
   const std::int64_t needed = (work + kBlockThreads - 1) / kBlockThreads;
-  return static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>(needed, std::int64_t{ctx.sm_count} * 8)));
+  return static_cast<unsigned>(
+      std::max<std::int64_t>(1, std::min<std::int64_t>(needed, std::int64_t{ctx.sm_count} * 8)));
 }
 
 /// 128-bit vector of T for vectorised loads and stores.

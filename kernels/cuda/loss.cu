@@ -166,8 +166,8 @@ void loss_typed(int device, const LossCall& c) {
       pointwise_loss_kernel<kVec, T><<<blocks(n / kVec + 1), kBlockThreads, 0, ctx.stream>>>(
           c, grad_scale, reduce_factor, ctx.reduce_partials, ctx.arrival_counters);
     else
-      pointwise_loss_kernel<1, T><<<blocks(n), kBlockThreads, 0, ctx.stream>>>(c, grad_scale, reduce_factor,
-                                                                               ctx.reduce_partials, ctx.arrival_counters);
+      pointwise_loss_kernel<1, T><<<blocks(n), kBlockThreads, 0, ctx.stream>>>(
+          c, grad_scale, reduce_factor, ctx.reduce_partials, ctx.arrival_counters);
   }
   NUDGE_CUDA_CHECK_LAUNCH();
 }

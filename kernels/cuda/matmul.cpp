@@ -45,10 +45,10 @@ void gemm(int device, const MatmulCall& call, Gemm gemm_fn, BatchedGemm batched_
     return;
   }
   NUDGE_CUBLAS_CHECK(batched_fn(ctx.cublas, op_of(call.b), op_of(call.a), blas_int(call.n, "n"), blas_int(call.m, "m"),
-                             blas_int(call.k, "k"), &alpha, static_cast<const T*>(call.b.data), blas_int(call.b.ld, "ldb"),
-                             call.b.batch_stride, static_cast<const T*>(call.a.data), blas_int(call.a.ld, "lda"),
-                             call.a.batch_stride, &beta, static_cast<T*>(call.c), blas_int(call.n, "ldc"),
-                             call.m * call.n, blas_int(call.batch, "batch")));
+                                blas_int(call.k, "k"), &alpha, static_cast<const T*>(call.b.data),
+                                blas_int(call.b.ld, "ldb"), call.b.batch_stride, static_cast<const T*>(call.a.data),
+                                blas_int(call.a.ld, "lda"), call.a.batch_stride, &beta, static_cast<T*>(call.c),
+                                blas_int(call.n, "ldc"), call.m * call.n, blas_int(call.batch, "batch")));
   profiling::count_gemm();
 }
 
@@ -56,7 +56,8 @@ void gemm(int device, const MatmulCall& call, Gemm gemm_fn, BatchedGemm batched_
 
 void matmul(int device, const MatmulCall& call) {
   visit_float_dtype(call.dtype, "matmul", [&](auto tag) {
-    if constexpr (std::is_same_v<decltype(tag), float>) gemm<float>(device, call, cublasSgemm, cublasSgemmStridedBatched);
+    if constexpr (std::is_same_v<decltype(tag), float>)
+      gemm<float>(device, call, cublasSgemm, cublasSgemmStridedBatched);
     else gemm<double>(device, call, cublasDgemm, cublasDgemmStridedBatched);
   });
 }

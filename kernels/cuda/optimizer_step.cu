@@ -38,7 +38,8 @@ __device__ int slot_of_block(const SlotTable<Call>& t, std::int64_t block) {
 
 /// Calls `update(call, slot, i)` for every element i of this block's chunk of its parameter.
 template <class Call, class Update>
-__global__ void __launch_bounds__(kBlockThreads) multi_tensor_kernel(const __grid_constant__ SlotTable<Call> t, Update update) {
+__global__ void __launch_bounds__(kBlockThreads)
+    multi_tensor_kernel(const __grid_constant__ SlotTable<Call> t, Update update) {
   const int k = slot_of_block(t, blockIdx.x);
   const ParamSlot& s = t.slots[k];
   const std::int64_t begin = (blockIdx.x - t.first_chunk[k]) * kChunk, end = min(s.numel, begin + kChunk);

@@ -127,14 +127,15 @@ __global__ void reduce_columns(const T* __restrict__ in, std::int64_t outer, std
 
 namespace {
 
-constexpr std::int64_t kShortRow = 256;      // rows up to this long go to groups of ≤ 32 lanes
+constexpr std::int64_t kShortRow = 256;  // rows up to this long go to groups of ≤ 32 lanes
 constexpr int kMaxSplits = 1024;
 constexpr std::int64_t kMinPerSplit = 4096;  // elements a block should own before splitting pays
 constexpr std::int64_t kMinRowsPerChunk = 64;
 
 /// Blocks for a grid-stride loop over `items` blocks of work: enough to fill the GPU.
 unsigned blocks_for(std::int64_t items, const DeviceContext& ctx) {
-  return static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>(items, std::int64_t{ctx.sm_count} * 32)));
+  return static_cast<unsigned>(
+      std::max<std::int64_t>(1, std::min<std::int64_t>(items, std::int64_t{ctx.sm_count} * 32)));
 }
 
 template <int G, class T, class R>
@@ -187,9 +188,9 @@ void launch_columns(int device, const DeviceContext& ctx, const ReduceCall& call
   const std::int64_t outputs = call.outer * call.inner;
   const Scratch partials(device, chunks > 1 ? sizeof(A) * outputs * chunks : 0);
   const dim3 grid(blocks_for(tile_blocks, ctx), static_cast<unsigned>(chunks)), block(kTileCols, kTileRows);
-  reduce_columns<T><<<grid, block, 0, ctx.stream>>>(static_cast<const T*>(call.in), call.outer, call.reduce,
-                                                     call.inner, rows_per_chunk, r, partials.as<A>(),
-                                                     static_cast<T*>(call.out), call.indices);
+  reduce_columns<T><<<grid, block, 0, ctx.stream>>>(static_cast<const T*>(call.in), call.outer, call.reduce, call.inner,
+                                                    rows_per_chunk, r, partials.as<A>(), static_cast<T*>(call.out),
+                                                    call.indices);
   NUDGE_CUDA_CHECK_LAUNCH();
   if (chunks > 1) launch_partials<T>(ctx, partials.as<A>(), outputs, static_cast<int>(chunks), r, call);
 }
