@@ -101,7 +101,7 @@ NUDGE_OP_FAMILIES(NUDGE_DECLARE_TABLE)
 /// Everything one backend provides; a backend hands it to install() once.
 struct KernelSet {
   DeviceRuntime runtime;
-#define NUDGE_KERNEL_SET_FIELD(name, Call) KernelFn<Call> name;
+#define NUDGE_KERNEL_SET_FIELD(name, Call) KernelFn<Call> name = nullptr;
   NUDGE_OP_FAMILIES(NUDGE_KERNEL_SET_FIELD)
 #undef NUDGE_KERNEL_SET_FIELD
 };

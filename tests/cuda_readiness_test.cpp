@@ -132,8 +132,11 @@ void expect_linear_matches_cpu(Device device, std::int64_t rows, std::int64_t in
     return std::vector<Tensor>{on_cpu(y), on_cpu(x.grad()), on_cpu(w.grad()), with_bias ? on_cpu(b.grad()) : Tensor()};
   };
   const auto got = grads_of(device), want = grads_of(Device::cpu());
-  for (std::size_t k = 0; k < got.size(); ++k)
-    if (want[k].defined()) EXPECT_TRUE(all_close(got[k], want[k], 1e-9, 1e-9)) << "output " << k;
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    if (want[k].defined()) {
+      EXPECT_TRUE(all_close(got[k], want[k], 1e-9, 1e-9)) << "output " << k;
+    }
+  }
 }
 
 TEST_P(CudaReadiness, LinearBackwardWithoutBiasOverManyRows) {
