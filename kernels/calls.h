@@ -156,6 +156,9 @@ struct ActivationBackwardCall {
   const void* y;
   void* grad_z;
   void* grad_bias;
+  /// The activation's input z, for an activation whose gradient needs it
+  /// (fn::activation_grad_needs_input); null otherwise (every activation today reads y only).
+  const void* z = nullptr;
 };
 
 /// A loss and its input gradient in one pass. MSE and BCE-with-logits are elementwise over

@@ -31,13 +31,14 @@ void activation_backward_impl(const ActivationBackwardCall& call) {
   const T* __restrict y = static_cast<const T*>(call.y);
   T* __restrict gz = static_cast<T*>(call.grad_z);
   T* __restrict gb = static_cast<T*>(call.grad_bias);
+  const T* __restrict z = static_cast<const T*>(call.z);
   std::vector<double> column_sums(gb ? static_cast<std::size_t>(call.cols)
                                      : 0);  // double: sums of many rows stay exact
   double* __restrict sums = column_sums.data();
   for (std::int64_t r = 0; r < call.rows; ++r) {
     const std::int64_t base = r * call.cols;
     for (std::int64_t c = 0; c < call.cols; ++c)
-      gz[base + c] = fn::activation_grad(kAct, gy[base + c], y[base + c], T(0));
+      gz[base + c] = fn::activation_grad(kAct, gy[base + c], y[base + c], z ? z[base + c] : T(0));
     if (gb)
       for (std::int64_t c = 0; c < call.cols; ++c) sums[c] += gz[base + c];
   }

@@ -39,7 +39,7 @@ template <class T>
 __global__ void activation_backward_kernel(std::int64_t rows, std::int64_t cols, std::int64_t rows_per_chunk,
                                            const T* __restrict__ grad_y, const T* __restrict__ y,
                                            T* __restrict__ grad_z, T* __restrict__ grad_bias, T* __restrict__ partials,
-                                           unsigned* __restrict__ arrivals, Activation act) {
+                                           unsigned* __restrict__ arrivals, Activation act, const T* __restrict__ z) {
   __shared__ T sums[kTileRows][kTileCols];
   __shared__ bool last_block;
   const int tx = threadIdx.x, ty = threadIdx.y;
@@ -50,7 +50,7 @@ __global__ void activation_backward_kernel(std::int64_t rows, std::int64_t cols,
   if (col < cols) {
     for (std::int64_t r = row_begin + ty; r < row_end; r += kTileRows) {
       const std::int64_t i = r * cols + col;
-      const T g = fn::activation_grad(act, grad_y[i], y[i], T(0));
+      const T g = fn::activation_grad(act, grad_y[i], y[i], z ? z[i] : T(0));
       grad_z[i] = g;
       sum += g;
     }
@@ -116,7 +116,8 @@ void activation_backward_typed(int device, const ActivationBackwardCall& call) {
   const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(chunks)), block(kTileCols, kTileRows);
   activation_backward_kernel<T><<<grid, block, 0, ctx.stream>>>(
       call.rows, call.cols, rows_per_chunk, static_cast<const T*>(call.grad_y), static_cast<const T*>(call.y),
-      static_cast<T*>(call.grad_z), static_cast<T*>(call.grad_bias), partials.as<T>(), ctx.arrival_counters, call.act);
+      static_cast<T*>(call.grad_z), static_cast<T*>(call.grad_bias), partials.as<T>(), ctx.arrival_counters, call.act,
+      static_cast<const T*>(call.z));
   NUDGE_CUDA_CHECK_LAUNCH();
 }
 
