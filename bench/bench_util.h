@@ -27,12 +27,10 @@ bool quick();
 /// the host), wall clock on the CPU. With `flush`, the L2 cache is evicted before each iteration
 /// (outside the timed span), so bandwidth rows read from memory, not cache.
 /// Returns the mean seconds per iteration.
-template <class Work>
-double run_timed(benchmark::State& state, Device device, Work&& work, bool flush = false);
+template <class Work> double run_timed(benchmark::State& state, Device device, Work&& work, bool flush = false);
 
 /// Registers `fn(state)` under `name`, timed manually (run_timed), in microseconds.
-template <class Fn>
-benchmark::internal::Benchmark* add(const std::string& name, Fn&& fn) {
+template <class Fn> benchmark::internal::Benchmark* add(const std::string& name, Fn&& fn) {
   return benchmark::RegisterBenchmark(name.c_str(), std::forward<Fn>(fn))
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
@@ -73,8 +71,7 @@ class DeviceTimer {
   double wall_start_ = 0;
 };
 
-template <class Work>
-double run_timed(benchmark::State& state, Device device, Work&& work, bool flush) {
+template <class Work> double run_timed(benchmark::State& state, Device device, Work&& work, bool flush) {
   DeviceTimer timer(device);
   // Warm-up, untimed: caches, cuBLAS heuristics and the allocators' pools are primed. Twice,
   // because `out = f(in)` holds the previous output while allocating the next.

@@ -22,8 +22,7 @@ void check(cublasStatus_t status, const char* what) {
 }
 
 /// Best of several timed runs of `work` on `stream` (after one warm-up), in seconds.
-template <class Work>
-double best_seconds(cudaStream_t stream, int runs, Work work) {
+template <class Work> double best_seconds(cudaStream_t stream, int runs, Work work) {
   cudaEvent_t start, stop;
   check(cudaEventCreate(&start), "cudaEventCreate");
   check(cudaEventCreate(&stop), "cudaEventCreate");

@@ -39,24 +39,13 @@ constexpr bool is_floating(DType t) { return t != DType::Int64; }
 inline std::ostream& operator<<(std::ostream& out, DType t) { return out << dtype_name(t); }
 
 /// The DType of a C++ element type.
-template <class T>
-constexpr DType dtype_of();
-template <>
-constexpr DType dtype_of<float>() {
-  return DType::Float32;
-}
-template <>
-constexpr DType dtype_of<double>() {
-  return DType::Float64;
-}
-template <>
-constexpr DType dtype_of<std::int64_t>() {
-  return DType::Int64;
-}
+template <class T> constexpr DType dtype_of();
+template <> constexpr DType dtype_of<float>() { return DType::Float32; }
+template <> constexpr DType dtype_of<double>() { return DType::Float64; }
+template <> constexpr DType dtype_of<std::int64_t>() { return DType::Int64; }
 
 /// Calls `f(T{})` with the C++ type of `t`: `visit_dtype(t, [&](auto tag) { using T = decltype(tag); ... })`.
-template <class F>
-decltype(auto) visit_dtype(DType t, F&& f) {
+template <class F> decltype(auto) visit_dtype(DType t, F&& f) {
   switch (t) {
     case DType::Float32: return f(float{});
     case DType::Float64: return f(double{});

@@ -21,8 +21,7 @@ class OutOfMemory : public Error {
 };
 
 namespace detail {
-template <class... Args>
-std::string concat(const Args&... args) {
+template <class... Args> std::string concat(const Args&... args) {
   std::ostringstream out;
   (out << ... << args);
   return out.str();

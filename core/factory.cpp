@@ -9,8 +9,7 @@ namespace nudge {
 namespace {
 
 /// Builds a host tensor of `shape` with `make(i)` for element i, then moves it to the device.
-template <class Make>
-Tensor from_host(const Shape& shape, TensorOptions options, Make make) {
+template <class Make> Tensor from_host(const Shape& shape, TensorOptions options, Make make) {
   Tensor host = empty(shape, TensorOptions(options.dtype()));
   visit_dtype(options.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -57,8 +56,7 @@ Tensor tensor(const std::vector<double>& values, Shape shape, TensorOptions opti
   return from_host(shape, options, [&](std::int64_t i, auto tag) { return static_cast<decltype(tag)>(values[i]); });
 }
 
-template <class T>
-Tensor from_vector(const std::vector<T>& values, Shape shape, TensorOptions options) {
+template <class T> Tensor from_vector(const std::vector<T>& values, Shape shape, TensorOptions options) {
   NUDGE_CHECK(numel_of(shape) == static_cast<std::int64_t>(values.size()), "from_vector: ", values.size(),
               " values do not fill shape ", shape_str(shape), " (", numel_of(shape), " elements)");
   return from_host(shape, options, [&](std::int64_t i, auto tag) { return static_cast<decltype(tag)>(values[i]); });

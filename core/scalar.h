@@ -13,8 +13,7 @@ class Scalar {
   Scalar(T v) : f_(static_cast<double>(v)), i_(static_cast<std::int64_t>(v)), is_int_(true) {}  // NOLINT
 
   /// The value as element type T (exact for int64 when constructed from an integer).
-  template <class T>
-  T to() const {
+  template <class T> T to() const {
     if constexpr (std::is_integral_v<T>) {
       if (is_int_) return static_cast<T>(i_);
       // Out-of-range doubles saturate and NaN gives 0 (the float -> int64 rule of kernels/functors.h);

@@ -63,8 +63,7 @@ class Tensor {
   /// Address of the first element (storage offset applied).
   void* data_ptr() const;
   /// Typed address of the first element; throws when T does not match dtype().
-  template <class T>
-  T* data_ptr() const;
+  template <class T> T* data_ptr() const;
 
   // ---- views (share storage) -------------------------------------------------------------
   /// Same data, new shape (one dim may be -1); throws when the strides cannot express it.
@@ -108,11 +107,9 @@ class Tensor {
   Tensor pin_memory() const;
   bool is_pinned() const { return storage()->is_pinned(); }
   /// The value of a one-element tensor, converted to T.
-  template <class T>
-  T item() const;
+  template <class T> T item() const;
   /// The elements in row-major order, converted to T (copied to the host if needed).
-  template <class T>
-  std::vector<T> to_vector() const;
+  template <class T> std::vector<T> to_vector() const;
 
   // ---- in-place (bump the storage version) -----------------------------------------------
   Tensor& add_(const Tensor& other);
@@ -187,21 +184,18 @@ Tensor empty(Shape shape, TensorOptions options = {});
 
 // ---- template definitions ---------------------------------------------------------------
 
-template <class T>
-T* Tensor::data_ptr() const {
+template <class T> T* Tensor::data_ptr() const {
   NUDGE_CHECK(dtype() == dtype_of<T>(), "data_ptr: requested ", dtype_name(dtype_of<T>()), " from a ", describe(*this));
   return static_cast<T*>(data_ptr());
 }
 
-template <class T>
-std::vector<T> Tensor::to_vector() const {
+template <class T> std::vector<T> Tensor::to_vector() const {
   const Tensor host = to(Device::cpu()).to(dtype_of<T>()).contiguous();
   const T* p = host.data_ptr<T>();
   return std::vector<T>(p, p + host.numel());
 }
 
-template <class T>
-T Tensor::item() const {
+template <class T> T Tensor::item() const {
   NUDGE_CHECK(numel() == 1, "item: expected a tensor with one element, got a ", describe(*this));
   return to_vector<T>()[0];
 }

@@ -97,8 +97,7 @@ double element(const unsigned char* raw, std::size_t i, unsigned char code) {
   }
 }
 
-template <class T>
-void convert(const std::vector<unsigned char>& raw, unsigned char code, Tensor& out) {
+template <class T> void convert(const std::vector<unsigned char>& raw, unsigned char code, Tensor& out) {
   T* dst = out.data_ptr<T>();
   const auto n = static_cast<std::size_t>(out.numel());
   for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(element(raw.data(), i, code));

@@ -15,8 +15,7 @@ namespace nudge::kernels {
 /// visit_dtype for the float dtypes, the one switch every float-only backend entry goes through:
 /// calls `f(float{})` or `f(double{})`; an int64 call (core rejects those first) is an error
 /// naming `what`.
-template <class F>
-void visit_float_dtype(DType t, const char* what, F&& f) {
+template <class F> void visit_float_dtype(DType t, const char* what, F&& f) {
   switch (t) {
     case DType::Float32: return f(float{});
     case DType::Float64: return f(double{});
@@ -31,8 +30,7 @@ inline constexpr int kMaxDims = 8;
 
 /// N strided operands walked in lock-step over the same logical shape; operand 0 is the output.
 /// Strides are in elements (0 for a broadcast dim); data pointers already include the offset.
-template <int N>
-struct StridedLoop {
+template <int N> struct StridedLoop {
   std::int64_t numel = 0;
   int ndim = 0;
   bool contiguous = false;  // every operand is dense and in row-major order: index i is element i

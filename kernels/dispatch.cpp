@@ -29,8 +29,7 @@ void ensure_kernels_registered() {
   });
 }
 
-template <class Fn>
-Fn Table<Fn>::get(Device device, const char* what) const {
+template <class Fn> Fn Table<Fn>::get(Device device, const char* what) const {
   ensure_kernels_registered();
   Fn fn = fns_[static_cast<int>(device.type())];
   NUDGE_CHECK(fn != nullptr, what, ": not implemented for ", device_type_name(device.type()));

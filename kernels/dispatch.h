@@ -80,11 +80,9 @@ struct DeviceRuntime {
 namespace dispatch {
 
 /// A backend's entry point for the calls of type Call.
-template <class Call>
-using KernelFn = void (*)(int device_index, const Call&);
+template <class Call> using KernelFn = void (*)(int device_index, const Call&);
 
-template <class Fn>
-class Table {
+template <class Fn> class Table {
  public:
   /// Returns the kernel for `device`, or throws "<what>: not implemented for CUDA".
   Fn get(Device device, const char* what) const;

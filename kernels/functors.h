@@ -17,8 +17,7 @@ namespace nudge::kernels::fn {
 
 // ---- the activation table: written once for the unfused ops, the fused Dense kernels and nn ------
 /// act(z).
-template <class T>
-NUDGE_HD T activate(Activation act, T z) {
+template <class T> NUDGE_HD T activate(Activation act, T z) {
   switch (act) {
     case Activation::Identity: return z;
     case Activation::Sigmoid: return Sigmoid{}(z);
@@ -41,8 +40,7 @@ NUDGE_HD constexpr bool activation_grad_needs_input(Activation act) {
 }
 /// Calls `f(std::integral_constant<Activation, act>{})`: the activation as a compile-time constant,
 /// so a loop over it vectorises (the CPU fused kernels).
-template <class F>
-void visit_activation(Activation act, F&& f) {
+template <class F> void visit_activation(Activation act, F&& f) {
   switch (act) {
     case Activation::Identity: return f(std::integral_constant<Activation, Activation::Identity>{});
     case Activation::Sigmoid: return f(std::integral_constant<Activation, Activation::Sigmoid>{});
@@ -54,8 +52,7 @@ void visit_activation(Activation act, F&& f) {
 /// dL/dz from dL/dy = g, the output y and (when activation_grad_needs_input) the input z. ReLU
 /// selects rather than multiplies: where y ≤ 0 the gradient is 0 even when g is inf or NaN, and a
 /// NaN input passes g on (PyTorch's threshold_backward).
-template <class T>
-NUDGE_HD T activation_grad(Activation act, T g, T y, T z) {
+template <class T> NUDGE_HD T activation_grad(Activation act, T g, T y, T z) {
   (void)z;
   switch (act) {
     case Activation::Identity: return g;
@@ -67,16 +64,14 @@ NUDGE_HD T activation_grad(Activation act, T g, T y, T z) {
 }
 
 /// A loss term and its derivative with respect to the input.
-template <class T>
-struct LossTerm {
+template <class T> struct LossTerm {
   T value;
   T grad;
 };
 
 /// One element of an elementwise loss (MSE or BCE-with-logits) at input x and target t. The
 /// gradient is before loss_grad_scale.
-template <class T>
-NUDGE_HD LossTerm<T> pointwise_loss(LossKind kind, T x, T t) {
+template <class T> NUDGE_HD LossTerm<T> pointwise_loss(LossKind kind, T x, T t) {
   if (kind == LossKind::MSE) {
     const T d = x - t;
     return {d * d, d};  // the 2 of 2·d is in loss_grad_scale: 2·d overflows before the 1/N would
@@ -102,14 +97,12 @@ NUDGE_HD double loss_grad_scale(const LossCall& c) {
 
 /// Cross-entropy of one row from its max logit, the sum of exp(x − max) and the target's logit:
 /// (max − x[k]) + log Σ, so that huge equal logits (1e16, 1e16) still give log 2.
-template <class T>
-NUDGE_HD T cross_entropy_row(T max_logit, T sum_exp, T target_logit) {
+template <class T> NUDGE_HD T cross_entropy_row(T max_logit, T sum_exp, T target_logit) {
   return (max_logit - target_logit) + log_(sum_exp);
 }
 
 /// One element of an SGD step (optim/sgd.h). `buf` is the momentum buffer.
-template <class T>
-NUDGE_HD void sgd_update(T& p, T g, T& buf, const SgdStepCall& c, const ParamSlot& s) {
+template <class T> NUDGE_HD void sgd_update(T& p, T g, T& buf, const SgdStepCall& c, const ParamSlot& s) {
   if (c.weight_decay != 0) g = g + p * T(c.weight_decay);
   if (c.momentum != 0) {
     buf = s.first_step ? g : buf * T(c.momentum) + g * T(1 - c.dampening);
@@ -119,8 +112,7 @@ NUDGE_HD void sgd_update(T& p, T g, T& buf, const SgdStepCall& c, const ParamSlo
 }
 
 /// One element of an Adam/AdamW step (optim/adam.h). m, v: exp_avg, exp_avg_sq.
-template <class T>
-NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamStepCall& c, const ParamSlot& s) {
+template <class T> NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamStepCall& c, const ParamSlot& s) {
   if (c.weight_decay != 0) {
     if (c.decoupled_weight_decay) p = p * T(1 - s.lr * c.weight_decay);
     else g = g + p * T(c.weight_decay);
@@ -136,75 +128,43 @@ NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamStepCall& c, const Pa
 
 // ---- binary ---------------------------------------------------------------------------------
 struct Add {
-  template <class T>
-  NUDGE_HD T operator()(T a, T b) const {
-    return a + b;
-  }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return a + b; }
 };
 struct Sub {
-  template <class T>
-  NUDGE_HD T operator()(T a, T b) const {
-    return a - b;
-  }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return a - b; }
 };
 struct Mul {
-  template <class T>
-  NUDGE_HD T operator()(T a, T b) const {
-    return a * b;
-  }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return a * b; }
 };
 struct Div {
-  template <class T>
-  NUDGE_HD T operator()(T a, T b) const {
-    return a / b;
-  }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return a / b; }
 };
 struct Maximum {
-  template <class T>
-  NUDGE_HD T operator()(T a, T b) const {
-    return isnan_(a) || a > b ? a : b;
-  }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return isnan_(a) || a > b ? a : b; }
 };
 struct Minimum {
-  template <class T>
-  NUDGE_HD T operator()(T a, T b) const {
-    return isnan_(a) || a < b ? a : b;
-  }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return isnan_(a) || a < b ? a : b; }
 };
 struct Eq {
-  template <class T>
-  NUDGE_HD T operator()(T a, T b) const {
-    return a == b ? T(1) : T(0);
-  }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return a == b ? T(1) : T(0); }
 };
 struct Lt {
-  template <class T>
-  NUDGE_HD T operator()(T a, T b) const {
-    return a < b ? T(1) : T(0);
-  }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return a < b ? T(1) : T(0); }
 };
 struct Gt {
-  template <class T>
-  NUDGE_HD T operator()(T a, T b) const {
-    return a > b ? T(1) : T(0);
-  }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return a > b ? T(1) : T(0); }
 };
 struct KeepWhere {
-  template <class T>
-  NUDGE_HD T operator()(T value, T mask) const {
-    return mask <= T(0) ? T(0) : value;
-  }
+  template <class T> NUDGE_HD T operator()(T value, T mask) const { return mask <= T(0) ? T(0) : value; }
 };
 
 /// f(x, s) and f(s, x) as unary functors: a tensor-scalar op is a unary map.
-template <class F, class T>
-struct ScalarSecond {
+template <class F, class T> struct ScalarSecond {
   F f;
   T s;
   NUDGE_HD T operator()(T x) const { return f(x, s); }
 };
-template <class F, class T>
-struct ScalarFirst {
+template <class F, class T> struct ScalarFirst {
   F f;
   T s;
   NUDGE_HD T operator()(T x) const { return f(s, x); }
@@ -213,10 +173,8 @@ struct ScalarFirst {
 /// Dtype conversion for copies. Float to int64 follows one rule on both backends (C++ leaves it
 /// undefined, and x86 and the GPU disagree): truncate toward zero, saturate out-of-range values
 /// and ±inf to INT64_MIN/INT64_MAX, NaN to 0 (what the GPU's conversion instruction does).
-template <class To>
-struct Cast {
-  template <class From>
-  NUDGE_HD To operator()(From x) const {
+template <class To> struct Cast {
+  template <class From> NUDGE_HD To operator()(From x) const {
     if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
       if (x != x) return To(0);
       // 2^63 is exact in float and double; every float below it converts without overflow.
@@ -230,8 +188,7 @@ struct Cast {
 
 // ---- reductions -------------------------------------------------------------------------------
 /// A running value and the index it came from (the index matters only for Max).
-template <class A>
-struct Acc {
+template <class A> struct Acc {
   A value;
   std::int64_t index;
 };
@@ -239,8 +196,7 @@ struct Acc {
 /// Sum; accumulates float32 in double (as PyTorch's CPU sum is within an ulp or so of the exact
 /// sum, a float accumulator is several ulp off on cancelling sums), float64 in double, int64 in
 /// int64. The caller rounds the result to T once.
-template <class T>
-struct SumReducer {
+template <class T> struct SumReducer {
   using Wide = std::conditional_t<std::is_floating_point_v<T>, double, T>;
   using A = Acc<Wide>;
   NUDGE_HD A identity() const { return {Wide(0), -1}; }
@@ -249,8 +205,7 @@ struct SumReducer {
 
 /// Max with the index of its first occurrence; NaN wins (as in PyTorch). Commutative and
 /// associative, so any reduction order (CPU loop, CUDA tree) gives the same answer.
-template <class T>
-struct MaxReducer {
+template <class T> struct MaxReducer {
   using A = Acc<T>;
   NUDGE_HD A identity() const { return {std::numeric_limits<T>::lowest(), -1}; }
   NUDGE_HD A combine(A a, A b) const { return better(b, a) ? b : a; }
@@ -268,8 +223,7 @@ struct MaxReducer {
 
 /// Calls `k(functor)` with the functor of `op` for element type T (Pow gets its exponent).
 /// Ops undefined for T (exp of an int64, say) were rejected in core/ops before dispatch.
-template <class T, class K>
-void visit_unary(UnaryOp op, Scalar scalar, K&& k) {
+template <class T, class K> void visit_unary(UnaryOp op, Scalar scalar, K&& k) {
   (void)scalar;
   // Float-only functors are instantiated for float types only; core rejected the rest.
   switch (op) {
@@ -283,8 +237,7 @@ void visit_unary(UnaryOp op, Scalar scalar, K&& k) {
   NUDGE_FAIL("unary op ", static_cast<int>(op), " has no kernel for ", dtype_name(dtype_of<T>()));
 }
 
-template <class T, class K>
-void visit_binary(BinaryOp op, K&& k) {
+template <class T, class K> void visit_binary(BinaryOp op, K&& k) {
   switch (op) {
     case BinaryOp::Add: return k(Add{});
     case BinaryOp::Sub: return k(Sub{});
@@ -302,8 +255,7 @@ void visit_binary(BinaryOp op, K&& k) {
 }
 
 /// A tensor-scalar op as a unary functor.
-template <class T, class K>
-void visit_binary_scalar(BinaryOp op, Scalar scalar, bool scalar_first, K&& k) {
+template <class T, class K> void visit_binary_scalar(BinaryOp op, Scalar scalar, bool scalar_first, K&& k) {
   visit_binary<T>(op, [&](auto f) {
     using F = decltype(f);
     if (scalar_first) k(ScalarFirst<F, T>{f, scalar.to<T>()});

@@ -26,8 +26,7 @@ NUDGE_HD float tanh_(float x) { return static_cast<float>(::tanh(static_cast<dou
 NUDGE_HD double tanh_(double x) { return ::tanh(x); }
 NUDGE_HD float pow_(float x, float e) { return ::powf(x, e); }
 NUDGE_HD double pow_(double x, double e) { return ::pow(x, e); }
-template <class T>
-NUDGE_HD bool isnan_(T x) {
+template <class T> NUDGE_HD bool isnan_(T x) {
   if constexpr (std::is_floating_point_v<T>) return x != x;
   else return false;
 }

@@ -16,8 +16,7 @@ NUDGE_HD void strided_offsets(const StridedLoop<N>& loop, std::int64_t linear, s
   }
 }
 
-template <class T, int N>
-NUDGE_HD T* operand(const StridedLoop<N>& loop, int k) {
+template <class T, int N> NUDGE_HD T* operand(const StridedLoop<N>& loop, int k) {
   return static_cast<T*>(loop.data[k]);
 }
 

@@ -9,65 +9,39 @@
 namespace nudge::kernels::fn {
 
 struct Neg {
-  template <class T>
-  NUDGE_HD T operator()(T x) const {
-    return -x;
-  }
+  template <class T> NUDGE_HD T operator()(T x) const { return -x; }
 };
 struct Abs {
-  template <class T>
-  NUDGE_HD T operator()(T x) const {
-    return x < T(0) ? -x : x;
-  }
+  template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? -x : x; }
 };
 struct Relu {
   // NaN stays NaN (x > 0 is false for NaN, so test the other way round).
-  template <class T>
-  NUDGE_HD T operator()(T x) const {
-    return x < T(0) ? T(0) : x;
-  }
+  template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? T(0) : x; }
 };
 struct Exp {
-  template <class T>
-  NUDGE_HD T operator()(T x) const {
-    return exp_(x);
-  }
+  template <class T> NUDGE_HD T operator()(T x) const { return exp_(x); }
 };
 struct Log {
-  template <class T>
-  NUDGE_HD T operator()(T x) const {
-    return log_(x);
-  }
+  template <class T> NUDGE_HD T operator()(T x) const { return log_(x); }
 };
 struct Log1p {
-  template <class T>
-  NUDGE_HD T operator()(T x) const {
-    return log1p_(x);
-  }
+  template <class T> NUDGE_HD T operator()(T x) const { return log1p_(x); }
 };
 struct Expm1 {
-  template <class T>
-  NUDGE_HD T operator()(T x) const {
+  template <class T> NUDGE_HD T operator()(T x) const {
     if constexpr (std::is_same_v<T, float>) return ::expm1f(x);
     else return ::expm1(x);
   }
 };
 struct Sqrt {
-  template <class T>
-  NUDGE_HD T operator()(T x) const {
-    return sqrt_(x);
-  }
+  template <class T> NUDGE_HD T operator()(T x) const { return sqrt_(x); }
 };
 struct Tanh {
-  template <class T>
-  NUDGE_HD T operator()(T x) const {
-    return tanh_(x);
-  }
+  template <class T> NUDGE_HD T operator()(T x) const { return tanh_(x); }
 };
 struct Sigmoid {
   // exp of a non-positive number only, so sigmoid(-400) is a tiny positive, not 0/inf.
-  template <class T>
-  NUDGE_HD T operator()(T x) const {
+  template <class T> NUDGE_HD T operator()(T x) const {
     if (x >= T(0)) return T(1) / (T(1) + exp_(-x));
     const T e = exp_(x);
     return e / (T(1) + e);
@@ -75,8 +49,7 @@ struct Sigmoid {
 };
 /// The exponents PyTorch computes by their own formula are computed the same way here, so that
 /// special values agree (pow(−inf, 0.5) is sqrt(−inf) = NaN, not C's pow's +inf).
-template <class T>
-struct PowScalar {
+template <class T> struct PowScalar {
   double exponent;
   NUDGE_HD T operator()(T x) const {
     if (exponent == 0.5) return sqrt_(x);

@@ -16,8 +16,7 @@ using nudge::mse_loss;
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 
 /// A loss as an object: `nn::MSELoss loss; loss(pred, target)`.
-template <Tensor (*F)(const Tensor&, const Tensor&, Reduction)>
-class Loss {
+template <Tensor (*F)(const Tensor&, const Tensor&, Reduction)> class Loss {
  public:
   explicit Loss(Reduction reduction = Reduction::Mean) : reduction_(reduction) {}
   Tensor operator()(const Tensor& input, const Tensor& target) const { return F(input, target, reduction_); }

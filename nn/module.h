@@ -54,8 +54,7 @@ class Module {
   /// Registers a parameter (a leaf that requires grad) and returns it.
   Tensor register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
   /// Registers a child module and returns it.
-  template <class M>
-  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+  template <class M> std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     add_child(name, module);
     return module;
   }

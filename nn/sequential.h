@@ -12,13 +12,11 @@ class Sequential : public Module {
  public:
   Sequential() = default;
   /// `Sequential(Linear(2, 16), Sigmoid(), Linear(16, 1))`, or shared_ptrs to modules.
-  template <class... Modules>
-  explicit Sequential(Modules&&... modules) {
+  template <class... Modules> explicit Sequential(Modules&&... modules) {
     (push_back(std::forward<Modules>(modules)), ...);
   }
 
-  template <class M>
-  void push_back(M&& module) {
+  template <class M> void push_back(M&& module) {
     if constexpr (std::is_convertible_v<M, std::shared_ptr<Module>>)
       append(std::shared_ptr<Module>(std::forward<M>(module)));
     else append(std::make_shared<std::decay_t<M>>(std::forward<M>(module)));

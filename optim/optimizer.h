@@ -58,8 +58,7 @@ class Optimizer {
 
  protected:
   /// State of one parameter (created on first use), keyed by the parameter's identity.
-  template <class State>
-  State& state_of(const Tensor& p) {
+  template <class State> State& state_of(const Tensor& p) {
     auto& slot = state_[p.impl_ptr().get()];
     if (!slot) slot = std::make_shared<State>();
     return static_cast<State&>(*slot);

@@ -20,8 +20,7 @@ void check_format(const serialization::SafetensorsFile& file, const std::string&
 
 /// Reads and checks `path`, then hands its tensors to `target.load_state_dict`, which checks
 /// names and shapes before changing anything.
-template <class Target>
-void load_into(Target& target, const std::string& path, const char* format, const char* what) {
+template <class Target> void load_into(Target& target, const std::string& path, const char* format, const char* what) {
   const serialization::SafetensorsFile file = serialization::read_safetensors(path);
   check_format(file, path, format);
   try {

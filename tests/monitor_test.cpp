@@ -14,8 +14,7 @@ std::string read_file(const std::string& path) {
 }
 
 /// Everything `draw` writes into a FILE*.
-template <class Draw>
-std::string captured(Draw draw) {
+template <class Draw> std::string captured(Draw draw) {
   std::FILE* f = std::tmpfile();
   draw(f);
   std::fflush(f);

@@ -10,8 +10,7 @@ namespace {
 class OptimTest : public DeviceTest {
  protected:
   /// Runs `steps` updates on loss = Σ c·p² from p = [1, −2], c = [1, 3]; returns p.
-  template <class Make>
-  Tensor run(Make make_optimizer, int steps) {
+  template <class Make> Tensor run(Make make_optimizer, int steps) {
     Tensor p = tensor({1, -2}, options(kFloat64)).requires_grad_();
     const Tensor c = tensor({1, 3}, options(kFloat64));
     auto opt = make_optimizer(std::vector<Tensor>{p});

@@ -19,8 +19,7 @@ class AnomalyMode {
 }  // namespace autograd
 
 /// Sets a thread-local mode to `kValue` for its lifetime, then restores the previous value.
-template <class Mode, bool kValue>
-class ScopedMode {
+template <class Mode, bool kValue> class ScopedMode {
  public:
   ScopedMode() : previous_(Mode::is_enabled()) { Mode::set_enabled(kValue); }
   ~ScopedMode() { Mode::set_enabled(previous_); }

@@ -11,8 +11,7 @@ namespace {
 
 /// Calls `f(std::integral_constant<Activation, A>{})`: the activation becomes a compile-time
 /// constant, so its switch is resolved outside the loops and the loops vectorise.
-template <class T, Activation kAct>
-void bias_activation_impl(const BiasActivationCall& call) {
+template <class T, Activation kAct> void bias_activation_impl(const BiasActivationCall& call) {
   T* __restrict y = static_cast<T*>(call.y);
   const T* __restrict bias = static_cast<const T*>(call.bias);
   for (std::int64_t r = 0; r < call.rows; ++r) {
@@ -25,8 +24,7 @@ void bias_activation_impl(const BiasActivationCall& call) {
   }
 }
 
-template <class T, Activation kAct>
-void activation_backward_impl(const ActivationBackwardCall& call) {
+template <class T, Activation kAct> void activation_backward_impl(const ActivationBackwardCall& call) {
   const T* __restrict gy = static_cast<const T*>(call.grad_y);
   const T* __restrict y = static_cast<const T*>(call.y);
   T* __restrict gz = static_cast<T*>(call.grad_z);

@@ -6,8 +6,7 @@
 namespace nudge::kernels::cpu {
 
 /// out[i] = f(in[i]) with element types Out and In.
-template <class Out, class In, class F>
-void map_unary(const StridedLoop<2>& loop, F f) {
+template <class Out, class In, class F> void map_unary(const StridedLoop<2>& loop, F f) {
   Out* out = kernels::operand<Out>(loop, 0);
   const In* in = kernels::operand<const In>(loop, 1);
   if (loop.contiguous) {
@@ -24,8 +23,7 @@ void map_unary(const StridedLoop<2>& loop, F f) {
 }
 
 /// out[i] = f(a[i], b[i]).
-template <class T, class F>
-void map_binary(const StridedLoop<3>& loop, F f) {
+template <class T, class F> void map_binary(const StridedLoop<3>& loop, F f) {
   T* out = kernels::operand<T>(loop, 0);
   const T* a = kernels::operand<const T>(loop, 1);
   const T* b = kernels::operand<const T>(loop, 2);
@@ -44,8 +42,7 @@ void map_binary(const StridedLoop<3>& loop, F f) {
 }
 
 /// out[i] = value.
-template <class T>
-void fill_values(const StridedLoop<1>& loop, T value) {
+template <class T> void fill_values(const StridedLoop<1>& loop, T value) {
   T* out = kernels::operand<T>(loop, 0);
   if (loop.contiguous) {
     for (std::int64_t i = 0; i < loop.numel; ++i) out[i] = value;

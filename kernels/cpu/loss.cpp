@@ -12,8 +12,7 @@ namespace {
 
 /// The loss kind is a template argument so that its branch is resolved at compile time and the
 /// loop vectorises; the sum runs in kLanes independent double accumulators for the same reason.
-template <class T, LossKind kKind>
-void pointwise_loss_impl(const LossCall& call) {
+template <class T, LossKind kKind> void pointwise_loss_impl(const LossCall& call) {
   constexpr int kLanes = 8;
   const T* __restrict x = static_cast<const T*>(call.input);
   const T* __restrict t = static_cast<const T*>(call.target);
@@ -43,8 +42,7 @@ void pointwise_loss_impl(const LossCall& call) {
   if (!per_element) loss[0] = static_cast<T>(call.reduction == Reduction::Mean ? total / n : total);
 }
 
-template <class T>
-void cross_entropy_impl(const LossCall& call) {
+template <class T> void cross_entropy_impl(const LossCall& call) {
   const T* logits = static_cast<const T*>(call.input);
   const auto* target = static_cast<const std::int64_t*>(call.target);
   T* loss = static_cast<T*>(call.loss);

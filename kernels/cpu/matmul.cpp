@@ -16,8 +16,7 @@ int blas_int(std::int64_t v, const char* what) {
   return static_cast<int>(v);
 }
 
-template <class T, class Gemm>
-void gemm_batches(const MatmulCall& call, Gemm gemm) {
+template <class T, class Gemm> void gemm_batches(const MatmulCall& call, Gemm gemm) {
   const int m = blas_int(call.m, "m"), n = blas_int(call.n, "n"), k = blas_int(call.k, "k");
   const int lda = blas_int(call.a.ld, "lda"), ldb = blas_int(call.b.ld, "ldb");
   const auto ta = call.a.transposed ? CblasTrans : CblasNoTrans, tb = call.b.transposed ? CblasTrans : CblasNoTrans;

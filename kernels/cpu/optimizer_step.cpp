@@ -8,8 +8,7 @@ namespace {
 
 // The call and slot are copied into locals so the compiler sees the rule's options as loop
 // invariants: it hoists their branches out of the loop and vectorises what is left.
-template <class T>
-void sgd_impl(const SgdStepCall& call) {
+template <class T> void sgd_impl(const SgdStepCall& call) {
   const SgdStepCall c = call;
   for (std::int64_t k = 0; k < c.count; ++k) {
     const ParamSlot s = c.slots[k];
@@ -27,8 +26,7 @@ void sgd_impl(const SgdStepCall& call) {
   }
 }
 
-template <class T>
-void adam_impl(const AdamStepCall& call) {
+template <class T> void adam_impl(const AdamStepCall& call) {
   const AdamStepCall c = call;
   for (std::int64_t k = 0; k < c.count; ++k) {
     const ParamSlot s = c.slots[k];

@@ -11,8 +11,7 @@ namespace {
 
 constexpr int kLanes = 8;  // independent accumulators: vectorisable, and less rounding for long sums
 
-template <class T, class R>
-void reduce_rows(const ReduceCall& call, R reducer) {
+template <class T, class R> void reduce_rows(const ReduceCall& call, R reducer) {
   using A = typename R::A;
   const T* in = static_cast<const T*>(call.in);
   T* out = static_cast<T*>(call.out);

@@ -11,36 +11,31 @@
 namespace nudge::kernels::cuda {
 
 /// __shfl_down_sync / __shfl_xor_sync for every type a reduction carries.
-template <class T>
-__device__ T shuffle_down(T v, int delta, int width) {
+template <class T> __device__ T shuffle_down(T v, int delta, int width) {
   if constexpr (std::is_integral_v<T> && sizeof(T) == 8)
     return static_cast<T>(__shfl_down_sync(0xffffffffu, static_cast<long long>(v), delta, width));
   else return __shfl_down_sync(0xffffffffu, v, delta, width);
 }
-template <class A>
-__device__ fn::Acc<A> shuffle_down(fn::Acc<A> v, int delta, int width) {
+template <class A> __device__ fn::Acc<A> shuffle_down(fn::Acc<A> v, int delta, int width) {
   return {shuffle_down(v.value, delta, width), shuffle_down(v.index, delta, width)};
 }
 
 /// Reduces within groups of `width` lanes (a power of two ≤ 32); the result is valid in each
 /// group's first lane. Every lane of the warp must call it.
-template <class T, class Combine>
-__device__ T warp_reduce(T v, Combine combine, int width = 32) {
+template <class T, class Combine> __device__ T warp_reduce(T v, Combine combine, int width = 32) {
   for (int delta = width / 2; delta > 0; delta /= 2) v = combine(v, shuffle_down(v, delta, width));
   return v;
 }
 
 /// Reduces over the whole warp with every lane receiving the result (butterfly).
-template <class T, class Combine>
-__device__ T warp_allreduce(T v, Combine combine) {
+template <class T, class Combine> __device__ T warp_allreduce(T v, Combine combine) {
   for (int delta = 16; delta > 0; delta /= 2) v = combine(v, __shfl_xor_sync(0xffffffffu, v, delta));
   return v;
 }
 
 /// Reduces one value per thread of a kBlockThreads-thread block; the result is valid in thread 0.
 /// Safe to call repeatedly (in a loop, or twice in a row).
-template <class T, class Combine>
-__device__ T block_reduce(T v, Combine combine, T identity) {
+template <class T, class Combine> __device__ T block_reduce(T v, Combine combine, T identity) {
   __shared__ T warp_results[kBlockThreads / 32];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   v = warp_reduce(v, combine);
@@ -50,19 +45,6 @@ __device__ T block_reduce(T v, Combine combine, T identity) {
   __syncthreads();  // warp_results may be reused by the next call
   return v;
 }
-
-struct Plus {
-  template <class T>
-  __device__ T operator()(T a, T b) const {
-    return a + b;
-  }
-};
-struct Max {
-  template <class T>
-  __device__ T operator()(T a, T b) const {
-    return a > b ? a : b;
-  }
-};
 
 /// The "last block finishes" step of a single-launch grid reduction. Called by one thread of each
 /// block after it wrote its partials (every lane that wrote must have reached here): publishes

@@ -41,8 +41,7 @@ __global__ void map2_dense(std::int64_t n, T* __restrict__ out, const T* __restr
   for (std::int64_t i = nvec * V + first; i < n; i += stride) out[i] = f(a[i], b[i]);
 }
 
-template <class Out, class In, class F>
-__global__ void map1_strided(StridedLoop<2> loop, F f) {
+template <class Out, class In, class F> __global__ void map1_strided(StridedLoop<2> loop, F f) {
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
   for (std::int64_t i = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < loop.numel; i += stride) {
     std::int64_t off[2];
@@ -51,8 +50,7 @@ __global__ void map1_strided(StridedLoop<2> loop, F f) {
   }
 }
 
-template <class T, class F>
-__global__ void map2_strided(StridedLoop<3> loop, F f) {
+template <class T, class F> __global__ void map2_strided(StridedLoop<3> loop, F f) {
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
   for (std::int64_t i = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < loop.numel; i += stride) {
     std::int64_t off[3];
@@ -62,8 +60,7 @@ __global__ void map2_strided(StridedLoop<3> loop, F f) {
   }
 }
 
-template <int V, class T>
-__global__ void fill_dense(std::int64_t n, T* __restrict__ out, T value) {
+template <int V, class T> __global__ void fill_dense(std::int64_t n, T* __restrict__ out, T value) {
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
   const std::int64_t first = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const std::int64_t nvec = n / V;
@@ -74,8 +71,7 @@ __global__ void fill_dense(std::int64_t n, T* __restrict__ out, T value) {
   for (std::int64_t i = nvec * V + first; i < n; i += stride) out[i] = value;
 }
 
-template <class T>
-__global__ void fill_strided(StridedLoop<1> loop, T value) {
+template <class T> __global__ void fill_strided(StridedLoop<1> loop, T value) {
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
   for (std::int64_t i = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < loop.numel; i += stride) {
     std::int64_t off[1];
@@ -88,8 +84,7 @@ __global__ void fill_strided(StridedLoop<1> loop, T value) {
 
 namespace {
 
-template <class Out, class In, class F>
-void launch_map1(int device, const StridedLoop<2>& loop, F f) {
+template <class Out, class In, class F> void launch_map1(int device, const StridedLoop<2>& loop, F f) {
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
   if (loop.numel == 0) return;
@@ -106,8 +101,7 @@ void launch_map1(int device, const StridedLoop<2>& loop, F f) {
   NUDGE_CUDA_CHECK_LAUNCH();
 }
 
-template <class T, class F>
-void launch_map2(int device, const StridedLoop<3>& loop, F f) {
+template <class T, class F> void launch_map2(int device, const StridedLoop<3>& loop, F f) {
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
   if (loop.numel == 0) return;

@@ -80,8 +80,7 @@ __global__ void activation_backward_kernel(std::int64_t rows, std::int64_t cols,
   if (tx == 0) arrivals[blockIdx.x] = 0;  // ready for the next launch
 }
 
-template <class T>
-void bias_activation_typed(int device, const BiasActivationCall& call) {
+template <class T> void bias_activation_typed(int device, const BiasActivationCall& call) {
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
   T* y = static_cast<T*>(call.y);
@@ -98,8 +97,7 @@ void bias_activation_typed(int device, const BiasActivationCall& call) {
   NUDGE_CUDA_CHECK_LAUNCH();
 }
 
-template <class T>
-void activation_backward_typed(int device, const ActivationBackwardCall& call) {
+template <class T> void activation_backward_typed(int device, const ActivationBackwardCall& call) {
   if (call.rows == 0 || call.cols == 0) return;  // nothing to write (core fills an empty bias gradient)
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);

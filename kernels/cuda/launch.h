@@ -18,10 +18,7 @@ inline unsigned grid_for(std::int64_t work, const DeviceContext& ctx) {
 }
 
 /// 128-bit vector of T for vectorised loads and stores.
-template <class T, int V>
-struct alignas(sizeof(T) * V) Vec {
-  T v[V];
-};
+template <class T, int V> struct alignas(sizeof(T) * V) Vec { T v[V]; };
 
 inline bool aligned_to(const void* p, std::size_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
 

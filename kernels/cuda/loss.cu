@@ -19,7 +19,7 @@ namespace {
 // ---- reduction helpers ----------------------------------------------------------------------------
 
 /// Sum over the block; the result is valid in thread 0.
-__device__ double block_sum(double v) { return block_reduce(v, Plus{}, 0.0); }
+__device__ double block_sum(double v) { return block_reduce(v, fn::Add{}, 0.0); }
 
 /// Adds every block's `local` sum (and `count`) into out[0] in one launch: per-block partials, and
 /// the last block to arrive sums them in block order. out[0] = total / counted with `by_count`
@@ -112,10 +112,10 @@ __global__ void cross_entropy_kernel(LossCall c, T grad_scale, double reduce_fac
     const T* x = logits + row * classes;
     T max_logit = -std::numeric_limits<T>::infinity();
     for (std::int64_t k = lane; k < classes; k += 32) max_logit = max(max_logit, x[k]);
-    max_logit = warp_allreduce(max_logit, Max{});
+    max_logit = warp_allreduce(max_logit, fn::Maximum{});
     T sum_exp = 0;
     for (std::int64_t k = lane; k < classes; k += 32) sum_exp += fn::exp_(x[k] - max_logit);
-    sum_exp = static_cast<T>(warp_allreduce(static_cast<double>(sum_exp), Plus{}));
+    sum_exp = static_cast<T>(warp_allreduce(static_cast<double>(sum_exp), fn::Add{}));
     const std::int64_t label = target[row];
     const bool ignored = label == c.ignore_index;
     const bool valid = !ignored && label >= 0 && label < classes;
@@ -143,8 +143,7 @@ __global__ void cross_entropy_kernel(LossCall c, T grad_scale, double reduce_fac
 
 // ---- launchers ----------------------------------------------------------------------------------------
 
-template <class T>
-void loss_typed(int device, const LossCall& c) {
+template <class T> void loss_typed(int device, const LossCall& c) {
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
   const T grad_scale = static_cast<T>(fn::loss_grad_scale(c));

@@ -17,16 +17,14 @@ namespace {
 constexpr int kMaxSlots = 200;
 constexpr std::int64_t kChunk = 16 * kBlockThreads;  // elements per block
 
-template <class Call>
-struct SlotTable {
+template <class Call> struct SlotTable {
   Call call;  // slots/count of the call itself are not used on the device
   int count;
   ParamSlot slots[kMaxSlots];
   std::int64_t first_chunk[kMaxSlots + 1];  // prefix sums of chunks per slot
 };
 
-template <class Call>
-__device__ int slot_of_block(const SlotTable<Call>& t, std::int64_t block) {
+template <class Call> __device__ int slot_of_block(const SlotTable<Call>& t, std::int64_t block) {
   int lo = 0, hi = t.count - 1;
   while (lo < hi) {
     const int mid = (lo + hi + 1) / 2;
@@ -46,8 +44,7 @@ __global__ void __launch_bounds__(kBlockThreads)
   for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) update(t.call, s, i);
 }
 
-template <class T>
-struct SgdElement {
+template <class T> struct SgdElement {
   __device__ void operator()(const SgdStepCall& c, const ParamSlot& s, std::int64_t i) const {
     T unused = 0;
     T* buf = static_cast<T*>(s.state1);
@@ -55,8 +52,7 @@ struct SgdElement {
   }
 };
 
-template <class T>
-struct AdamElement {
+template <class T> struct AdamElement {
   __device__ void operator()(const AdamStepCall& c, const ParamSlot& s, std::int64_t i) const {
     fn::adam_update(static_cast<T*>(s.param)[i], static_cast<const T*>(s.grad)[i], static_cast<T*>(s.state1)[i],
                     static_cast<T*>(s.state2)[i], c, s);
@@ -64,8 +60,7 @@ struct AdamElement {
 };
 
 /// Launches multi_tensor_kernel over the call's slots, kMaxSlots at a time.
-template <class Update, class Call>
-void launch_multi_tensor(int device, const Call& call) {
+template <class Update, class Call> void launch_multi_tensor(int device, const Call& call) {
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
   for (std::int64_t start = 0; start < call.count; start += kMaxSlots) {

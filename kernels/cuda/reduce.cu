@@ -20,8 +20,7 @@
 namespace nudge::kernels::cuda {
 
 /// A reducer's combine as a device function object for block_reduce.cuh.
-template <class R>
-struct Combine {
+template <class R> struct Combine {
   R r;
   __device__ typename R::A operator()(typename R::A a, typename R::A b) const { return r.combine(a, b); }
 };
@@ -138,8 +137,7 @@ unsigned blocks_for(std::int64_t items, const DeviceContext& ctx) {
       std::max<std::int64_t>(1, std::min<std::int64_t>(items, std::int64_t{ctx.sm_count} * 32)));
 }
 
-template <int G, class T, class R>
-void launch_short_rows(const DeviceContext& ctx, const ReduceCall& call, R r) {
+template <int G, class T, class R> void launch_short_rows(const DeviceContext& ctx, const ReduceCall& call, R r) {
   const std::int64_t blocks = (call.outer + kBlockThreads / G - 1) / (kBlockThreads / G);
   reduce_short_rows<G, T><<<blocks_for(blocks, ctx), kBlockThreads, 0, ctx.stream>>>(
       static_cast<const T*>(call.in), call.outer, call.reduce, r, static_cast<T*>(call.out), call.indices);
@@ -154,8 +152,7 @@ void launch_partials(const DeviceContext& ctx, const typename R::A* partials, st
   NUDGE_CUDA_CHECK_LAUNCH();
 }
 
-template <class T, class R>
-void launch_rows(int device, const DeviceContext& ctx, const ReduceCall& call, R r) {
+template <class T, class R> void launch_rows(int device, const DeviceContext& ctx, const ReduceCall& call, R r) {
   const std::int64_t n = call.reduce;
   if (n <= 1) return launch_short_rows<1, T>(ctx, call, r);
   if (n <= 2) return launch_short_rows<2, T>(ctx, call, r);
@@ -176,8 +173,7 @@ void launch_rows(int device, const DeviceContext& ctx, const ReduceCall& call, R
   if (splits > 1) launch_partials<T>(ctx, partials.as<A>(), call.outer, splits, r, call);
 }
 
-template <class T, class R>
-void launch_columns(int device, const DeviceContext& ctx, const ReduceCall& call, R r) {
+template <class T, class R> void launch_columns(int device, const DeviceContext& ctx, const ReduceCall& call, R r) {
   const std::int64_t tile_blocks = call.outer * ((call.inner + kTileCols - 1) / kTileCols);
   // Chunks of the reduced dim until the GPU has ~4 blocks per SM, each chunk ≥ kMinRowsPerChunk.
   const std::int64_t wanted = (std::int64_t{ctx.sm_count} * 4 + tile_blocks - 1) / tile_blocks;
@@ -195,8 +191,7 @@ void launch_columns(int device, const DeviceContext& ctx, const ReduceCall& call
   if (chunks > 1) launch_partials<T>(ctx, partials.as<A>(), outputs, static_cast<int>(chunks), r, call);
 }
 
-template <class T, class R>
-void launch_reduce(int device, const ReduceCall& call, R r) {
+template <class T, class R> void launch_reduce(int device, const ReduceCall& call, R r) {
   if (call.outer * call.inner == 0) return;  // nothing to write (core checks this too)
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);

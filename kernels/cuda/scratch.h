@@ -21,10 +21,7 @@ class Scratch {
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
 
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(ptr_);
-  }
+  template <class T> T* as() const { return static_cast<T*>(ptr_); }
 
  private:
   int device_;
