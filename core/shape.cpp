@@ -6,10 +6,30 @@
 
 namespace nudge {
 
+namespace {
+/// a * b, or an error naming `shape` when the product does not fit in an int64.
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, const Shape& shape) {
+  std::int64_t product = 0;
+  NUDGE_CHECK(!__builtin_mul_overflow(a, b, &product), "shape ", shape_str(shape),
+              " has more elements than an int64 can count");
+  return product;
+}
+}  // namespace
+
 std::int64_t numel_of(const Shape& shape) {
+  bool empty = false;
+  for (auto s : shape) {
+    NUDGE_CHECK(s >= 0, "shape ", shape_str(shape), " has a negative size");
+    empty = empty || s == 0;
+  }
+  if (empty) return 0;  // [0, 2^40, 2^40] is empty, not an overflow
   std::int64_t n = 1;
-  for (auto s : shape) n *= s;
+  for (auto s : shape) n = checked_mul(n, s, shape);
   return n;
+}
+
+std::int64_t nbytes_of(const Shape& shape, std::size_t itemsize) {
+  return checked_mul(numel_of(shape), static_cast<std::int64_t>(itemsize), shape);
 }
 
 Strides contiguous_strides(const Shape& shape) {
@@ -17,7 +37,7 @@ Strides contiguous_strides(const Shape& shape) {
   std::int64_t stride = 1;
   for (auto i = shape.size(); i-- > 0;) {
     strides[i] = stride;
-    stride *= std::max<std::int64_t>(shape[i], 1);
+    stride = checked_mul(stride, std::max<std::int64_t>(shape[i], 1), shape);
   }
   return strides;
 }

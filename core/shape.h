@@ -11,9 +11,13 @@ namespace nudge {
 using Shape = std::vector<std::int64_t>;
 using Strides = std::vector<std::int64_t>;
 
-/// Number of elements of a shape (1 for a 0-dim shape).
+/// Number of elements of a shape (1 for a 0-dim shape). Every size must be >= 0 and the count
+/// must fit in an int64: otherwise a nudge::Error, never a wrapped product (a file's header that
+/// claims [2^62, 4] elements must not become a small allocation).
 std::int64_t numel_of(const Shape& shape);
-/// Row-major (C-contiguous) strides for `shape`.
+/// Bytes of a contiguous tensor of `shape` with elements of `itemsize` bytes, checked the same way.
+std::int64_t nbytes_of(const Shape& shape, std::size_t itemsize);
+/// Row-major (C-contiguous) strides for `shape` (checked against overflow like numel_of).
 Strides contiguous_strides(const Shape& shape);
 /// "[2, 3]"
 std::string shape_str(const Shape& shape);

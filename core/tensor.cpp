@@ -34,7 +34,7 @@ Tensor make_tensor(std::shared_ptr<Storage> storage, Shape shape, Strides stride
 
 Tensor empty(Shape shape, TensorOptions options) {
   for (auto s : shape) NUDGE_CHECK(s >= 0, "empty: negative size in shape ", shape_str(shape));
-  const std::size_t nbytes = static_cast<std::size_t>(numel_of(shape)) * itemsize(options.dtype());
+  const auto nbytes = static_cast<std::size_t>(nbytes_of(shape, itemsize(options.dtype())));
   auto storage = std::make_shared<Storage>(options.device(), nbytes);
   Strides strides = contiguous_strides(shape);
   return make_tensor(std::move(storage), std::move(shape), std::move(strides), 0, options.dtype());
@@ -63,7 +63,11 @@ bool Tensor::is_contiguous() const {
 }
 
 void* Tensor::data_ptr() const {
-  return static_cast<char*>(storage()->data()) + storage_offset() * static_cast<std::int64_t>(element_size());
+  // An empty tensor's storage may have no memory at all while a view of it keeps an offset (a
+  // select on a [0, 3] tensor): offsetting a null pointer is undefined, so null stays null.
+  char* base = static_cast<char*>(storage()->data());
+  if (base == nullptr) return nullptr;
+  return base + storage_offset() * static_cast<std::int64_t>(element_size());
 }
 
 std::string describe(const Tensor& t) {
@@ -100,7 +104,8 @@ Shape infer_size(Shape shape, std::int64_t numel, const char* op, const Tensor& 
       infer_at = static_cast<std::int64_t>(i);
     } else {
       NUDGE_CHECK(shape[i] >= 0, op, ": invalid size ", shape[i], " in shape ", shape_str(shape));
-      known *= shape[i];
+      NUDGE_CHECK(!__builtin_mul_overflow(known, shape[i], &known), op, ": shape ", shape_str(shape),
+                  " has more elements than an int64 can count");
     }
   }
   if (infer_at >= 0) {

@@ -1,12 +1,13 @@
 #include "data/csv.h"
 
 #include <charconv>
-#include <fstream>
+#include <cmath>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/factory.h"
 #include "core/ops.h"
+#include "serialization/file_io.h"
 
 namespace nudge::data {
 
@@ -34,9 +35,9 @@ double parse_number(std::string_view cell, const std::string& where) {
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);  // from_chars rejects a leading '+'
   double value = 0;
   const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  NUDGE_CHECK(!cell.empty(), where, ": empty cell (nudge reads numeric CSV only)");
-  NUDGE_CHECK(error == std::errc() && end == digits.data() + digits.size(), where, ": cannot parse \"", cell,
-              "\" as a number");
+  NUDGE_CHECK_AS(FormatError, !cell.empty(), where, ": empty cell (nudge reads numeric CSV only)");
+  NUDGE_CHECK_AS(FormatError, error == std::errc() && end == digits.data() + digits.size(), where,
+                 ": cannot parse \"", cell, "\" as a number");
   return value;
 }
 
@@ -60,28 +61,30 @@ CsvTable parse_csv(const std::string& text, const CsvOptions& options, const std
       }
       for (std::size_t c = 0; c < cells.size(); ++c) table.columns.push_back(std::to_string(c));
     }
-    NUDGE_CHECK(cells.size() == table.columns.size(), "read_csv: ", source, " line ", line_number, ": ", cells.size(),
+    NUDGE_CHECK_AS(FormatError, cells.size() == table.columns.size(), "read_csv: ", source, " line ", line_number, ": ", cells.size(),
                 " cells, but ", options.header ? "the header names " : "the first row has ", table.columns.size(),
                 " columns");
     for (std::size_t c = 0; c < cells.size(); ++c) {
       const std::string where = "read_csv: " + source + " line " + std::to_string(line_number) + ", column " +
                                 std::to_string(c + 1) + " (\"" + table.columns[c] + "\")";
-      values.push_back(parse_number(cells[c], where));
+      const double value = parse_number(cells[c], where);
+      // An int64 table holds exact integers: truncating "2.5", "nan" or "1e30" into a label or an
+      // index would be garbage (and the conversion of the last two is undefined in C++).
+      NUDGE_CHECK_AS(FormatError,
+                     options.dtype != kInt64 || (std::trunc(value) == value && value >= -0x1p63 && value < 0x1p63),
+                     where, ": \"", cells[c], "\" is not an int64 value");
+      values.push_back(value);
     }
     ++rows;
   }
-  NUDGE_CHECK(!table.columns.empty(), "read_csv: ", source, " is empty");
+  NUDGE_CHECK_AS(FormatError, !table.columns.empty(), "read_csv: ", source, " is empty");
   table.values = tensor(values, {static_cast<std::int64_t>(rows), static_cast<std::int64_t>(table.columns.size())},
                         TensorOptions(options.dtype));
   return table;
 }
 
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  NUDGE_CHECK(in.good(), "read_csv: cannot open ", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_csv(text.str(), options, path);
+  return parse_csv(serialization::read_file(path, "read_csv"), options, path);
 }
 
 std::int64_t CsvTable::column_index(const std::string& name) const {

@@ -128,13 +128,13 @@ template <class T> NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamSt
 
 // ---- binary ---------------------------------------------------------------------------------
 struct Add {
-  template <class T> NUDGE_HD T operator()(T a, T b) const { return a + b; }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return add_(a, b); }
 };
 struct Sub {
-  template <class T> NUDGE_HD T operator()(T a, T b) const { return a - b; }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return sub_(a, b); }
 };
 struct Mul {
-  template <class T> NUDGE_HD T operator()(T a, T b) const { return a * b; }
+  template <class T> NUDGE_HD T operator()(T a, T b) const { return mul_(a, b); }
 };
 struct Div {
   template <class T> NUDGE_HD T operator()(T a, T b) const { return a / b; }
@@ -200,7 +200,7 @@ template <class T> struct SumReducer {
   using Wide = std::conditional_t<std::is_floating_point_v<T>, double, T>;
   using A = Acc<Wide>;
   NUDGE_HD A identity() const { return {Wide(0), -1}; }
-  NUDGE_HD A combine(A a, A b) const { return {a.value + b.value, -1}; }
+  NUDGE_HD A combine(A a, A b) const { return {add_(a.value, b.value), -1}; }
 };
 
 /// Max with the index of its first occurrence; NaN wins (as in PyTorch). Commutative and

@@ -12,6 +12,25 @@
 
 namespace nudge::kernels::fn {
 
+// Integer +, -, * and negation wrap modulo 2^64 as PyTorch's do; in C++ a signed overflow is
+// undefined, so the arithmetic is done on the unsigned type (conversion back is modular in C++20).
+template <class T> NUDGE_HD T add_(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
+  else return a + b;
+}
+template <class T> NUDGE_HD T sub_(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
+  else return a - b;
+}
+template <class T> NUDGE_HD T mul_(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
+  else return a * b;
+}
+template <class T> NUDGE_HD T neg_(T x) {
+  if constexpr (std::is_integral_v<T>) return sub_(T(0), x);
+  else return -x;  // not 0 - x: -(+0) is -0
+}
+
 NUDGE_HD float exp_(float x) { return ::expf(x); }
 NUDGE_HD double exp_(double x) { return ::exp(x); }
 NUDGE_HD float log_(float x) { return ::logf(x); }

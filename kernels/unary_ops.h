@@ -9,10 +9,10 @@
 namespace nudge::kernels::fn {
 
 struct Neg {
-  template <class T> NUDGE_HD T operator()(T x) const { return -x; }
+  template <class T> NUDGE_HD T operator()(T x) const { return neg_(x); }
 };
 struct Abs {
-  template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? -x : x; }
+  template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? neg_(x) : x; }
 };
 struct Relu {
   // NaN stays NaN (x > 0 is false for NaN, so test the other way round).

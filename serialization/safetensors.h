@@ -6,6 +6,7 @@
 /// written by PyTorch's tooling load here (F32, F64 and I64 tensors).
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,5 +30,8 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors, con
 /// the data exactly. Any problem is a nudge::Error naming the file and what is wrong.
 /// Tensors are created on `device`.
 SafetensorsFile read_safetensors(const std::string& path, Device device = Device::cpu());
+/// The same from bytes in memory; `source` names them in errors. Errors: nudge::FormatError for a
+/// malformed file (read_safetensors adds nudge::IOError for one it cannot read).
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& source, Device device = Device::cpu());
 
 }  // namespace nudge::serialization

@@ -1,10 +1,9 @@
 // data/: TensorDataset, DataLoader, and the CSV and IDX readers on valid and broken files.
-#include <zlib.h>
-
 #include <algorithm>
 #include <numeric>
 #include <set>
 
+#include "file_builders.h"
 #include "temp_dir.h"
 #include "test_util.h"
 
@@ -176,27 +175,6 @@ TEST(Csv, BadFilesNameTheLineAndColumn) {
 
 // ---- IDX ----------------------------------------------------------------------------------
 
-std::string idx_bytes(unsigned char type, const std::vector<std::uint32_t>& dims, const std::string& data) {
-  std::string out{'\0', '\0', static_cast<char>(type), static_cast<char>(dims.size())};
-  for (std::uint32_t d : dims)
-    for (int shift : {24, 16, 8, 0}) out += static_cast<char>((d >> shift) & 0xFF);
-  return out + data;
-}
-
-std::string gzip(const std::string& bytes) {
-  z_stream z{};
-  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);  // +16: gzip wrapper
-  std::string out(deflateBound(&z, bytes.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  z.avail_in = static_cast<uInt>(bytes.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
 TEST(Idx, ReadsPlainAndGzippedFiles) {
   TempDir dir;
   const std::string pixels = idx_bytes(0x08, {2, 2, 3}, std::string{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, '\xFF'});
@@ -220,7 +198,7 @@ TEST(Idx, BrokenFilesGiveClearErrors) {
                                 {"wrong magic number 0x01020802", "not an IDX file"}));
   EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir.write("t", idx_bytes(0x07, {3}, "abc"))); }, {"wrong magic"}));
   EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir.write("tr", good.substr(0, good.size() - 2))); },
-                                {"is truncated", "uint8 data of shape [3, 2]", "needs 6 bytes", "has 4"}));
+                                {"is truncated", "uint8 data of shape [3, 2]", "needs 6 bytes", "the file has 4"}));
   EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir.write("gz", gzip(good).substr(0, 20))); }, {"read_idx"}));
   EXPECT_TRUE(throws_error_with([&] { data::read_idx(dir.write("dims", good.substr(0, 9))); },
                                 {"truncated", "dimension sizes"}));

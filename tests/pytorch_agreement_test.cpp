@@ -199,6 +199,30 @@ TEST_P(PyTorchAgreement, Float32TanhAndPowGradientAreCorrectlyRounded) {
   EXPECT_NEAR(p.grad().item<double>(), want, 4 * std::fabs(want) * std::numeric_limits<float>::epsilon());
 }
 
+// Found by the differential tester under UndefinedBehaviorSanitizer: int64 arithmetic wraps
+// modulo 2^64 as PyTorch's does (signed overflow was undefined behaviour in the kernels).
+TEST_P(PyTorchAgreement, Int64ArithmeticWrapsAround) {
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  const Tensor x = from_vector<std::int64_t>({kMin, kMax, -3}, {3}, options(kInt64));
+  EXPECT_EQ((x * x).cpu().to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1, 9}));
+  EXPECT_EQ((x + 1).cpu().to_vector<std::int64_t>(), (std::vector<std::int64_t>{kMin + 1, kMin, -2}));
+  EXPECT_EQ((x - 1).cpu().to_vector<std::int64_t>(), (std::vector<std::int64_t>{kMax, kMax - 1, -4}));
+  EXPECT_EQ((-x).cpu().to_vector<std::int64_t>(), (std::vector<std::int64_t>{kMin, kMin + 1, 3}));
+  EXPECT_EQ(abs(x).cpu().to_vector<std::int64_t>(), (std::vector<std::int64_t>{kMin, kMax, 3}));
+  EXPECT_EQ(sum(x).item<std::int64_t>(), -4);  // kMin + kMax = -1, then -3
+}
+
+// Also found by UndefinedBehaviorSanitizer: a view of an empty tensor keeps a storage offset over
+// storage that has no memory; its data pointer is null, not null + offset.
+TEST_P(PyTorchAgreement, ViewsOfAnEmptyTensorHaveNoData) {
+  const Tensor empty_rows = zeros({0, 3}, options());
+  const Tensor column = empty_rows.select(1, -1);
+  EXPECT_EQ(column.shape(), (Shape{0}));
+  EXPECT_EQ(column.data_ptr(), nullptr);
+  EXPECT_EQ(sum(column).item<double>(), 0.0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, PyTorchAgreement, ::testing::ValuesIn(test_devices()), device_param_name);
 
 }  // namespace
