@@ -65,9 +65,9 @@ template <class E = Error> [[noreturn]] void throw_error(const char* file, int l
   } while (0)
 
 /// NUDGE_CHECK throwing a subclass: NUDGE_CHECK_AS(IOError, fd >= 0, "cannot open ", path).
-#define NUDGE_CHECK_AS(ErrorType, cond, ...)                                                       \
-  do {                                                                                             \
-    if (!(cond)) [[unlikely]]                                                                      \
+#define NUDGE_CHECK_AS(ErrorType, cond, ...)                                                             \
+  do {                                                                                                   \
+    if (!(cond)) [[unlikely]]                                                                            \
       ::nudge::detail::throw_error<ErrorType>(__FILE__, __LINE__, ::nudge::detail::concat(__VA_ARGS__)); \
   } while (0)
 

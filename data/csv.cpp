@@ -36,8 +36,8 @@ double parse_number(std::string_view cell, const std::string& where) {
   double value = 0;
   const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   NUDGE_CHECK_AS(FormatError, !cell.empty(), where, ": empty cell (nudge reads numeric CSV only)");
-  NUDGE_CHECK_AS(FormatError, error == std::errc() && end == digits.data() + digits.size(), where,
-                 ": cannot parse \"", cell, "\" as a number");
+  NUDGE_CHECK_AS(FormatError, error == std::errc() && end == digits.data() + digits.size(), where, ": cannot parse \"",
+                 cell, "\" as a number");
   return value;
 }
 
@@ -61,9 +61,9 @@ CsvTable parse_csv(const std::string& text, const CsvOptions& options, const std
       }
       for (std::size_t c = 0; c < cells.size(); ++c) table.columns.push_back(std::to_string(c));
     }
-    NUDGE_CHECK_AS(FormatError, cells.size() == table.columns.size(), "read_csv: ", source, " line ", line_number, ": ", cells.size(),
-                " cells, but ", options.header ? "the header names " : "the first row has ", table.columns.size(),
-                " columns");
+    NUDGE_CHECK_AS(FormatError, cells.size() == table.columns.size(), "read_csv: ", source, " line ", line_number, ": ",
+                   cells.size(), " cells, but ", options.header ? "the header names " : "the first row has ",
+                   table.columns.size(), " columns");
     for (std::size_t c = 0; c < cells.size(); ++c) {
       const std::string where = "read_csv: " + source + " line " + std::to_string(line_number) + ", column " +
                                 std::to_string(c + 1) + " (\"" + table.columns[c] + "\")";

@@ -23,7 +23,8 @@ namespace {
 class IdxBytes {
  public:
   IdxBytes(std::string_view file, const std::string& source) : file_(file), source_(source) {
-    gzip_ = file.size() >= 2 && static_cast<unsigned char>(file[0]) == 0x1f && static_cast<unsigned char>(file[1]) == 0x8b;
+    gzip_ =
+        file.size() >= 2 && static_cast<unsigned char>(file[0]) == 0x1f && static_cast<unsigned char>(file[1]) == 0x8b;
     if (!gzip_) return;
     // 16 + MAX_WBITS: a gzip stream only, whose trailer (CRC-32 and length) inflate verifies.
     NUDGE_CHECK_AS(FormatError, inflateInit2(&stream_, 16 + MAX_WBITS) == Z_OK, "read_idx: ", source,
@@ -100,8 +101,9 @@ class IdxBytes {
       consumed_ += stream_.avail_in;
     }
     const int status = inflate(&stream_, Z_NO_FLUSH);
-    NUDGE_CHECK_AS(FormatError, status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR, "read_idx: ",
-                   source_, ": corrupt gzip data: ", stream_.msg != nullptr ? stream_.msg : zError(status));
+    NUDGE_CHECK_AS(FormatError, status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR,
+                   "read_idx: ", source_,
+                   ": corrupt gzip data: ", stream_.msg != nullptr ? stream_.msg : zError(status));
     return status;
   }
 

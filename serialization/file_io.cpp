@@ -95,8 +95,7 @@ void write_file_atomically(const std::string& path, const ByteChunks& chunks, co
   remove_stale_temporaries(target);
   std::string temp = temp_prefix(target) + "XXXXXX";
   Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
-  NUDGE_CHECK_AS(IOError, fd.get() >= 0, who, ": cannot create a temporary file next to ", path, ": ",
-                 system_reason());
+  NUDGE_CHECK_AS(IOError, fd.get() >= 0, who, ": cannot create a temporary file next to ", path, ": ", system_reason());
   try {
     for (const auto& [bytes, n] : chunks) write_all(fd.get(), bytes, n, path, who);
     NUDGE_CHECK_AS(IOError, ::fsync(fd.get()) == 0, who, ": flushing ", path, " to disk failed: ", system_reason());

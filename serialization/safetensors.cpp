@@ -71,7 +71,8 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors, con
   const std::uint64_t header_size = text.size();
 
   ByteChunks chunks{{&header_size, 8}, {text.data(), text.size()}};
-  for (const auto& [name, t] : host) chunks.emplace_back(t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
+  for (const auto& [name, t] : host)
+    chunks.emplace_back(t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
   write_file_atomically(path, chunks, "write_safetensors");
 }
 
@@ -118,9 +119,10 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& sou
       continue;
     }
     const std::string what = where + ": tensor \"" + name + "\"";
-    NUDGE_CHECK_AS(FormatError,
-                   info.is_object() && info.contains("dtype") && info.contains("shape") && info.contains("data_offsets"),
-                   what, " needs dtype, shape and data_offsets");
+    NUDGE_CHECK_AS(
+        FormatError,
+        info.is_object() && info.contains("dtype") && info.contains("shape") && info.contains("data_offsets"), what,
+        " needs dtype, shape and data_offsets");
     Entry e{name, kFloat32, {}, 0, 0};
     NUDGE_CHECK_AS(FormatError, info["dtype"].is_string() && parse_dtype(info["dtype"].get<std::string>(), e.dtype),
                    what, " has dtype ", info["dtype"].dump(), "; nudge reads F32, F64 and I64");

@@ -34,13 +34,13 @@ TEST(HostileFiles, SafetensorsShapesWhoseSizeOverflowsAreRefused) {
   TempDir dir;
   // Each product wraps to a small byte count in 64 bits (4 bytes, 0 bytes, ...) that the data
   // offsets then "match".
-  for (const std::string shape : {"[4611686018427387905]", "[4611686018427387904, 4]", "[4294967296, 4294967296]",
-                                  "[3, 3074457345618258603]"}) {
-    const std::string path = dir.write("overflow", safetensors_bytes(R"({"w":{"dtype":"F32","shape":)" + shape +
-                                                                         R"(,"data_offsets":[0,4]}})",
-                                                                     "abcd"));
-    EXPECT_TRUE(throws_as<FormatError>([&] { serialization::read_safetensors(path); },
-                                       {path, "tensor \"w\"", "overflows"}))
+  for (const std::string shape :
+       {"[4611686018427387905]", "[4611686018427387904, 4]", "[4294967296, 4294967296]", "[3, 3074457345618258603]"}) {
+    const std::string path =
+        dir.write("overflow",
+                  safetensors_bytes(R"({"w":{"dtype":"F32","shape":)" + shape + R"(,"data_offsets":[0,4]}})", "abcd"));
+    EXPECT_TRUE(
+        throws_as<FormatError>([&] { serialization::read_safetensors(path); }, {path, "tensor \"w\"", "overflows"}))
         << shape;
   }
   const std::string huge = dir.write("huge", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[18446744073709551615],)"
@@ -65,18 +65,26 @@ TEST(HostileFiles, IdxHeadersThatClaimMoreThanTheFileHoldsAllocateNothing) {
   // 65536^4 = 2^64 wraps to 0 elements; 2^31 items with no data; 2^31 x 28 x 28 (1.68 TB);
   // 0xffffffff^2 (std::length_error before). All are refused from the header, before allocating.
   EXPECT_TRUE(throws_as<FormatError>(
-      [&] { data::read_idx(dir.write("wrap", idx_bytes(0x08, {65536, 65536, 65536, 65536}, ""))); }, {"overflows"}));
+      [&] {
+        data::read_idx(dir.write("wrap", idx_bytes(0x08, {65536, 65536, 65536, 65536}, "")));
+      },
+      {"overflows"}));
   EXPECT_TRUE(throws_as<FormatError>([&] { data::read_idx(dir.write("n", idx_bytes(0x08, {0x80000000u}, ""))); },
                                      {"is truncated", "needs 2147483648 bytes", "the file has 0"}));
-  EXPECT_TRUE(
-      throws_as<FormatError>([&] { data::read_idx(dir.write("tb", idx_bytes(0x08, {0x80000000u, 28, 28}, "x"))); },
-                             {"is truncated", "[2147483648, 28, 28]"}));
   EXPECT_TRUE(throws_as<FormatError>(
-      [&] { data::read_idx(dir.write("ff", idx_bytes(0x0E, {0xffffffffu, 0xffffffffu}, ""))); }, {"overflows"}));
+      [&] {
+        data::read_idx(dir.write("tb", idx_bytes(0x08, {0x80000000u, 28, 28}, "x")));
+      },
+      {"is truncated", "[2147483648, 28, 28]"}));
+  EXPECT_TRUE(throws_as<FormatError>(
+      [&] {
+        data::read_idx(dir.write("ff", idx_bytes(0x0E, {0xffffffffu, 0xffffffffu}, "")));
+      },
+      {"overflows"}));
   // Compressed: 0x80000000 items claimed by a 40-byte gzip file, which cannot inflate to 2 GB.
-  EXPECT_TRUE(throws_as<FormatError>(
-      [&] { data::read_idx(dir.write("gz", gzip(idx_bytes(0x08, {0x80000000u}, "abc")))); },
-      {"is truncated", "at most", "once decompressed"}));
+  EXPECT_TRUE(
+      throws_as<FormatError>([&] { data::read_idx(dir.write("gz", gzip(idx_bytes(0x08, {0x80000000u}, "abc")))); },
+                             {"is truncated", "at most", "once decompressed"}));
 }
 
 TEST(HostileFiles, GzipIntegrityIsCheckedToTheTrailer) {
@@ -84,8 +92,8 @@ TEST(HostileFiles, GzipIntegrityIsCheckedToTheTrailer) {
   const std::string good = gzip(idx_bytes(0x08, {4}, "abcd"));
   EXPECT_NO_THROW(data::read_idx(dir.write("good.gz", good)));
   // Without its 8-byte trailer (CRC-32 + length) the data decompresses completely: still refused.
-  EXPECT_TRUE(throws_as<FormatError>([&] { data::read_idx(dir.write("notrailer.gz", good.substr(0, good.size() - 8))); },
-                                     {"truncated", "trailer"}));
+  EXPECT_TRUE(throws_as<FormatError>(
+      [&] { data::read_idx(dir.write("notrailer.gz", good.substr(0, good.size() - 8))); }, {"truncated", "trailer"}));
   std::string bad_crc = good;
   bad_crc[bad_crc.size() - 8] ^= 0x01;
   EXPECT_TRUE(throws_as<FormatError>([&] { data::read_idx(dir.write("crc.gz", bad_crc)); }, {"corrupt gzip data"}));
@@ -139,10 +147,16 @@ TEST(HostileFiles, PathsThatAreNotFilesAreIOErrors) {
   EXPECT_TRUE(throws_as<IOError>([&] { data::load_mnist(dir / "missing", data::MnistSplit::Test); },
                                  {"t10k-images-idx3-ubyte"}));
   // Writing into a folder that does not exist, or onto a directory.
-  EXPECT_TRUE(throws_as<IOError>([&] { serialization::write_safetensors(dir / "no/such/x", {{"a", ones({1})}}); },
-                                 {"cannot create a temporary file", "no/such/x"}));
-  EXPECT_TRUE(throws_as<IOError>([&] { serialization::write_safetensors(dir / "folder", {{"a", ones({1})}}); },
-                                 {"folder"}));
+  EXPECT_TRUE(throws_as<IOError>(
+      [&] {
+        serialization::write_safetensors(dir / "no/such/x", {{"a", ones({1})}});
+      },
+      {"cannot create a temporary file", "no/such/x"}));
+  EXPECT_TRUE(throws_as<IOError>(
+      [&] {
+        serialization::write_safetensors(dir / "folder", {{"a", ones({1})}});
+      },
+      {"folder"}));
 }
 
 }  // namespace
