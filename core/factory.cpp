@@ -67,18 +67,28 @@ template Tensor from_vector<std::int64_t>(const std::vector<std::int64_t>&, Shap
 
 Tensor rand(Shape shape, Generator& generator, TensorOptions options) {
   NUDGE_CHECK(is_floating(options.dtype()), "rand: expects a float dtype, got ", options.dtype());
-  return from_host(shape, options, [&](std::int64_t, auto tag) {
-    using T = decltype(tag);
-    if constexpr (std::is_same_v<T, float>) return generator.uniform_float();
-    else return static_cast<T>(generator.uniform_double());
-  });
+  Tensor host;
+  {
+    const auto guard = generator.lock();  // one contiguous run of draws per tensor (core/generator.h)
+    host = from_host(shape, TensorOptions(options.dtype()), [&](std::int64_t, auto tag) {
+      using T = decltype(tag);
+      if constexpr (std::is_same_v<T, float>) return generator.uniform_float();
+      else return static_cast<T>(generator.uniform_double());
+    });
+  }
+  return host.to(options.device());
 }
 Tensor rand(Shape shape, TensorOptions options) { return rand(std::move(shape), default_generator(), options); }
 
 Tensor randn(Shape shape, Generator& generator, TensorOptions options) {
   NUDGE_CHECK(is_floating(options.dtype()), "randn: expects a float dtype, got ", options.dtype());
-  return from_host(shape, options,
-                   [&](std::int64_t, auto tag) { return static_cast<decltype(tag)>(generator.normal()); });
+  Tensor host;
+  {
+    const auto guard = generator.lock();
+    host = from_host(shape, TensorOptions(options.dtype()),
+                     [&](std::int64_t, auto tag) { return static_cast<decltype(tag)>(generator.normal()); });
+  }
+  return host.to(options.device());
 }
 Tensor randn(Shape shape, TensorOptions options) { return randn(std::move(shape), default_generator(), options); }
 

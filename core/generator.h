@@ -2,7 +2,14 @@
 /// Seeded random numbers. Values are always drawn on the host and then copied to the target
 /// device, so the same seed gives the same tensor on CPU and on CUDA: CPU and GPU training runs
 /// start from identical weights and can be compared step by step.
+///
+/// Threads: every factory that draws (rand, randn, nn::init, the layers' initialisation) holds
+/// the generator's lock for the whole tensor, so two threads may share a generator, the default
+/// one included: each tensor is one contiguous run of draws, and which thread's tensor comes first
+/// is up to the scheduler. For reproducible multi-threaded runs, give each thread its own
+/// Generator. Calling the draw methods below directly from two threads needs lock() around them.
 #include <cstdint>
+#include <mutex>
 #include <random>
 
 namespace nudge {
@@ -10,10 +17,16 @@ namespace nudge {
 class Generator {
  public:
   explicit Generator(std::uint64_t seed = 0) : engine_(seed) {}
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+
   void manual_seed(std::uint64_t seed) {
+    const std::lock_guard<std::mutex> guard(mutex_);
     engine_.seed(seed);
     has_spare_normal_ = false;
   }
+  /// Held while a tensor is drawn.
+  [[nodiscard]] std::unique_lock<std::mutex> lock() { return std::unique_lock<std::mutex>(mutex_); }
 
   /// Uniform in [0, 1) with 53 random bits.
   double uniform_double() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
@@ -23,6 +36,7 @@ class Generator {
   double normal();
 
  private:
+  std::mutex mutex_;
   std::mt19937_64 engine_;
   bool has_spare_normal_ = false;
   double spare_normal_ = 0;

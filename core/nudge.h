@@ -16,6 +16,7 @@
 #include "core/profiling.h"
 #include "core/scalar.h"
 #include "core/shape.h"
+#include "core/state_dict.h"
 #include "core/storage.h"
 #include "core/tensor.h"
 #include "core/tensor_options.h"

@@ -68,6 +68,8 @@ std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim =
 /// Index of the first largest element of the flattened tensor (0-dim int64).
 Tensor argmax(const Tensor& x);
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// True when no element is NaN or ±inf (int64: always). One reduction and one sync; no graph.
+bool all_finite(const Tensor& x);
 
 // ---- linear algebra ---------------------------------------------------------------------------
 /// Matrix product: 1-D·1-D, 2-D@2-D, batched 3-D@3-D, and 3-D with 2-D (the matrix is shared

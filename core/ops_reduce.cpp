@@ -84,6 +84,15 @@ Tensor sum(const Tensor& x) {
   return y;
 }
 
+bool all_finite(const Tensor& x) {
+  detail::check_defined(x, "all_finite");
+  if (!is_floating(x.dtype())) return true;
+  NoGradGuard no_grad;
+  // x·0 is ±0 for every finite x and NaN for NaN and ±inf, so the sum is 0 exactly when all are
+  // finite (a sum of x itself could overflow to inf on finite values).
+  return sum(x * 0.0).item<double>() == 0;
+}
+
 Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
   Tensor y = reduce(ReduceOp::Sum, x, dim, keepdim, "sum").values;
   NUDGE_RECORD("sum", y, (&x), [shape = x.shape(), d = wrap_dim(dim, x.dim(), "sum"), keepdim](const Tensor& g) {

@@ -23,7 +23,7 @@ Tensor pinned_rows(const Tensor& like, std::int64_t rows) {
 }  // namespace
 
 DataLoader::DataLoader(std::shared_ptr<const TensorDataset> dataset, DataLoaderOptions options)
-    : dataset_(std::move(dataset)), options_(options), generator_(options.seed) {
+    : dataset_(std::move(dataset)), options_(options) {
   NUDGE_CHECK(dataset_ != nullptr, "DataLoader: the data set is null");
   NUDGE_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
   order_.resize(static_cast<std::size_t>(dataset_->size()));
@@ -47,19 +47,74 @@ std::int64_t DataLoader::num_batches() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-DataLoader::Iterator DataLoader::begin() {
-  if (options_.shuffle) {
-    // Fisher-Yates from the loader's own generator: reproducible for a seed, new every epoch.
-    std::iota(order_.begin(), order_.end(), 0);
-    for (std::size_t i = order_.size(); i > 1; --i) {
-      const auto j = static_cast<std::size_t>(generator_.uniform_double() * static_cast<double>(i));
-      std::swap(order_[i - 1], order_[std::min(j, i - 1)]);
-    }
+void DataLoader::make_order(std::int64_t epoch) {
+  std::iota(order_.begin(), order_.end(), 0);
+  if (!options_.shuffle) return;
+  // Fisher-Yates from a generator seeded by (seed, epoch) through SplitMix64's finaliser:
+  // reproducible for a seed, new every epoch, and recomputable for any epoch on resume.
+  std::uint64_t z = options_.seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(epoch);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  Generator generator(z ^ (z >> 31));
+  for (std::size_t i = order_.size(); i > 1; --i) {
+    const auto j = static_cast<std::size_t>(generator.uniform_double() * static_cast<double>(i));
+    std::swap(order_[i - 1], order_[std::min(j, i - 1)]);
   }
+}
+
+DataLoader::Iterator DataLoader::begin() {
+  if (resume_pending_) {
+    resume_pending_ = false;
+    return Iterator(this, position_);
+  }
+  make_order(++epoch_);
+  position_ = 0;
+  epoch_finished_ = false;
   return Iterator(this, 0);
 }
 
+NamedTensors DataLoader::state_dict() const {
+  return {{"seed", state_scalar(static_cast<std::int64_t>(options_.seed))},
+          {"epoch", state_scalar(epoch_)},
+          {"batches_delivered", state_scalar(position_)},
+          {"epoch_finished", state_scalar(std::int64_t{epoch_finished_})},
+          {"dataset_size", state_scalar(dataset_->size())},
+          {"batch_size", state_scalar(options_.batch_size)},
+          {"shuffle", state_scalar(std::int64_t{options_.shuffle})},
+          {"drop_last", state_scalar(std::int64_t{options_.drop_last})}};
+}
+
+void DataLoader::load_state_dict(const NamedTensors& state) {
+  const char* who = "DataLoader::load_state_dict";
+  StateDictReader reader(state, who);
+  // The same data and options, or the restored position would mean other examples.
+  const auto expect = [&](const char* key, std::int64_t mine) {
+    const std::int64_t saved = reader.int64(key);
+    NUDGE_CHECK(saved == mine, who, ": the state is of a loader with ", key, " ", saved, ", this one has ", mine);
+  };
+  expect("seed", static_cast<std::int64_t>(options_.seed));
+  expect("dataset_size", dataset_->size());
+  expect("batch_size", options_.batch_size);
+  expect("shuffle", options_.shuffle);
+  expect("drop_last", options_.drop_last);
+  const std::int64_t epoch = reader.int64("epoch"), position = reader.int64("batches_delivered");
+  const std::int64_t finished = reader.int64("epoch_finished");
+  NUDGE_CHECK(epoch >= 0 && position >= 0 && position <= num_batches() && (epoch > 0 || position == 0) &&
+                  (finished == 0 || finished == 1) && (finished == 0 || position == num_batches()),
+              who, ": invalid position: epoch ", epoch, ", batch ", position, " of ", num_batches(),
+              finished ? " (finished)" : "");
+  reader.finish("a DataLoader state");
+  epoch_ = epoch;
+  position_ = position;
+  epoch_finished_ = finished != 0;
+  if (epoch_ > 0) make_order(epoch_);
+  // An unfinished epoch: the next begin() delivers the rest of it (perhaps nothing). A finished
+  // one: the next begin() starts the next epoch.
+  resume_pending_ = epoch_ > 0 && !epoch_finished_;
+}
+
 Batch DataLoader::load(std::int64_t batch_index) {
+  position_ = batch_index + 1;
   const std::int64_t start = batch_index * options_.batch_size;
   const std::int64_t rows = std::min(options_.batch_size, dataset_->size() - start);
   const std::vector<std::int64_t> indices(order_.begin() + start, order_.begin() + start + rows);
@@ -76,13 +131,16 @@ Batch DataLoader::load(std::int64_t batch_index) {
   return batch;
 }
 
-DataLoader::Iterator::Iterator(DataLoader* loader, std::int64_t index) : loader_(loader), index_(index) {
+DataLoader::Iterator::Iterator(DataLoader* loader, std::int64_t index, bool sentinel) : loader_(loader), index_(index) {
   if (index_ < loader_->num_batches()) current_ = loader_->load(index_);
+  else if (!sentinel) loader_->epoch_finished_ = true;  // an epoch with no batches (left)
 }
 
 DataLoader::Iterator& DataLoader::Iterator::operator++() {
   ++index_;
-  current_ = index_ < loader_->num_batches() ? loader_->load(index_) : Batch{};
+  current_ = Batch{};  // frees the previous batch before the next is gathered
+  if (index_ < loader_->num_batches()) current_ = loader_->load(index_);
+  else loader_->epoch_finished_ = true;
   return *this;
 }
 

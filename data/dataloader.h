@@ -6,6 +6,12 @@
 ///   for (int epoch = 0; epoch < epochs; ++epoch)
 ///     for (const data::Batch& batch : loader) { ... batch.input, batch.target ... }
 ///
+/// The order of epoch e is a function of (seed, e) alone, so a loader's position is a few numbers:
+/// state_dict() saves them and load_state_dict() makes the next begin() continue the same epoch at
+/// the next batch, in the same order (serialization/checkpoint.h saves it with the model). A state
+/// saved inside the loop body of an epoch's last batch resumes as an epoch with no batches left,
+/// so the code after the loop (the scheduler's step, the epoch's checkpoint) runs exactly once.
+///
 /// For a CUDA device, rows are gathered into pinned host buffers and copied asynchronously: the
 /// host gathers batch k+1 while the GPU still works on batch k. Two buffers alternate, each
 /// guarded by an event, so a buffer is only rewritten once its copy has finished.
@@ -17,6 +23,7 @@
 
 #include "core/cuda.h"
 #include "core/generator.h"
+#include "core/state_dict.h"
 #include "data/dataset.h"
 
 namespace nudge::data {
@@ -54,15 +61,16 @@ class DataLoader {
 
    private:
     friend class DataLoader;
-    Iterator(DataLoader* loader, std::int64_t index);
+    Iterator(DataLoader* loader, std::int64_t index, bool sentinel = false);
     DataLoader* loader_;
     std::int64_t index_;
     Batch current_;
   };
 
-  /// Starts an epoch: a new order when shuffling.
+  /// Starts an epoch: a new order when shuffling. After load_state_dict, continues the restored
+  /// epoch instead, at the first batch not yet delivered.
   Iterator begin();
-  Iterator end() { return Iterator(this, num_batches()); }
+  Iterator end() { return Iterator(this, num_batches(), /*sentinel=*/true); }
 
   /// Batches per epoch.
   std::int64_t num_batches() const;
@@ -71,15 +79,29 @@ class DataLoader {
   const DataLoaderOptions& options() const { return options_; }
   /// The example indices of the current epoch, in delivery order.
   const std::vector<std::int64_t>& order() const { return order_; }
+  /// Epochs begun so far (1 during the first), and batches delivered in the current one.
+  std::int64_t epoch() const { return epoch_; }
+  std::int64_t batches_delivered() const { return position_; }
+
+  /// "seed", "epoch", "batches_delivered", "epoch_finished" (the iteration ran to its end, rather
+  /// than being saved from inside the loop over the last batch), plus the dataset size, batch size and shuffle flag it
+  /// must be restored with (as 0-dim int64 tensors).
+  NamedTensors state_dict() const;
+  /// Restores a state_dict() of a loader over the same data with the same options.
+  void load_state_dict(const NamedTensors& state);
 
  private:
   Batch load(std::int64_t batch_index);
+  /// order_ for epoch `epoch`: the identity, or a shuffle seeded by (seed, epoch).
+  void make_order(std::int64_t epoch);
   struct Staging;  // pinned host buffers + an event, for one in-flight CUDA copy
 
   std::shared_ptr<const TensorDataset> dataset_;
   DataLoaderOptions options_;
-  Generator generator_;
   std::vector<std::int64_t> order_;
+  std::int64_t epoch_ = 0, position_ = 0;
+  bool epoch_finished_ = false;                    // an iterator stepped past the last batch of the current epoch
+  bool resume_pending_ = false;                    // load_state_dict restored an unfinished epoch: begin() continues it
   std::vector<std::unique_ptr<Staging>> staging_;  // empty unless pinned CUDA delivery
   std::int64_t loads_ = 0;
 };

@@ -1,6 +1,7 @@
 #pragma once
 /// nn::Linear (alias nn::Dense): y = act(x · Wᵀ + b), W of shape [out, in]. The activation option
 /// is how a layer is fused with its activation: Linear(in, out, Activation::Sigmoid).
+#include "core/generator.h"
 #include "nn/activation.h"
 #include "nn/module.h"
 
@@ -9,12 +10,15 @@ namespace nudge::nn {
 struct LinearOptions {
   bool bias = true;
   Activation activation = Activation::Identity;
+  /// Where the initial weights are drawn from (null: the default generator). Threads that build
+  /// models at the same time each pass their own for reproducible weights.
+  Generator* generator = nullptr;
 };
 
 class Linear : public Module {
  public:
   /// PyTorch's default initialisation: W and b ~ U(−1/√in, 1/√in) (kaiming_uniform with
-  /// a = √5), drawn from the default generator (seed it with nudge::manual_seed).
+  /// a = √5), drawn from options.generator or the default one (seed it with nudge::manual_seed).
   Linear(std::int64_t in_features, std::int64_t out_features, LinearOptions options = {});
   Linear(std::int64_t in_features, std::int64_t out_features, Activation activation)
       : Linear(in_features, out_features, LinearOptions{true, activation}) {}

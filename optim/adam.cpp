@@ -15,7 +15,9 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled)
     : Optimizer({ParamGroup{std::move(params), options.lr}}), options_(options), decoupled_(decoupled) {
   NUDGE_CHECK(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1,
               "Adam: betas must be in [0, 1), got ", options.beta1, " and ", options.beta2);
-  NUDGE_CHECK(options.eps >= 0 && options.weight_decay >= 0, "Adam: eps and weight_decay must be >= 0");
+  NUDGE_CHECK(std::isfinite(options.eps) && options.eps >= 0 && std::isfinite(options.weight_decay) &&
+                  options.weight_decay >= 0,
+              "Adam: eps and weight_decay must be finite and >= 0, got ", options.eps, " and ", options.weight_decay);
 }
 
 void Adam::step() {

@@ -1,14 +1,21 @@
 #include "optim/optimizer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
 #include "core/autograd/grad_mode.h"
 #include "core/cuda_graph.h"
 #include "core/factory.h"
+#include "core/ops.h"
+#include "core/state_dict.h"
 
 namespace nudge::optim {
+
+void check_lr(double lr, const char* who) {
+  NUDGE_CHECK(std::isfinite(lr) && lr >= 0, who, ": the learning rate must be finite and >= 0, got ", lr);
+}
 
 Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
   std::size_t count = 0;
@@ -17,7 +24,7 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)
   std::size_t index = 0;
   std::map<const void*, std::size_t> first_index;  // storage → the first parameter in it
   for (const auto& g : groups_) {
-    NUDGE_CHECK(g.lr >= 0, "optimizer: learning rate must be >= 0, got ", g.lr);
+    check_lr(g.lr, "optimizer");
     for (const auto& p : g.params) {
       NUDGE_CHECK(p.defined() && p.is_leaf() && p.requires_grad(),
                   "optimizer: parameters must be leaf tensors that require grad, got a ", describe(p));
@@ -42,6 +49,7 @@ void Optimizer::zero_grad(bool set_to_none) {
 }
 
 void Optimizer::set_lr(double lr) {
+  check_lr(lr, "set_lr");
   for (auto& g : groups_) g.lr = lr;
 }
 
@@ -76,9 +84,9 @@ std::vector<Tensor> flat_params(const std::vector<ParamGroup>& groups) {
 std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
   NoGradGuard no_grad;
   std::vector<std::pair<std::string, Tensor>> out;
-  out.emplace_back("type." + std::string(name()), zeros({}, kInt64));  // names the kind; see load_state_dict
+  out.emplace_back("type." + std::string(name()), state_scalar(std::int64_t{0}));  // names the kind
   for (std::size_t g = 0; g < groups_.size(); ++g)
-    out.emplace_back("param_groups." + std::to_string(g) + ".lr", full({}, groups_[g].lr, kFloat64));
+    out.emplace_back("param_groups." + std::to_string(g) + ".lr", state_scalar(groups_[g].lr));
   const std::vector<Tensor> params = flat_params(groups_);
   for (std::size_t i = 0; i < params.size(); ++i) {
     const auto it = state_.find(params[i].impl_ptr().get());
@@ -88,65 +96,51 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
         [&](const char* field, Tensor& t) {
           if (t.defined()) out.emplace_back(prefix + field, t.clone());
         },
-        [&](const char* field, std::int64_t& c) { out.emplace_back(prefix + field, full({}, c, kInt64)); });
+        [&](const char* field, std::int64_t& c) { out.emplace_back(prefix + field, state_scalar(c)); });
   }
   return out;
 }
 
 void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state) {
   const std::string where = std::string(name()) + "::load_state_dict";
-  std::map<std::string, Tensor> given(state.begin(), state.end());
-  const std::string type_key = "type." + std::string(name());
-  if (!given.count(type_key)) {
-    std::string found = "none";
-    for (const auto& [key, t] : given)
-      if (key.rfind("type.", 0) == 0) found = key.substr(5);
-    NUDGE_FAIL(where, ": the state was saved by a ", found, " optimizer, not ", name());
-  }
-  std::set<std::string> used{type_key};
-  auto scalar = [&](const std::string& key, DType dtype) -> const Tensor& {
-    const Tensor& t = given.at(key);
-    NUDGE_CHECK(t.numel() == 1 && t.dtype() == dtype, where, ": \"", key, "\" must be one ", dtype_name(dtype),
-                " value, got a ", describe(t));
-    used.insert(key);
-    return t;
-  };
-  // Check everything and build the new state aside; commit only at the end.
+  StateDictReader reader(state, where);
+  reader.expect_type(name());
+  // Check everything and build the new state aside; commit only at the end. The same checks as
+  // the constructor's: a checkpoint must not smuggle in what the options would refuse.
   std::vector<double> lrs;
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     const std::string key = "param_groups." + std::to_string(g) + ".lr";
-    NUDGE_CHECK(given.count(key), where, ": \"", key, "\" is missing (the state has fewer parameter groups?)");
-    lrs.push_back(scalar(key, kFloat64).item<double>());
+    NUDGE_CHECK(reader.has(key), where, ": \"", key, "\" is missing (the state has fewer parameter groups?)");
+    lrs.push_back(reader.float64(key));
+    check_lr(lrs.back(), where.c_str());
   }
   const std::vector<Tensor> params = flat_params(groups_);
   std::unordered_map<const TensorImpl*, std::shared_ptr<ParamState>> loaded;
   NoGradGuard no_grad;
   for (std::size_t i = 0; i < params.size(); ++i) {
     const std::string prefix = "state." + std::to_string(i) + ".";
-    const auto first = given.lower_bound(prefix);
-    if (first == given.end() || first->first.rfind(prefix, 0) != 0) continue;  // no state for this parameter
+    if (reader.keys_with_prefix(prefix).empty()) continue;  // no state for this parameter
     std::shared_ptr<ParamState> ps = make_state();
     const Tensor& p = params[i];
     ps->fields(
         [&](const char* field, Tensor& t) {
           const std::string key = prefix + field;
-          if (!given.count(key)) return;
-          const Tensor& saved = given.at(key);
+          if (!reader.has(key)) return;
+          const Tensor& saved = reader.tensor(key);
           NUDGE_CHECK(saved.shape() == p.shape(), where, ": \"", key, "\" has shape ", shape_str(saved.shape()),
                       " but parameter ", i, " has shape ", shape_str(p.shape()));
-          used.insert(key);
+          NUDGE_CHECK_AS(NonFiniteError, all_finite(saved), where, ": \"", key, "\" holds NaN or inf");
           t = saved.to(p.device()).to(p.dtype()).clone();
         },
         [&](const char* field, std::int64_t& c) {
           const std::string key = prefix + field;
-          NUDGE_CHECK(given.count(key), where, ": \"", key, "\" is missing");
-          c = scalar(key, kInt64).item<std::int64_t>();
+          c = reader.int64(key);
+          NUDGE_CHECK(c >= 0, where, ": \"", key, "\" must be >= 0, got ", c);
         });
     loaded[p.impl_ptr().get()] = std::move(ps);
   }
-  for (const auto& [key, t] : given)
-    NUDGE_CHECK(used.count(key), where, ": unexpected entry \"", key, "\" (a state for ", params.size(),
-                " parameters in ", groups_.size(), " group(s) was expected)");
+  reader.finish("a state for " + std::to_string(params.size()) + " parameters in " + std::to_string(groups_.size()) +
+                " group(s)");
   for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].lr = lrs[g];
   state_ = std::move(loaded);
 }

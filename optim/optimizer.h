@@ -13,6 +13,10 @@
 
 namespace nudge::optim {
 
+/// Throws naming `who` unless `lr` is finite and >= 0 (a learning rate of inf or NaN turns every
+/// weight into NaN at the first step).
+void check_lr(double lr, const char* who);
+
 struct ParamGroup {
   std::vector<Tensor> params;
   double lr;

@@ -19,13 +19,42 @@ void LRScheduler::step() {
   for (std::size_t i = 0; i < groups.size(); ++i) groups[i].lr = rate_at(epoch_, base_lrs_[i]);
 }
 
+NamedTensors LRScheduler::state_dict() const {
+  NamedTensors state{{"type." + std::string(name()), state_scalar(std::int64_t{0})},
+                     {"last_epoch", state_scalar(epoch_)}};
+  for (std::size_t g = 0; g < base_lrs_.size(); ++g)
+    state.emplace_back("base_lrs." + std::to_string(g), state_scalar(base_lrs_[g]));
+  return state;
+}
+
+void LRScheduler::load_state_dict(const NamedTensors& state) {
+  StateDictReader reader(state, std::string(name()) + "::load_state_dict");
+  reader.expect_type(name());
+  const std::int64_t epoch = reader.int64("last_epoch");
+  NUDGE_CHECK(epoch >= 0, name(), "::load_state_dict: last_epoch must be >= 0, got ", epoch);
+  std::vector<double> base_lrs;
+  for (std::size_t g = 0; g < optimizer_.param_groups().size(); ++g) {
+    base_lrs.push_back(reader.float64("base_lrs." + std::to_string(g)));
+    NUDGE_CHECK(std::isfinite(base_lrs.back()) && base_lrs.back() >= 0, name(), "::load_state_dict: base_lrs.", g,
+                " must be finite and >= 0, got ", base_lrs.back());
+  }
+  reader.finish("a state for " + std::to_string(base_lrs.size()) + " parameter group(s)");
+  epoch_ = epoch;
+  base_lrs_ = std::move(base_lrs);
+}
+
 StepLR::StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma)
     : LRScheduler(optimizer), step_size_(step_size), gamma_(gamma) {
   NUDGE_CHECK(step_size > 0, "StepLR: step_size must be positive, got ", step_size);
+  NUDGE_CHECK(std::isfinite(gamma) && gamma > 0, "StepLR: gamma must be finite and > 0, got ", gamma);
 }
 
 double StepLR::rate_at(std::int64_t epoch, double base_lr) const {
   return base_lr * std::pow(gamma_, static_cast<double>(epoch / step_size_));
+}
+
+ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler(optimizer), gamma_(gamma) {
+  NUDGE_CHECK(std::isfinite(gamma) && gamma > 0, "ExponentialLR: gamma must be finite and > 0, got ", gamma);
 }
 
 double ExponentialLR::rate_at(std::int64_t epoch, double base_lr) const {
@@ -35,6 +64,8 @@ double ExponentialLR::rate_at(std::int64_t epoch, double base_lr) const {
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, double eta_min)
     : LRScheduler(optimizer), t_max_(t_max), eta_min_(eta_min) {
   NUDGE_CHECK(t_max > 0, "CosineAnnealingLR: T_max must be positive, got ", t_max);
+  NUDGE_CHECK(std::isfinite(eta_min) && eta_min >= 0, "CosineAnnealingLR: eta_min must be finite and >= 0, got ",
+              eta_min);
 }
 
 double CosineAnnealingLR::rate_at(std::int64_t epoch, double base_lr) const {
@@ -46,6 +77,27 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Options options)
     : optimizer_(optimizer), options_(options), best_(std::numeric_limits<double>::infinity()) {
   NUDGE_CHECK(options.factor > 0 && options.factor < 1, "ReduceLROnPlateau: factor must be in (0, 1), got ",
               options.factor);
+}
+
+NamedTensors ReduceLROnPlateau::state_dict() const {
+  return {{"type." + std::string(name()), state_scalar(std::int64_t{0})},
+          {"best", state_scalar(best_)},
+          {"bad_epochs", state_scalar(bad_epochs_)},
+          {"cooldown_left", state_scalar(cooldown_left_)}};
+}
+
+void ReduceLROnPlateau::load_state_dict(const NamedTensors& state) {
+  StateDictReader reader(state, "ReduceLROnPlateau::load_state_dict");
+  reader.expect_type(name());
+  const double best = reader.float64("best");
+  const std::int64_t bad_epochs = reader.int64("bad_epochs"), cooldown_left = reader.int64("cooldown_left");
+  NUDGE_CHECK(!std::isnan(best) && bad_epochs >= 0 && cooldown_left >= 0,
+              "ReduceLROnPlateau::load_state_dict: invalid state (best ", best, ", bad_epochs ", bad_epochs,
+              ", cooldown_left ", cooldown_left, ")");
+  reader.finish("best, bad_epochs and cooldown_left");
+  best_ = best;
+  bad_epochs_ = bad_epochs;
+  cooldown_left_ = cooldown_left;
 }
 
 void ReduceLROnPlateau::step(double metric) {

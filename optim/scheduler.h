@@ -1,20 +1,42 @@
 #pragma once
 /// Learning-rate schedulers, as torch.optim.lr_scheduler: call step() once per epoch, after
-/// the optimizer's step.
+/// the optimizer's step. Each has a state_dict() for checkpoints (serialization/checkpoint.h):
+/// restored into a scheduler built the same way over the same optimizer, training continues at
+/// exactly the rate the uninterrupted run would have used.
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "core/state_dict.h"
 #include "optim/optimizer.h"
 
 namespace nudge::optim {
 
+/// What every scheduler offers a checkpoint.
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  /// "StepLR", "CosineAnnealingLR", ...: a state is only loaded into the kind that saved it.
+  virtual const char* name() const = 0;
+  /// The scheduler's position ("type.<name>" plus its counters), as 0-dim tensors.
+  virtual NamedTensors state_dict() const = 0;
+  /// Restores a state_dict() of the same kind; checks everything before changing anything.
+  virtual void load_state_dict(const NamedTensors& state) = 0;
+};
+
 /// Base for schedulers whose rate is a function of the epoch and each group's initial rate.
-class LRScheduler {
+/// The initial rates are read from the optimizer when the scheduler is built (and restored by
+/// load_state_dict, so a scheduler built after a resumed optimizer still has the right ones).
+class LRScheduler : public Scheduler {
  public:
   explicit LRScheduler(Optimizer& optimizer);
-  virtual ~LRScheduler() = default;
   void step();
   std::int64_t epoch() const { return epoch_; }
+  const std::vector<double>& base_lrs() const { return base_lrs_; }
+
+  NamedTensors state_dict() const override;
+  void load_state_dict(const NamedTensors& state) override;
 
  protected:
   virtual double rate_at(std::int64_t epoch, double base_lr) const = 0;
@@ -29,6 +51,7 @@ class LRScheduler {
 class StepLR : public LRScheduler {
  public:
   StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
+  const char* name() const override { return "StepLR"; }
 
  protected:
   double rate_at(std::int64_t epoch, double base_lr) const override;
@@ -41,7 +64,8 @@ class StepLR : public LRScheduler {
 /// lr = base · gamma^epoch
 class ExponentialLR : public LRScheduler {
  public:
-  ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler(optimizer), gamma_(gamma) {}
+  ExponentialLR(Optimizer& optimizer, double gamma);
+  const char* name() const override { return "ExponentialLR"; }
 
  protected:
   double rate_at(std::int64_t epoch, double base_lr) const override;
@@ -54,6 +78,7 @@ class ExponentialLR : public LRScheduler {
 class CosineAnnealingLR : public LRScheduler {
  public:
   CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, double eta_min = 0);
+  const char* name() const override { return "CosineAnnealingLR"; }
 
  protected:
   double rate_at(std::int64_t epoch, double base_lr) const override;
@@ -65,7 +90,7 @@ class CosineAnnealingLR : public LRScheduler {
 
 /// Multiplies the rate by `factor` once the metric has not improved (by a relative `threshold`,
 /// lower is better) for more than `patience` epochs; then waits `cooldown` epochs.
-class ReduceLROnPlateau {
+class ReduceLROnPlateau : public Scheduler {
  public:
   struct Options {
     double factor = 0.1;
@@ -77,6 +102,9 @@ class ReduceLROnPlateau {
   ReduceLROnPlateau(Optimizer& optimizer, Options options);
   explicit ReduceLROnPlateau(Optimizer& optimizer) : ReduceLROnPlateau(optimizer, Options{}) {}
   void step(double metric);
+  const char* name() const override { return "ReduceLROnPlateau"; }
+  NamedTensors state_dict() const override;
+  void load_state_dict(const NamedTensors& state) override;
 
  private:
   Optimizer& optimizer_;

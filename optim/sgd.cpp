@@ -1,5 +1,7 @@
 #include "optim/sgd.h"
 
+#include <cmath>
+
 #include "core/autograd/grad_mode.h"
 #include "core/cuda_graph.h"
 #include "core/optimizer_ops.h"
@@ -11,8 +13,10 @@ namespace nudge::optim {
 SGD::SGD(std::vector<Tensor> params, SGDOptions options) : SGD({ParamGroup{std::move(params), options.lr}}, options) {}
 
 SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options) : Optimizer(std::move(groups)), options_(options) {
-  NUDGE_CHECK(options.momentum >= 0 && options.weight_decay >= 0, "SGD: momentum and weight_decay must be >= 0, got ",
-              options.momentum, " and ", options.weight_decay);
+  NUDGE_CHECK(std::isfinite(options.momentum) && options.momentum >= 0 && std::isfinite(options.weight_decay) &&
+                  options.weight_decay >= 0 && std::isfinite(options.dampening),
+              "SGD: momentum and weight_decay must be finite and >= 0 and dampening finite, got ", options.momentum,
+              ", ", options.weight_decay, " and ", options.dampening);
   NUDGE_CHECK(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
               "SGD: nesterov needs momentum > 0 and dampening = 0, got momentum=", options.momentum,
               " dampening=", options.dampening);

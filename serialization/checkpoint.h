@@ -7,13 +7,45 @@
 ///
 /// Writes are atomic (temporary file, then rename). A load reads and checks the whole file and
 /// every name and shape before touching the model or optimizer: on any error they are unchanged.
+///
+/// For resuming training, save_checkpoint/load_checkpoint keep EVERYTHING in one file: model,
+/// optimizer, scheduler, data loader position, epoch and step counters and the run's settings, so
+/// a crash or a kill -9 at any moment leaves either the previous checkpoint or the new one, never
+/// a model from one step with an optimizer from another.
+#include <cstdint>
 #include <string>
 
-#include "serialization/safetensors.h"
+#include "data/dataloader.h"
 #include "nn/module.h"
 #include "optim/optimizer.h"
+#include "optim/scheduler.h"
+#include "serialization/safetensors.h"
 
 namespace nudge {
+
+/// The live objects of a training run (null: not part of this run) and its counters.
+struct TrainingState {
+  nn::Module* model = nullptr;
+  optim::Optimizer* optimizer = nullptr;
+  optim::Scheduler* scheduler = nullptr;
+  data::DataLoader* loader = nullptr;
+  /// Epochs completed and optimizer steps taken.
+  std::int64_t epoch = 0, step = 0;
+  /// The run's settings as strings (learning rate, architecture, ...): saved, and given back on
+  /// load so a program can refuse to resume with conflicting ones.
+  serialization::Metadata settings;
+};
+
+/// Writes every part of `state` to `path` in one atomic, durable write (serialization/file_io.h).
+/// Refuses (nudge::NonFiniteError, nothing written) when the model's parameters or the optimizer's
+/// state hold NaN or inf: a diverged run never overwrites the last good checkpoint.
+void save_checkpoint(const std::string& path, const TrainingState& state);
+
+/// Restores everything `path` holds into `state`: the objects given must be exactly the parts the
+/// file has (a scheduler saved but none given is an error, so is the reverse), built the same way.
+/// All parts are checked and loaded, or none: on any error every object is as it was. Sets
+/// state.epoch, state.step and state.settings; returns a one-line account of what was restored.
+std::string load_checkpoint(const std::string& path, TrainingState& state);
 
 void save(const nn::Module& module, const std::string& path);
 void save(const optim::Optimizer& optimizer, const std::string& path);
