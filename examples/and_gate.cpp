@@ -9,11 +9,11 @@ int main(int argc, char** argv) try {
   examples::add_common_options(app, common);
   int epochs = 5000;
   bool batch = false;
-  app.add_option("--epochs", epochs, "training epochs");
+  app.add_option("--epochs", epochs, "training epochs")->check(examples::integer_at_least(1));
   app.add_flag("--batch", batch, "train on all four rows at once instead of one at a time");
   CLI11_PARSE(app, argc, argv);
 
-  const nudge::Device device = examples::resolve_device(common.device);
+  const nudge::Device device = examples::check_common_options(common);
   const auto opts = nudge::TensorOptions(nudge::kFloat32).device(device);
   const nudge::Tensor inputs = nudge::tensor({0, 0, 0, 1, 1, 0, 1, 1}, {4, 2}, opts);
   const nudge::Tensor targets = nudge::tensor({0, 0, 0, 1}, {4, 1}, opts);
@@ -39,6 +39,7 @@ int main(int argc, char** argv) try {
       total = total + loss.detach();
     }
     epoch_loss = total.item<double>() / (batch ? 1 : 4);
+    examples::require_finite_loss(epoch_loss, epoch);
     history.add(epoch, epoch_loss);
     if (epoch % 1000 == 0) std::printf("%6d %12.6f\n", epoch, epoch_loss);
   }

@@ -109,12 +109,12 @@ int main(int argc, char** argv) try {
   std::uint64_t seed = 7;
   int epochs = 3000;
   double check_rate = 0;
-  app.add_option("--seed", seed, "data seed");
-  app.add_option("--epochs", epochs, "epochs per fit");
+  app.add_option("--seed", seed, "data seed")->check(examples::integer_at_least(0));
+  app.add_option("--epochs", epochs, "epochs per fit")->check(examples::integer_at_least(1));
   app.add_option("--check-rate", check_rate, "also fit at this multiple of 2/λmax and report whether it diverges");
   CLI11_PARSE(app, argc, argv);
 
-  const nudge::Device device = examples::resolve_device(common.device);
+  const nudge::Device device = examples::check_common_options(common);
   nudge::Generator gen(seed);
   const Data train = make_apartments(gen, 20), test = make_apartments(gen, 5);
   const auto opts = nudge::TensorOptions(nudge::kFloat64).device(device);

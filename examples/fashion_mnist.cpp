@@ -18,7 +18,7 @@ struct Options {
   std::string optimizer = "sgd";
   double lr = 0.05;
   double momentum = 0.9;
-  std::vector<std::int64_t> hidden = {256, 128};
+  std::vector<std::int64_t> hidden = {256, 128};  // from the --hidden text
   std::int64_t train_limit = 0, test_limit = 0;
   std::uint64_t seed = 0;
   std::string schedule = "cosine";
@@ -103,6 +103,52 @@ void plot_curves(const std::string& path, const nudge::monitor::MetricsLog& metr
                                  {.title = "Fashion-MNIST " + architecture, .y_label = "loss / error rate"});
 }
 
+/// The settings a checkpoint records: resuming with a different value for any of them would not
+/// continue the same run.
+nudge::serialization::Metadata settings_of(const Options& o, const std::string& hidden) {
+  char lr[32], momentum[32];
+  std::snprintf(lr, sizeof lr, "%.17g", o.lr);
+  std::snprintf(momentum, sizeof momentum, "%.17g", o.momentum);
+  return {{"epochs", std::to_string(o.epochs)},
+          {"batch", std::to_string(o.batch)},
+          {"optimizer", o.optimizer},
+          {"lr", lr},
+          {"momentum", momentum},
+          {"hidden", hidden},
+          {"train-limit", std::to_string(o.train_limit)},
+          {"schedule", o.schedule},
+          {"seed", std::to_string(o.seed)}};
+}
+
+/// With --resume, the run's settings come from the checkpoint. A flag given on the command line
+/// that says otherwise is an error rather than silently overridden (or silently ignored).
+void adopt_checkpoint_settings(const CLI::App& app, const nudge::serialization::Metadata& saved, Options& o,
+                               std::string& hidden) {
+  const nudge::serialization::Metadata mine = settings_of(o, hidden);
+  for (const auto& [key, value] : saved) {
+    const auto it = mine.find(key);
+    if (it == mine.end() || it->second == value) continue;
+    if (app.count("--" + key) > 0)
+      throw nudge::Error("--" + key + " " + it->second + " conflicts with the checkpoint being resumed (" + key + " " +
+                         value + "); drop the flag to continue that run, or start a new one without --resume");
+  }
+  const auto get = [&](const char* key) {
+    const auto it = saved.find(key);
+    if (it == saved.end())
+      throw nudge::FormatError(std::string("--resume: the checkpoint has no \"") + key + "\" setting");
+    return it->second;
+  };
+  o.epochs = std::stoi(get("epochs"));
+  o.batch = std::stoll(get("batch"));
+  o.optimizer = get("optimizer");
+  o.lr = std::stod(get("lr"));
+  o.momentum = std::stod(get("momentum"));
+  hidden = get("hidden");
+  o.train_limit = std::stoll(get("train-limit"));
+  o.schedule = get("schedule");
+  o.seed = std::stoull(get("seed"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -111,43 +157,49 @@ int main(int argc, char** argv) try {
   examples::CommonOptions common;
   examples::add_common_options(app, common);
   Options o;
+  std::string hidden = "256,128";
   app.add_option("--data", o.data, "directory with the four IDX files (.gz or plain)");
-  app.add_option("--epochs", o.epochs, "training epochs");
-  app.add_option("--batch", o.batch, "batch size");
-  app.add_option("--optimizer", o.optimizer, "sgd (with momentum) or adam");
-  app.add_option("--lr", o.lr, "learning rate (use about 1e-3 for adam)");
-  app.add_option("--momentum", o.momentum, "SGD momentum");
-  app.add_option("--hidden", o.hidden, "hidden layer sizes, e.g. 256,128")->delimiter(',');
-  app.add_option("--train-limit", o.train_limit, "use only the first N training images (0: all)");
-  app.add_option("--test-limit", o.test_limit, "use only the first N test images (0: all)");
-  app.add_option("--schedule", o.schedule,
-                 "learning rate schedule: cosine (annealed to 0 over the epochs) or constant");
-  app.add_option("--seed", o.seed, "seed of the initialisation and the shuffling");
-  app.add_option("--save", o.save, "write PATH.safetensors (model) and PATH.optim.safetensors after each epoch");
-  app.add_option("--resume", o.resume, "start from PATH.safetensors and PATH.optim.safetensors");
+  app.add_option("--epochs", o.epochs, "training epochs")->check(examples::integer_at_least(1));
+  app.add_option("--batch", o.batch, "batch size")->check(examples::integer_at_least(1));
+  app.add_option("--optimizer", o.optimizer, "sgd (with momentum) or adam")->check(CLI::IsMember({"sgd", "adam"}));
+  app.add_option("--lr", o.lr, "learning rate (use about 1e-3 for adam)")->check(examples::finite_at_least(0));
+  app.add_option("--momentum", o.momentum, "SGD momentum")->check(examples::finite_at_least(0));
+  app.add_option("--hidden", hidden, "hidden layer sizes, e.g. 256,128");
+  app.add_option("--train-limit", o.train_limit, "use only the first N training images (0: all)")
+      ->check(examples::integer_at_least(0));
+  app.add_option("--test-limit", o.test_limit, "use only the first N test images (0: all)")
+      ->check(examples::integer_at_least(0));
+  app.add_option("--schedule", o.schedule, "learning rate schedule: cosine (annealed to 0 over the epochs) or constant")
+      ->check(CLI::IsMember({"cosine", "constant"}));
+  app.add_option("--seed", o.seed, "seed of the initialisation and the shuffling")
+      ->check(examples::integer_at_least(0));
+  app.add_option("--save", o.save,
+                 "after each epoch, write the whole training state (model, optimizer, schedule, data order, "
+                 "epoch, settings) to this one checkpoint file, atomically");
+  app.add_option("--resume", o.resume, "continue the run saved in this checkpoint (its settings apply)");
   CLI11_PARSE(app, argc, argv);
-  NUDGE_CHECK(o.schedule == "cosine" || o.schedule == "constant", "--schedule must be cosine or constant, got ",
-              o.schedule);
+  const nudge::Device device = examples::check_common_options(common);
+  examples::check_writable(o.save, "--save");
+  if (!o.resume.empty()) adopt_checkpoint_settings(app, nudge::checkpoint_settings(o.resume), o, hidden);
+  o.hidden = examples::parse_sizes(hidden, "--hidden");
 
   // The data.
-  const nudge::Device device = examples::resolve_device(common.device);
   const auto load_start = Clock::now();
   const auto train = first(nudge::data::load_mnist(o.data, nudge::data::MnistSplit::Train), o.train_limit);
   const auto test = first(nudge::data::load_mnist(o.data, nudge::data::MnistSplit::Test), o.test_limit);
   const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
   nudge::data::DataLoader loader(train, {.batch_size = o.batch, .shuffle = true, .seed = o.seed, .device = device});
 
-  // The model and its optimizer (restored from a checkpoint with --resume).
+  // The model, its optimizer and schedule (all restored from the checkpoint with --resume).
   nudge::manual_seed(o.seed);
   std::string architecture;
   nudge::nn::Sequential model = build_model(train.inputs().size(1), o.hidden, architecture);
   model.to(device);
   const auto optimizer = make_optimizer(o, model.parameters());
-  if (!o.resume.empty()) {
-    nudge::load(model, o.resume + ".safetensors");
-    nudge::load(*optimizer, o.resume + ".optim.safetensors");
-  }
   nudge::optim::CosineAnnealingLR cosine(*optimizer, o.epochs);
+  nudge::TrainingState state{&model, optimizer.get(), o.schedule == "cosine" ? &cosine : nullptr, &loader};
+  state.settings = settings_of(o, hidden);
+  if (!o.resume.empty()) std::printf("%s\n", nudge::load_checkpoint(o.resume, state).c_str());
   std::printf("device: %s, %s ReLU MLP, %s lr %g (%s), batch %lld, %lld train / %lld test images (loaded in %.2f s)\n",
               device.str().c_str(), architecture.c_str(), o.optimizer.c_str(), o.lr, o.schedule.c_str(),
               static_cast<long long>(o.batch), static_cast<long long>(train.size()),
@@ -157,30 +209,38 @@ int main(int argc, char** argv) try {
   nudge::monitor::MetricsLog metrics({"epoch", "train_loss", "test_accuracy", "seconds"}, common.csv);
   nudge::monitor::ProgressBar bar(o.epochs, loader.num_batches());
   double accuracy = 0, train_seconds = 0, train_loss = 0;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  int epochs_run = 0;
+  for (int epoch = static_cast<int>(state.epoch) + 1; epoch <= o.epochs; ++epoch) {
     const auto start = Clock::now();
     bar.start_epoch(epoch);
     train_loss = train_epoch(model, *optimizer, loader, bar, device);
+    // A diverged run stops here, before its broken weights can replace the last good checkpoint.
+    examples::require_finite_loss(train_loss, epoch);
     if (o.schedule == "cosine") cosine.step();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     train_seconds += seconds;
+    ++epochs_run;
     nudge::monitor::ConfusionMatrix matrix(10);
     accuracy = evaluate(model, test, device, matrix);
     char summary[64];
     std::snprintf(summary, sizeof summary, "test accuracy %.4f", accuracy);
     bar.finish_epoch(summary, train_loss);
     metrics.add({static_cast<double>(epoch), train_loss, accuracy, seconds});
-    if (!o.save.empty()) {
-      nudge::save(model, o.save + ".safetensors");
-      nudge::save(*optimizer, o.save + ".optim.safetensors");
-    }
+    state.epoch = epoch;
+    state.step += loader.num_batches();
+    if (!o.save.empty()) nudge::save_checkpoint(o.save, state);
     if (epoch == o.epochs) std::printf("\nconfusion matrix on the test set:\n%s", matrix.str(kClassNames).c_str());
+  }
+  if (epochs_run == 0) {
+    std::printf("the checkpoint has finished all %d epochs: nothing to train\n", o.epochs);
+    nudge::monitor::ConfusionMatrix matrix(10);
+    accuracy = evaluate(model, test, device, matrix);
   }
   if (!common.plot.empty()) plot_curves(common.plot, metrics, architecture);
   examples::print_final({{"test_accuracy", accuracy},
                          {"train_loss", train_loss},
                          {"train_seconds", train_seconds},
-                         {"seconds_per_epoch", train_seconds / o.epochs}});
+                         {"seconds_per_epoch", epochs_run > 0 ? train_seconds / epochs_run : 0}});
   return 0;
 } catch (const std::exception& e) {
   return examples::fail(e);

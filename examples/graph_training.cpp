@@ -57,6 +57,7 @@ double train(const char* name, int steps, int print_every, XorRun& run, Step one
     seconds += std::chrono::duration<double>(Clock::now() - start).count();
     done += chunk;
     const double loss = run.loss.item<double>();
+    examples::require_finite_loss(loss, done, "step");
     if (history) history->add(done, loss);
     std::printf("%-6s %6d %12.6f\n", name, done, loss);
   }
@@ -81,13 +82,13 @@ int main(int argc, char** argv) try {
   int hidden = 16;
   double lr = 0.5;
   std::uint64_t seed = 0;
-  app.add_option("--steps", steps, "training steps of each run")->check(CLI::PositiveNumber);
-  app.add_option("--hidden", hidden, "hidden units")->check(CLI::PositiveNumber);
-  app.add_option("--lr", lr, "learning rate");
-  app.add_option("--seed", seed, "initialisation seed");
+  app.add_option("--steps", steps, "training steps of each run")->check(examples::integer_at_least(1));
+  app.add_option("--hidden", hidden, "hidden units")->check(examples::integer_at_least(1));
+  app.add_option("--lr", lr, "learning rate")->check(examples::finite_at_least(0));
+  app.add_option("--seed", seed, "initialisation seed")->check(examples::integer_at_least(0));
   CLI11_PARSE(app, argc, argv);
 
-  const nudge::Device device = examples::resolve_device(common.device);
+  const nudge::Device device = examples::check_common_options(common);
   const int print_every = std::max(1, steps / 5);
   std::printf("device: %s, 2-%d-1 sigmoid MLP on XOR (batch 4), SGD momentum 0.9, %d steps\n\n%-6s %6s %12s\n",
               device.str().c_str(), hidden, steps, "run", "step", "loss");

@@ -7,10 +7,10 @@ int main(int argc, char** argv) try {
   examples::CommonOptions common;
   examples::add_common_options(app, common);
   int epochs = 20;
-  app.add_option("--epochs", epochs, "training epochs");
+  app.add_option("--epochs", epochs, "training epochs")->check(examples::integer_at_least(1));
   CLI11_PARSE(app, argc, argv);
 
-  const nudge::Device device = examples::resolve_device(common.device);
+  const nudge::Device device = examples::check_common_options(common);
   const auto opts = nudge::TensorOptions(nudge::kFloat64).device(device);
   nudge::Tensor w = nudge::full({}, 0.3, opts).requires_grad_();
   const double x = 1.5, target = 1.0;
@@ -26,6 +26,7 @@ int main(int argc, char** argv) try {
     loss.backward();
     sgd.step();
     loss_value = loss.item<double>();
+    examples::require_finite_loss(loss_value, epoch, "epoch");
     history.add(epoch, loss_value);
     if (epoch % 5 == 0)
       std::printf("%6d %10.6f %10.6f %12.8f\n", epoch, w.item<double>(), w.item<double>() * x, loss_value);

@@ -9,12 +9,12 @@ int main(int argc, char** argv) try {
   int epochs = 3000;
   double momentum = 0.0;
   bool nesterov = false;
-  app.add_option("--epochs", epochs, "training epochs");
-  app.add_option("--momentum", momentum, "SGD momentum");
+  app.add_option("--epochs", epochs, "training epochs")->check(examples::integer_at_least(1));
+  app.add_option("--momentum", momentum, "SGD momentum")->check(examples::finite_at_least(0));
   app.add_flag("--nesterov", nesterov, "Nesterov momentum (needs --momentum > 0)");
   CLI11_PARSE(app, argc, argv);
 
-  const nudge::Device device = examples::resolve_device(common.device);
+  const nudge::Device device = examples::check_common_options(common);
   const auto opts = nudge::TensorOptions(nudge::kFloat32).device(device);
   const nudge::Tensor x = nudge::tensor({0.2, 0.8, 0.9, 0.1, 0.5, 0.5, 0.1, 0.3}, {4, 2}, opts);
   const nudge::Tensor y = nudge::tensor({1, 0, 1, 0}, {4, 1}, opts);

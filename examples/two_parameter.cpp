@@ -7,10 +7,10 @@ int main(int argc, char** argv) try {
   examples::CommonOptions common;
   examples::add_common_options(app, common);
   int steps = 5;
-  app.add_option("--steps", steps, "last step to print");
+  app.add_option("--steps", steps, "last step to print")->check(examples::integer_at_least(1));
   CLI11_PARSE(app, argc, argv);
 
-  const nudge::Device device = examples::resolve_device(common.device);
+  const nudge::Device device = examples::check_common_options(common);
   const auto opts = nudge::TensorOptions(nudge::kFloat64).device(device);
   nudge::Tensor a = nudge::full({}, 3.0, opts).requires_grad_();
   nudge::Tensor b = nudge::full({}, 4.0, opts).requires_grad_();
@@ -28,6 +28,7 @@ int main(int argc, char** argv) try {
     const nudge::Tensor loss = error * error;
     loss.backward();
     loss_value = loss.item<double>();
+    examples::require_finite_loss(loss_value, step, "step");
     std::printf("%4d %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f\n", step, a.item<double>(), b.item<double>(),
                 y_pred.item<double>(), error.item<double>(), a.grad().item<double>(), b.grad().item<double>(),
                 loss_value);

@@ -10,13 +10,13 @@ int main(int argc, char** argv) try {
   int hidden = 4;
   std::uint64_t seed = 0;
   double lr = 1.0;
-  app.add_option("--epochs", epochs, "training epochs");
-  app.add_option("--hidden", hidden, "hidden units (>= 2)");
-  app.add_option("--seed", seed, "initialisation seed");
-  app.add_option("--lr", lr, "learning rate");
+  app.add_option("--epochs", epochs, "training epochs")->check(examples::integer_at_least(1));
+  app.add_option("--hidden", hidden, "hidden units (>= 2)")->check(examples::integer_at_least(2));
+  app.add_option("--seed", seed, "initialisation seed")->check(examples::integer_at_least(0));
+  app.add_option("--lr", lr, "learning rate")->check(examples::finite_at_least(0));
   CLI11_PARSE(app, argc, argv);
 
-  const nudge::Device device = examples::resolve_device(common.device);
+  const nudge::Device device = examples::check_common_options(common);
   nudge::manual_seed(seed);
   nudge::nn::Sequential model(nudge::nn::Linear(2, hidden, nudge::nn::Activation::Sigmoid),
                               nudge::nn::Linear(hidden, 1, nudge::nn::Activation::Sigmoid));

@@ -121,13 +121,31 @@ void save_checkpoint(const std::string& path, const TrainingState& state) {
   serialization::write_safetensors(path, all, metadata);
 }
 
-std::string load_checkpoint(const std::string& path, TrainingState& state) {
-  const serialization::SafetensorsFile file = serialization::read_safetensors(path);
+namespace {
+
+serialization::SafetensorsFile read_checkpoint(const std::string& path) {
+  serialization::SafetensorsFile file = serialization::read_safetensors(path);
   const auto format = file.metadata.find("format");
   NUDGE_CHECK_AS(FormatError, format != file.metadata.end() && format->second == kCheckpointFormat,
                  "load_checkpoint: ", path, " is not a training checkpoint (format \"",
                  format == file.metadata.end() ? "none" : format->second,
                  "\"); a file from nudge::save(model, path) loads with nudge::load(model, path)");
+  return file;
+}
+
+serialization::Metadata settings_in(const serialization::SafetensorsFile& file) {
+  serialization::Metadata settings;
+  for (const auto& [key, value] : file.metadata)
+    if (key.rfind("setting.", 0) == 0) settings[key.substr(8)] = value;
+  return settings;
+}
+
+}  // namespace
+
+serialization::Metadata checkpoint_settings(const std::string& path) { return settings_in(read_checkpoint(path)); }
+
+std::string load_checkpoint(const std::string& path, TrainingState& state) {
+  const serialization::SafetensorsFile file = read_checkpoint(path);
   const std::int64_t epoch = parse_counter(file.metadata, "epoch", path);
   const std::int64_t step = parse_counter(file.metadata, "step", path);
   const auto parts_entry = file.metadata.find("parts");
@@ -170,9 +188,7 @@ std::string load_checkpoint(const std::string& path, TrainingState& state) {
   }
   state.epoch = epoch;
   state.step = step;
-  state.settings.clear();
-  for (const auto& [key, value] : file.metadata)
-    if (key.rfind("setting.", 0) == 0) state.settings[key.substr(8)] = value;
+  state.settings = settings_in(file);
 
   std::string account = "resumed from " + path + ": epoch " + std::to_string(epoch) + ", step " + std::to_string(step) +
                         "; restored the model";

@@ -47,6 +47,10 @@ void save_checkpoint(const std::string& path, const TrainingState& state);
 /// state.epoch, state.step and state.settings; returns a one-line account of what was restored.
 std::string load_checkpoint(const std::string& path, TrainingState& state);
 
+/// The settings a checkpoint was saved with (TrainingState::settings), without loading it: a
+/// program reads them first to build its model and optimizer the way the saved run did.
+serialization::Metadata checkpoint_settings(const std::string& path);
+
 void save(const nn::Module& module, const std::string& path);
 void save(const optim::Optimizer& optimizer, const std::string& path);
 /// Any named tensors (a state dict, say).
