@@ -13,23 +13,6 @@
 namespace nudge::testing {
 namespace {
 
-/// Success when `fn` throws an `E` whose message holds every part.
-template <class E>
-::testing::AssertionResult throws_as(const std::function<void()>& fn, std::initializer_list<std::string> parts) {
-  try {
-    fn();
-  } catch (const E& e) {
-    const std::string message = e.what();
-    for (const auto& part : parts)
-      if (message.find(part) == std::string::npos)
-        return ::testing::AssertionFailure() << "message \"" << message << "\" lacks \"" << part << "\"";
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw the wrong kind of exception: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
-
 TEST(HostileFiles, SafetensorsShapesWhoseSizeOverflowsAreRefused) {
   TempDir dir;
   // Each product wraps to a small byte count in 64 bits (4 bytes, 0 bytes, ...) that the data

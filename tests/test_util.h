@@ -59,4 +59,21 @@ std::string device_param_name(const ::testing::TestParamInfo<Device>& info);
 /// `fn` throws nudge::Error whose message contains every one of `parts`.
 ::testing::AssertionResult throws_error_with(const std::function<void()>& fn, std::initializer_list<std::string> parts);
 
+/// Success when `fn` throws an `E` (a nudge::Error subclass) whose message holds every part.
+template <class E>
+::testing::AssertionResult throws_as(const std::function<void()>& fn, std::initializer_list<std::string> parts = {}) {
+  try {
+    fn();
+  } catch (const E& e) {
+    const std::string message = e.what();
+    for (const auto& part : parts)
+      if (message.find(part) == std::string::npos)
+        return ::testing::AssertionFailure() << "message \"" << message << "\" lacks \"" << part << "\"";
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw the wrong kind of exception: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw";
+}
+
 }  // namespace nudge::testing
