@@ -51,7 +51,7 @@ class IdxBytes {
     if (!gzip_) {
       NUDGE_CHECK_AS(FormatError, n <= file_.size() - position_, "read_idx: ", source_, " is truncated: the ", what,
                      " needs ", n, " bytes, the file has ", file_.size() - position_);
-      std::memcpy(out, file_.data() + position_, n);
+      if (n > 0) std::memcpy(out, file_.data() + position_, n);  // `out` may be null for no bytes
       position_ += n;
       return;
     }
