@@ -14,11 +14,6 @@
 namespace nudge::testing {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 /// The raw bytes of a tensor, copied to the host.
 std::string bytes_of(const Tensor& t) {
   const Tensor host = t.cpu().contiguous();
@@ -63,7 +58,7 @@ TEST(Safetensors, LayoutMatchesTheSpecification) {
   TempDir dir;
   const serialization::NamedTensors tensors = sample_tensors(Device::cpu());
   serialization::write_safetensors(dir / "t.safetensors", tensors, {{"format", "test"}});
-  const std::string bytes = read_file(dir / "t.safetensors");
+  const std::string bytes = file_contents(dir / "t.safetensors");
   ASSERT_GE(bytes.size(), 8u);
   std::uint64_t header_size = 0;
   for (int i = 7; i >= 0; --i) header_size = header_size << 8 | static_cast<unsigned char>(bytes[i]);  // little-endian
@@ -105,7 +100,7 @@ TEST(Safetensors, ReadsFilesWrittenByOtherTools) {
 TEST(Safetensors, BrokenFilesAreClearErrors) {
   TempDir dir;
   serialization::write_safetensors(dir / "good", {{"w", ones({4})}, {"v", zeros({2}, kFloat64)}});
-  const std::string good = read_file(dir / "good");
+  const std::string good = file_contents(dir / "good");
   std::uint64_t header_size = 0;
   std::memcpy(&header_size, good.data(), 8);
   auto header_with = [](const std::string& json) { return safetensors_bytes(json); };
@@ -194,7 +189,7 @@ TEST_P(CheckpointTest, ModelRoundTripAndMismatchesLeaveTheModelUntouched) {
                                 {"does not fit the model", "\"0.weight\"", "[4, 3]", "[5, 3]"}));
   save(nn::Sequential(nn::Linear(3, 5)), dir / "fewer.safetensors");
   EXPECT_TRUE(throws_error_with([&] { load(b, dir / "fewer.safetensors"); }, {"missing parameters: 1.weight, 1.bias"}));
-  std::string bytes = read_file(dir / "a.safetensors");
+  std::string bytes = file_contents(dir / "a.safetensors");
   bytes[8] = '#';  // the JSON header's opening brace
   EXPECT_TRUE(throws_error_with([&] { load(b, dir.write("corrupt.safetensors", bytes)); }, {"not valid JSON"}));
   EXPECT_EQ(bytes_of(b.parameters()[0]), before);

@@ -13,13 +13,6 @@
 namespace nudge::testing {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
 struct ExampleRun {
   int exit_code;
   std::string output;
@@ -207,11 +200,11 @@ TEST_P(ExamplesTest, FashionMnistDivergenceStopsAndKeepsTheCheckpoint) {
   const std::string args =
       "--device " + device().str() + " --epochs 1 --train-limit 2000 --test-limit 100 --save " + (dir / "ckpt");
   ASSERT_EQ(run_example("fashion_mnist", args).exit_code, 0);
-  const std::string good = read_file(dir / "ckpt");
+  const std::string good = file_contents(dir / "ckpt");
   const ExampleRun diverged = run_example("fashion_mnist", args + " --lr 1e6");
   EXPECT_EQ(diverged.exit_code, 1) << diverged.output;
   EXPECT_NE(diverged.output.find("error: training diverged: the loss is"), std::string::npos) << diverged.output;
-  EXPECT_EQ(read_file(dir / "ckpt"), good);
+  EXPECT_EQ(file_contents(dir / "ckpt"), good);
 }
 
 TEST(ExamplesErrors, FashionMnistMissingDataIsAClearError) {

@@ -8,11 +8,6 @@
 namespace nudge::testing {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 /// Everything `draw` writes into a FILE*.
 template <class Draw> std::string captured(Draw draw) {
   std::FILE* f = std::tmpfile();
@@ -69,13 +64,13 @@ TEST(MetricsLog, StreamsCsvRows) {
   {
     monitor::MetricsLog log({"epoch", "loss"}, dir / "m.csv");
     log.add({1, 0.5});
-    EXPECT_EQ(read_file(dir / "m.csv"), "epoch,loss\n1,0.5\n") << "rows are on disk as soon as they are added";
+    EXPECT_EQ(file_contents(dir / "m.csv"), "epoch,loss\n1,0.5\n") << "rows are on disk as soon as they are added";
     log.add({2, 0.125});
     EXPECT_EQ(log.column("loss"), (std::vector<double>{0.5, 0.125}));
     EXPECT_TRUE(throws_error_with([&] { log.add({3}); }, {"1 values for 2 columns"}));
     EXPECT_TRUE(throws_error_with([&] { log.column("acc"); }, {"no column named \"acc\""}));
   }
-  EXPECT_EQ(read_file(dir / "m.csv"), "epoch,loss\n1,0.5\n2,0.125\n");
+  EXPECT_EQ(file_contents(dir / "m.csv"), "epoch,loss\n1,0.5\n2,0.125\n");
   EXPECT_TRUE(throws_error_with([&] { monitor::MetricsLog({"a"}, dir / "no/dir/m.csv"); }, {"cannot write"}));
 }
 

@@ -2,9 +2,16 @@
 // A fresh directory under the system temp dir, removed with everything in it when the test ends.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace nudge::testing {
+
+/// The bytes of the file at `path` ("" when it cannot be read).
+inline std::string file_contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 class TempDir {
  public:

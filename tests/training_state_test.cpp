@@ -11,13 +11,6 @@
 namespace nudge::testing {
 namespace {
 
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 Tensor parameter(double value) { return full({2}, value).requires_grad_(); }
 
 TEST(SchedulerState, RestoredSchedulersContinueAtTheSameRate) {
@@ -188,13 +181,13 @@ TEST_F(CheckpointFile, ALoadThatFailsChangesNothing) {
 TEST_F(CheckpointFile, ADivergedModelNeverReplacesAGoodCheckpoint) {
   TrainingState state{&model, sgd.get()};
   save_checkpoint(dir / "ckpt", state);
-  const std::string good = file_bytes(dir / "ckpt");
+  const std::string good = file_contents(dir / "ckpt");
   {
     NoGradGuard no_grad;
     model.parameters()[1].fill_(NAN);
   }
   EXPECT_TRUE(throws_as<NonFiniteError>([&] { save_checkpoint(dir / "ckpt", state); }));
-  EXPECT_EQ(file_bytes(dir / "ckpt"), good);
+  EXPECT_EQ(file_contents(dir / "ckpt"), good);
   for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
     EXPECT_EQ(entry.path().filename(), "ckpt");  // no temporary file left either
 }
