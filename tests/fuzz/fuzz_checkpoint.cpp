@@ -30,8 +30,8 @@ struct Fixture {
     sgd = std::make_unique<nudge::optim::SGD>(model.parameters(), nudge::optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
     schedule = std::make_unique<nudge::optim::StepLR>(*sgd, 2);
     const nudge::Tensor x = nudge::rand({10, 2}, gen), y = nudge::zeros({10}, nudge::kInt64);
-    loader = std::make_unique<nudge::data::DataLoader>(nudge::data::TensorDataset(x, y),
-                                                       nudge::data::DataLoaderOptions{.batch_size = 4, .shuffle = true});
+    loader = std::make_unique<nudge::data::DataLoader>(
+        nudge::data::TensorDataset(x, y), nudge::data::DataLoaderOptions{.batch_size = 4, .shuffle = true});
     // One step, so the optimizer has momentum state and the loader a position worth saving.
     for (const auto& batch : *loader) {
       nudge::nn::CrossEntropyLoss()(model(batch.input), batch.target).backward();
@@ -58,8 +58,8 @@ struct Fixture {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Fixture fixture;
-  std::ofstream(fixture.path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data),
-                                                                        static_cast<std::streamsize>(size));
+  std::ofstream(fixture.path, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   const auto before = fixture.model.state_dict();
   nudge::TrainingState state = fixture.state();
   try {

@@ -13,7 +13,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                         .dtype = (data[0] & 4) ? nudge::kInt64 : nudge::kFloat64};
   try {
     nudge::data::parse_csv(std::string(reinterpret_cast<const char*>(data) + 1, size - 1), options, "<fuzz>");
-  } catch (const nudge::Error&) {
-  }
+  } catch (const nudge::Error&) {}
   return 0;
 }

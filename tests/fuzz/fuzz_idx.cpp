@@ -11,8 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (nudge::DType dtype : {nudge::kFloat32, nudge::kInt64}) {
     try {
       nudge::data::parse_idx(bytes, "<fuzz>", dtype);
-    } catch (const nudge::Error&) {
-    }
+    } catch (const nudge::Error&) {}
   }
   return 0;
 }

@@ -9,7 +9,6 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
     nudge::serialization::parse_safetensors(std::string_view(reinterpret_cast<const char*>(data), size), "<fuzz>");
-  } catch (const nudge::Error&) {
-  }
+  } catch (const nudge::Error&) {}
   return 0;
 }
