@@ -3,7 +3,7 @@
 # tools: install rules, the shared libraries the programs load found by CMake's runtime-dependency
 # analysis, and CPack.  `scripts/package BUILD_DIR` makes it.
 #
-#   bin/    examples, nudge_tests, bench_*, nudge-selftest
+#   bin/    examples, nudge_tests (and resume_worker, which it runs), bench_*, nudge-selftest
 #   lib/    libnudge and the libraries a bare machine lacks (OpenBLAS and its Fortran runtime,
 #           Google Benchmark, zlib, libstdc++, libgcc_s); never the C library, the CUDA driver or
 #           the CUDA toolkit's libraries, which that machine has
@@ -12,7 +12,7 @@
 
 set(nudge_programs)
 foreach(target two_parameter one_neuron and_gate sigmoid_neuron xor apartment_prices fashion_mnist graph_training demo
-               nudge_tests nudge_interpreter bench_ops bench_fused bench_training)
+               nudge_tests resume_worker nudge_interpreter bench_ops bench_fused bench_training)
   if(TARGET ${target})
     list(APPEND nudge_programs ${target})
   endif()
