@@ -43,10 +43,22 @@ class Adam : public Optimizer {
   bool decoupled_;
 };
 
-/// Adam with decoupled weight decay (Loshchilov & Hutter). PyTorch's default weight_decay is 0.01.
+/// AdamW's options: Adam's, with PyTorch's AdamW default weight_decay of 0.01 (ported code that
+/// relies on the default must not silently train without decay). Fields in this order.
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.01;
+};
+
+/// Adam with decoupled weight decay (Loshchilov & Hutter).
 class AdamW : public Adam {
  public:
-  AdamW(std::vector<Tensor> params, AdamOptions options) : Adam(std::move(params), options, true) {}
+  AdamW(std::vector<Tensor> params, AdamWOptions options = {})
+      : Adam(std::move(params),
+             AdamOptions{options.lr, options.beta1, options.beta2, options.eps, options.weight_decay}, true) {}
 };
 
 }  // namespace nudge::optim

@@ -26,8 +26,9 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)
   for (const auto& g : groups_) {
     check_lr(g.lr, "optimizer");
     for (const auto& p : g.params) {
-      NUDGE_CHECK(p.defined() && p.is_leaf() && p.requires_grad(),
-                  "optimizer: parameters must be leaf tensors that require grad, got a ", describe(p));
+      // A leaf that does not require grad (a frozen layer) is accepted and never updated: it has
+      // no gradient (PyTorch's behaviour). A non-leaf would be updated behind its graph's back.
+      NUDGE_CHECK(p.defined() && p.is_leaf(), "optimizer: parameters must be leaf tensors, got a ", describe(p));
       // One update per element: a tensor listed twice would be updated twice on the CPU and by two
       // blocks at once in CUDA's one-launch step.
       const auto [it, first] = first_index.emplace(p.storage().get(), index);
@@ -85,8 +86,11 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
   NoGradGuard no_grad;
   std::vector<std::pair<std::string, Tensor>> out;
   out.emplace_back("type." + std::string(name()), state_scalar(std::int64_t{0}));  // names the kind
-  for (std::size_t g = 0; g < groups_.size(); ++g)
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
     out.emplace_back("param_groups." + std::to_string(g) + ".lr", state_scalar(groups_[g].lr));
+    if (groups_[g].initial_lr)
+      out.emplace_back("param_groups." + std::to_string(g) + ".initial_lr", state_scalar(*groups_[g].initial_lr));
+  }
   const std::vector<Tensor> params = flat_params(groups_);
   for (std::size_t i = 0; i < params.size(); ++i) {
     const auto it = state_.find(params[i].impl_ptr().get());
@@ -108,11 +112,18 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
   // Check everything and build the new state aside; commit only at the end. The same checks as
   // the constructor's: a checkpoint must not smuggle in what the options would refuse.
   std::vector<double> lrs;
+  std::vector<std::optional<double>> initial_lrs;
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     const std::string key = "param_groups." + std::to_string(g) + ".lr";
     NUDGE_CHECK(reader.has(key), where, ": \"", key, "\" is missing (the state has fewer parameter groups?)");
     lrs.push_back(reader.float64(key));
     check_lr(lrs.back(), where.c_str());
+    const std::string initial_key = "param_groups." + std::to_string(g) + ".initial_lr";
+    initial_lrs.push_back(std::nullopt);
+    if (reader.has(initial_key)) {
+      initial_lrs.back() = reader.float64(initial_key);
+      check_lr(*initial_lrs.back(), where.c_str());
+    }
   }
   const std::vector<Tensor> params = flat_params(groups_);
   std::unordered_map<const TensorImpl*, std::shared_ptr<ParamState>> loaded;
@@ -141,7 +152,10 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
   }
   reader.finish("a state for " + std::to_string(params.size()) + " parameters in " + std::to_string(groups_.size()) +
                 " group(s)");
-  for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].lr = lrs[g];
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    groups_[g].lr = lrs[g];
+    if (initial_lrs[g]) groups_[g].initial_lr = initial_lrs[g];
+  }
   state_ = std::move(loaded);
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -18,8 +19,12 @@ namespace nudge::optim {
 void check_lr(double lr, const char* who);
 
 struct ParamGroup {
+  ParamGroup(std::vector<Tensor> params, double lr) : params(std::move(params)), lr(lr) {}
   std::vector<Tensor> params;
   double lr;
+  /// The rate schedulers start from: set by the first scheduler built over the group, saved and
+  /// restored with the optimizer's state (as PyTorch's param_groups[i]["initial_lr"]).
+  std::optional<double> initial_lr;
 };
 
 /// The state an optimizer keeps for one parameter (momentum buffers, moment estimates, step

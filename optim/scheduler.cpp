@@ -10,13 +10,24 @@
 namespace nudge::optim {
 
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
-  for (const auto& g : optimizer.param_groups()) base_lrs_.push_back(g.lr);
+  for (auto& g : optimizer.param_groups()) {
+    if (!g.initial_lr) g.initial_lr = g.lr;  // the first scheduler over this group fixes its base
+    base_lrs_.push_back(*g.initial_lr);
+  }
+}
+
+void LRScheduler::apply_rates() {
+  auto& groups = optimizer_.param_groups();
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const double lr = rate_at(epoch_, base_lrs_[i]);
+    check_lr(lr, name());
+    groups[i].lr = lr;
+  }
 }
 
 void LRScheduler::step() {
   ++epoch_;
-  auto& groups = optimizer_.param_groups();
-  for (std::size_t i = 0; i < groups.size(); ++i) groups[i].lr = rate_at(epoch_, base_lrs_[i]);
+  apply_rates();
 }
 
 NamedTensors LRScheduler::state_dict() const {
@@ -41,12 +52,14 @@ void LRScheduler::load_state_dict(const NamedTensors& state) {
   reader.finish("a state for " + std::to_string(base_lrs.size()) + " parameter group(s)");
   epoch_ = epoch;
   base_lrs_ = std::move(base_lrs);
+  apply_rates();  // the rate of the restored epoch, whichever of optimizer and scheduler loads first
 }
 
 StepLR::StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma)
     : LRScheduler(optimizer), step_size_(step_size), gamma_(gamma) {
   NUDGE_CHECK(step_size > 0, "StepLR: step_size must be positive, got ", step_size);
   NUDGE_CHECK(std::isfinite(gamma) && gamma > 0, "StepLR: gamma must be finite and > 0, got ", gamma);
+  apply_rates();
 }
 
 double StepLR::rate_at(std::int64_t epoch, double base_lr) const {
@@ -55,6 +68,7 @@ double StepLR::rate_at(std::int64_t epoch, double base_lr) const {
 
 ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler(optimizer), gamma_(gamma) {
   NUDGE_CHECK(std::isfinite(gamma) && gamma > 0, "ExponentialLR: gamma must be finite and > 0, got ", gamma);
+  apply_rates();
 }
 
 double ExponentialLR::rate_at(std::int64_t epoch, double base_lr) const {
@@ -66,11 +80,60 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, d
   NUDGE_CHECK(t_max > 0, "CosineAnnealingLR: T_max must be positive, got ", t_max);
   NUDGE_CHECK(std::isfinite(eta_min) && eta_min >= 0, "CosineAnnealingLR: eta_min must be finite and >= 0, got ",
               eta_min);
+  apply_rates();
 }
 
 double CosineAnnealingLR::rate_at(std::int64_t epoch, double base_lr) const {
   const double phase = std::numbers::pi * static_cast<double>(epoch) / static_cast<double>(t_max_);
   return eta_min_ + (base_lr - eta_min_) * (1 + std::cos(phase)) / 2;
+}
+
+LambdaLR::LambdaLR(Optimizer& optimizer, std::function<double(std::int64_t)> lambda)
+    : LRScheduler(optimizer), lambda_(std::move(lambda)) {
+  NUDGE_CHECK(lambda_ != nullptr, "LambdaLR: the lambda is empty");
+  apply_rates();
+}
+
+double LambdaLR::rate_at(std::int64_t epoch, double base_lr) const { return base_lr * lambda_(epoch); }
+
+LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor, std::int64_t total_iters)
+    : LRScheduler(optimizer), start_factor_(start_factor), end_factor_(end_factor), total_iters_(total_iters) {
+  NUDGE_CHECK(start_factor > 0 && start_factor <= 1 && end_factor >= 0 && end_factor <= 1,
+              "LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], got ", start_factor, " and ",
+              end_factor);
+  NUDGE_CHECK(total_iters > 0, "LinearLR: total_iters must be positive, got ", total_iters);
+  apply_rates();
+}
+
+double LinearLR::rate_at(std::int64_t epoch, double base_lr) const {
+  const double done = static_cast<double>(std::min(epoch, total_iters_)) / static_cast<double>(total_iters_);
+  return base_lr * (start_factor_ + (end_factor_ - start_factor_) * done);
+}
+
+SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
+                           std::vector<std::int64_t> milestones)
+    : LRScheduler(optimizer), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
+  NUDGE_CHECK(!schedulers_.empty() && milestones_.size() + 1 == schedulers_.size(),
+              "SequentialLR: ", schedulers_.size(), " schedulers need ",
+              schedulers_.empty() ? 0 : schedulers_.size() - 1, " milestones, got ", milestones_.size());
+  for (std::size_t i = 0; i < schedulers_.size(); ++i) {
+    NUDGE_CHECK(schedulers_[i] != nullptr, "SequentialLR: scheduler ", i, " is null");
+    NUDGE_CHECK(schedulers_[i]->base_lrs() == base_lrs(), "SequentialLR: scheduler ", i,
+                " was built over another optimizer (or other initial rates)");
+  }
+  for (std::size_t i = 0; i < milestones_.size(); ++i)
+    NUDGE_CHECK(milestones_[i] > (i == 0 ? 0 : milestones_[i - 1]),
+                "SequentialLR: milestones must be positive and "
+                "increasing, got ",
+                milestones_[i], " at ", i);
+  apply_rates();  // schedulers_[0] at epoch 0 (building the others set their own epoch-0 rates)
+}
+
+double SequentialLR::rate_at(std::int64_t epoch, double base_lr) const {
+  // The last schedule whose milestone has passed, at its own epoch counted from that milestone.
+  std::size_t i = 0;
+  while (i < milestones_.size() && epoch >= milestones_[i]) ++i;
+  return schedulers_[i]->rate_at(epoch - (i == 0 ? 0 : milestones_[i - 1]), base_lr);
 }
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Options options)

@@ -4,6 +4,8 @@
 /// restored into a scheduler built the same way over the same optimizer, training continues at
 /// exactly the rate the uninterrupted run would have used.
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,9 +27,11 @@ class Scheduler {
   virtual void load_state_dict(const NamedTensors& state) = 0;
 };
 
-/// Base for schedulers whose rate is a function of the epoch and each group's initial rate.
-/// The initial rates are read from the optimizer when the scheduler is built (and restored by
-/// load_state_dict, so a scheduler built after a resumed optimizer still has the right ones).
+/// Base for schedulers whose rate is a function of the epoch and each group's initial rate, as
+/// PyTorch's: each group's `initial_lr` is set by the first scheduler built over it (so a warmup
+/// and a cosine built one after the other share it), and building a scheduler sets the rate to its
+/// epoch-0 value (LinearLR's start factor, LambdaLR's lambda(0)). load_state_dict restores the
+/// epoch and base rates and sets each group's rate for that epoch.
 class LRScheduler : public Scheduler {
  public:
   explicit LRScheduler(Optimizer& optimizer);
@@ -38,8 +42,12 @@ class LRScheduler : public Scheduler {
   NamedTensors state_dict() const override;
   void load_state_dict(const NamedTensors& state) override;
 
- protected:
+  /// The rate at `epoch` for a group whose initial rate is `base_lr` (a pure function).
   virtual double rate_at(std::int64_t epoch, double base_lr) const = 0;
+
+ protected:
+  /// Sets every group's rate for the current epoch: each subclass's constructor ends with it.
+  void apply_rates();
 
  private:
   Optimizer& optimizer_;
@@ -52,8 +60,6 @@ class StepLR : public LRScheduler {
  public:
   StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
   const char* name() const override { return "StepLR"; }
-
- protected:
   double rate_at(std::int64_t epoch, double base_lr) const override;
 
  private:
@@ -66,8 +72,6 @@ class ExponentialLR : public LRScheduler {
  public:
   ExponentialLR(Optimizer& optimizer, double gamma);
   const char* name() const override { return "ExponentialLR"; }
-
- protected:
   double rate_at(std::int64_t epoch, double base_lr) const override;
 
  private:
@@ -79,13 +83,53 @@ class CosineAnnealingLR : public LRScheduler {
  public:
   CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, double eta_min = 0);
   const char* name() const override { return "CosineAnnealingLR"; }
-
- protected:
   double rate_at(std::int64_t epoch, double base_lr) const override;
 
  private:
   std::int64_t t_max_;
   double eta_min_;
+};
+
+/// lr = base · lambda(epoch), the same lambda for every group (PyTorch also takes one per group;
+/// nudge does not yet). A checkpoint saves the epoch, not the lambda: rebuild it the same way.
+class LambdaLR : public LRScheduler {
+ public:
+  LambdaLR(Optimizer& optimizer, std::function<double(std::int64_t epoch)> lambda);
+  const char* name() const override { return "LambdaLR"; }
+  double rate_at(std::int64_t epoch, double base_lr) const override;
+
+ private:
+  std::function<double(std::int64_t)> lambda_;
+};
+
+/// Linear warmup (or decay): lr = base · (start + (end − start) · min(epoch, total_iters) / total_iters).
+class LinearLR : public LRScheduler {
+ public:
+  LinearLR(Optimizer& optimizer, double start_factor = 1.0 / 3, double end_factor = 1.0, std::int64_t total_iters = 5);
+  const char* name() const override { return "LinearLR"; }
+  double rate_at(std::int64_t epoch, double base_lr) const override;
+
+ private:
+  double start_factor_, end_factor_;
+  std::int64_t total_iters_;
+};
+
+/// One schedule after another: schedulers[i] runs from milestones[i-1] (its own epoch 0 there) to
+/// milestones[i]. Warmup then cosine, as PyTorch's SequentialLR:
+///
+///   auto warmup = std::make_shared<optim::LinearLR>(opt, 0.1, 1.0, 5);
+///   auto cosine = std::make_shared<optim::CosineAnnealingLR>(opt, 95);
+///   optim::SequentialLR schedule(opt, {warmup, cosine}, {5});
+class SequentialLR : public LRScheduler {
+ public:
+  SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
+               std::vector<std::int64_t> milestones);
+  const char* name() const override { return "SequentialLR"; }
+  double rate_at(std::int64_t epoch, double base_lr) const override;
+
+ private:
+  std::vector<std::shared_ptr<LRScheduler>> schedulers_;
+  std::vector<std::int64_t> milestones_;
 };
 
 /// Multiplies the rate by `factor` once the metric has not improved (by a relative `threshold`,

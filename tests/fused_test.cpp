@@ -199,7 +199,9 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const ReferenceOptimizer& r, st
   const optim::AdamOptions o{
       .lr = r.lr, .beta1 = r.beta1, .beta2 = r.beta2, .eps = r.eps, .weight_decay = r.weight_decay};
   if (r.kind == "adam") return std::make_unique<optim::Adam>(params, o);
-  return std::make_unique<optim::AdamW>(params, o);
+  return std::make_unique<optim::AdamW>(
+      params, optim::AdamWOptions{
+                  .lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .eps = o.eps, .weight_decay = o.weight_decay});
 }
 
 class OptimizerStepTest : public DeviceTest {};

@@ -67,7 +67,7 @@ INSTANTIATE_TEST_SUITE_P(Devices, OptimTest, ::testing::ValuesIn(test_devices())
 
 TEST(Optimizer, Errors) {
   EXPECT_TRUE(throws_error_with([] { optim::SGD(std::vector<Tensor>{}, {}); }, {"optimizer", "empty parameter list"}));
-  EXPECT_TRUE(throws_error_with([] { optim::SGD({zeros({2})}, {}); }, {"optimizer", "require grad"}));
+  EXPECT_TRUE(throws_error_with([] { optim::SGD({zeros({2}).requires_grad_() * 2}, {}); }, {"optimizer", "leaf"}));
   Tensor p = zeros({2}).requires_grad_();
   EXPECT_TRUE(
       throws_error_with([&] { optim::SGD({p}, {.lr = 0.1, .nesterov = true}); }, {"SGD", "nesterov", "momentum"}));
@@ -105,6 +105,83 @@ TEST(Schedulers, FollowTheirFormulas) {
   optim::ReduceLROnPlateau plateau(opt4, {.factor = 0.5, .patience = 1});
   for (double loss : {1.0, 0.5, 0.5, 0.5}) plateau.step(loss);  // two epochs without improvement > patience
   EXPECT_DOUBLE_EQ(opt4.lr(), 0.5);
+}
+
+// The rates PyTorch 1.13 gives (its own numbers, printed by torch.optim.lr_scheduler): the value
+// after construction, then after each step.
+std::vector<double> rates(optim::Optimizer& opt, optim::LRScheduler& schedule, int steps) {
+  std::vector<double> lrs{opt.lr()};
+  for (int i = 0; i < steps; ++i) {
+    schedule.step();
+    lrs.push_back(opt.lr());
+  }
+  return lrs;
+}
+
+::testing::AssertionResult rates_match(const std::vector<double>& got, const std::vector<double>& pytorch) {
+  if (got.size() != pytorch.size()) return ::testing::AssertionFailure() << "lengths differ";
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (std::fabs(got[i] - pytorch[i]) > 1e-15 + 1e-12 * std::fabs(pytorch[i]))
+      return ::testing::AssertionFailure() << "epoch " << i << ": " << got[i] << " vs PyTorch " << pytorch[i];
+  return ::testing::AssertionSuccess();
+}
+
+TEST(Schedulers, WarmupThenCosineMatchesPyTorchsSequentialLR) {
+  Tensor p = zeros({1}).requires_grad_();
+  optim::SGD opt({p}, {.lr = 0.1});
+  auto warmup = std::make_shared<optim::LinearLR>(opt, 0.1, 1.0, 4);
+  auto cosine = std::make_shared<optim::CosineAnnealingLR>(opt, 6);
+  optim::SequentialLR schedule(opt, {warmup, cosine}, {4});
+  EXPECT_TRUE(rates_match(
+      rates(opt, schedule, 12),
+      {0.010000000000000002, 0.03250000000000001, 0.055000000000000014, 0.07750000000000003, 0.1, 0.09330127018922195,
+       0.07500000000000001, 0.05, 0.025000000000000012, 0.006698729810778065, 0.0, 0.006698729810778065, 0.025}));
+  EXPECT_TRUE(throws_error_with([&] { optim::SequentialLR(opt, {warmup, cosine}, {}); }, {"2 schedulers need 1"}));
+}
+
+TEST(Schedulers, LambdaAndLinearMatchPyTorch) {
+  Tensor p = zeros({1}).requires_grad_();
+  optim::SGD opt({p}, {.lr = 0.5});
+  optim::LambdaLR lambda(opt, [](std::int64_t epoch) { return 1.0 / (1.0 + static_cast<double>(epoch)); });
+  EXPECT_TRUE(rates_match(rates(opt, lambda, 4), {0.5, 0.25, 0.16666666666666666, 0.125, 0.1}));
+  optim::SGD opt2({p}, {.lr = 0.2});
+  optim::LinearLR linear(opt2);  // PyTorch's defaults: 1/3 -> 1 over 5 epochs
+  EXPECT_TRUE(rates_match(rates(opt2, linear, 7), {0.06666666666666667, 0.09333333333333334, 0.12000000000000001,
+                                                   0.1466666666666667, 0.17333333333333337, 0.2, 0.2, 0.2}));
+}
+
+TEST(Schedulers, AResumedScheduleKeepsItsInitialRate) {
+  // initial_lr is saved with the optimizer: a scheduler built after loading starts from it, not
+  // from the decayed rate (PyTorch's param_groups[i]["initial_lr"]).
+  Tensor p = zeros({1}).requires_grad_();
+  optim::SGD opt({p}, {.lr = 1.0});
+  optim::StepLR schedule(opt, 1, 0.5);
+  schedule.step();
+  schedule.step();
+  Tensor q = zeros({1}).requires_grad_();
+  optim::SGD resumed({q}, {.lr = 1.0});
+  resumed.load_state_dict(opt.state_dict());
+  ASSERT_DOUBLE_EQ(resumed.lr(), 0.25);
+  optim::StepLR late(resumed, 1, 0.5);
+  EXPECT_EQ(late.base_lrs(), (std::vector<double>{1.0}));
+  late.load_state_dict(schedule.state_dict());
+  late.step();
+  EXPECT_DOUBLE_EQ(resumed.lr(), 0.125);
+}
+
+TEST(Optimizer, FrozenParametersAreSkippedAndAdamWDecaysByDefault) {
+  Tensor frozen = ones({2}), trained = ones({2}).requires_grad_();  // a frozen layer: no requires_grad
+  optim::SGD sgd({frozen, trained}, {.lr = 0.5});
+  sum(frozen * trained).backward();
+  sgd.step();
+  EXPECT_TRUE(values_are(frozen, {1, 1}));
+  EXPECT_TRUE(values_are(trained, {0.5, 0.5}));
+  // AdamW's default weight decay is PyTorch's 0.01: with a zero gradient only the decay moves p.
+  Tensor w = full({1}, 2.0, kFloat64).requires_grad_();
+  optim::AdamW adamw({w}, {.lr = 0.1});
+  w.set_grad(zeros({1}, kFloat64));
+  adamw.step();
+  EXPECT_DOUBLE_EQ(w.item<double>(), 2.0 * (1 - 0.1 * 0.01));
 }
 
 TEST(ClipAndEarlyStopping, Work) {

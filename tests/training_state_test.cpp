@@ -32,15 +32,15 @@ TEST(SchedulerState, RestoredSchedulersContinueAtTheSameRate) {
   EXPECT_EQ(sgd2.lr(), sgd.lr());
   EXPECT_DOUBLE_EQ(sgd.lr(), 0.5 * 0.01);
 
-  // Built AFTER the optimizer was restored, a scheduler would read the decayed rate as its base;
-  // its state restores the true base rates.
+  // Built AFTER the optimizer was restored, a scheduler starts from the saved initial rate (not
+  // the decayed one), and its state restores the epoch and that epoch's rate.
   Tensor r = parameter(1);
   optim::SGD sgd3({r}, {.lr = 0.5});
   sgd3.load_state_dict(sgd.state_dict());
   optim::StepLR late(sgd3, 2, 0.1);
-  EXPECT_DOUBLE_EQ(late.base_lrs()[0], 0.005);
-  late.load_state_dict(step_lr.state_dict());
   EXPECT_DOUBLE_EQ(late.base_lrs()[0], 0.5);
+  late.load_state_dict(step_lr.state_dict());
+  EXPECT_DOUBLE_EQ(sgd3.lr(), sgd.lr());
 }
 
 TEST(SchedulerState, BadStatesAreRefusedWithoutChanges) {

@@ -73,8 +73,7 @@ int main(int argc, char** argv) try {
         std::make_unique<nudge::optim::SGD>(model.parameters(), nudge::optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
     scheduler = std::make_unique<nudge::optim::StepLR>(*optimizer, 1, 0.7);
   } else if (args.config == "adamw-cosine") {
-    optimizer = std::make_unique<nudge::optim::AdamW>(model.parameters(),
-                                                      nudge::optim::AdamOptions{.lr = 0.01, .weight_decay = 0.01});
+    optimizer = std::make_unique<nudge::optim::AdamW>(model.parameters(), nudge::optim::AdamWOptions{.lr = 0.01});
     scheduler = std::make_unique<nudge::optim::CosineAnnealingLR>(*optimizer, args.epochs);
   } else {
     throw nudge::Error("resume_worker: unknown --config " + args.config);
