@@ -9,39 +9,61 @@
 
 namespace nudge::optim {
 
-Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Adam(std::move(params), options, false) {}
+namespace {
 
-Adam::Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled)
-    : Optimizer({ParamGroup{std::move(params), options.lr}}), options_(options), decoupled_(decoupled) {
-  NUDGE_CHECK(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1,
-              "Adam: betas must be in [0, 1), got ", options.beta1, " and ", options.beta2);
-  NUDGE_CHECK(std::isfinite(options.eps) && options.eps >= 0 && std::isfinite(options.weight_decay) &&
-                  options.weight_decay >= 0,
-              "Adam: eps and weight_decay must be finite and >= 0, got ", options.eps, " and ", options.weight_decay);
+/// A group's hyperparameters: its own values where it has them, else the optimizer's.
+AdamHyper hyper_of(const ParamGroup& g, const AdamOptions& o, bool decoupled) {
+  return {.beta1 = g.beta1.value_or(o.beta1),
+          .beta2 = g.beta2.value_or(o.beta2),
+          .eps = g.eps.value_or(o.eps),
+          .weight_decay = g.weight_decay.value_or(o.weight_decay),
+          .decoupled_weight_decay = decoupled};
+}
+
+std::vector<ParamGroup> one_group(std::vector<Tensor> params, double lr) {
+  std::vector<ParamGroup> groups;
+  groups.emplace_back(std::move(params), lr);
+  return groups;
+}
+
+}  // namespace
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options)
+    : Adam(one_group(std::move(params), options.lr), options, false) {}
+Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options) : Adam(std::move(groups), options, false) {}
+
+Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options, bool decoupled)
+    : Optimizer(std::move(groups)), options_(options), decoupled_(decoupled) {
+  for (std::size_t i = 0; i < param_groups().size(); ++i) {
+    const AdamHyper h = hyper_of(param_groups()[i], options, decoupled);
+    NUDGE_CHECK(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1, "Adam: betas must be in [0, 1), got ",
+                h.beta1, " and ", h.beta2, " (group ", i, ")");
+    NUDGE_CHECK(std::isfinite(h.eps) && h.eps >= 0 && std::isfinite(h.weight_decay) && h.weight_decay >= 0,
+                "Adam: eps and weight_decay must be finite and >= 0, got ", h.eps, " and ", h.weight_decay, " (group ",
+                i, ")");
+  }
 }
 
 void Adam::step() {
-  const AdamOptions& o = options_;
   NUDGE_CHECK(!capturing(), name(),
               ": cannot be recorded into a cuda::Graph: its bias correction depends on the step "
               "count, which a replay would freeze at the captured step; use SGD in graphs");
-  std::vector<AdamParam> params;
-  for_each_param_with_grad([&](const Tensor& p, double lr) {
-    State& s = state_of<State>(p);
-    if (s.step++ == 0) {
-      s.exp_avg = zeros_like(p);
-      s.exp_avg_sq = zeros_like(p);
+  // One multi-tensor kernel per group, device and dtype: the rule of optim/adam.h, elementwise.
+  for (const ParamGroup& group : param_groups()) {
+    const AdamHyper hyper = hyper_of(group, options_, decoupled_);
+    std::vector<AdamParam> params;
+    for (const Tensor& p : params_with_grad(group)) {
+      State& s = state_of<State>(p);
+      if (s.step++ == 0) {
+        s.exp_avg = zeros_like(p);
+        s.exp_avg_sq = zeros_like(p);
+      }
+      const double t = static_cast<double>(s.step);
+      params.push_back({p, p.grad(), s.exp_avg, s.exp_avg_sq, group.lr, 1 - std::pow(hyper.beta1, t),
+                        std::sqrt(1 - std::pow(hyper.beta2, t))});
     }
-    const double t = static_cast<double>(s.step);
-    params.push_back(
-        {p, p.grad(), s.exp_avg, s.exp_avg_sq, lr, 1 - std::pow(o.beta1, t), std::sqrt(1 - std::pow(o.beta2, t))});
-  });
-  // One multi-tensor kernel per device and dtype: the rule of optim/adam.h, applied elementwise.
-  adam_step_(params, {.beta1 = o.beta1,
-                      .beta2 = o.beta2,
-                      .eps = o.eps,
-                      .weight_decay = o.weight_decay,
-                      .decoupled_weight_decay = decoupled_});
+    if (!params.empty()) adam_step_(params, hyper);
+  }
 }
 
 }  // namespace nudge::optim

@@ -20,12 +20,14 @@ struct AdamOptions {
 class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, AdamOptions options);
+  /// Groups with their own lr and, optionally, betas, eps and weight_decay (optim/optimizer.h).
+  Adam(std::vector<ParamGroup> groups, AdamOptions options);
   void step() override;
   const char* name() const override { return decoupled_ ? "AdamW" : "Adam"; }
 
  protected:
   /// AdamW: weight decay applied to the parameter directly, not through the gradient.
-  Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled_weight_decay);
+  Adam(std::vector<ParamGroup> groups, AdamOptions options, bool decoupled_weight_decay);
 
  private:
   struct State : ParamState {
@@ -57,7 +59,10 @@ struct AdamWOptions {
 class AdamW : public Adam {
  public:
   AdamW(std::vector<Tensor> params, AdamWOptions options = {})
-      : Adam(std::move(params),
+      : AdamW(std::vector<ParamGroup>{ParamGroup(std::move(params), options.lr)}, options) {}
+  /// Groups with their own lr and, optionally, betas, eps and weight_decay (optim/optimizer.h).
+  AdamW(std::vector<ParamGroup> groups, AdamWOptions options = {})
+      : Adam(std::move(groups),
              AdamOptions{options.lr, options.beta1, options.beta2, options.eps, options.weight_decay}, true) {}
 };
 

@@ -54,10 +54,11 @@ void Optimizer::set_lr(double lr) {
   for (auto& g : groups_) g.lr = lr;
 }
 
-void Optimizer::for_each_param_with_grad(const std::function<void(const Tensor& param, double lr)>& visit) const {
-  for (const ParamGroup& group : groups_)
-    for (const Tensor& p : group.params)
-      if (p.grad().defined() && p.numel() > 0) visit(p, group.lr);
+std::vector<Tensor> Optimizer::params_with_grad(const ParamGroup& group) {
+  std::vector<Tensor> out;
+  for (const Tensor& p : group.params)
+    if (p.grad().defined() && p.numel() > 0) out.push_back(p);
+  return out;
 }
 
 bool Optimizer::capturing() const {

@@ -25,6 +25,14 @@ struct ParamGroup {
   /// The rate schedulers start from: set by the first scheduler built over the group, saved and
   /// restored with the optimizer's state (as PyTorch's param_groups[i]["initial_lr"]).
   std::optional<double> initial_lr;
+  /// This group's own values of the optimizer's options (unset: the optimizer's). weight_decay
+  /// applies to every optimizer; momentum, dampening and nesterov to SGD; beta1, beta2 and eps to
+  /// Adam and AdamW. No decay on biases, as researchers do it:
+  ///   optim::ParamGroup weights(w, 0.1), biases(b, 0.1);
+  ///   biases.weight_decay = 0;
+  ///   optim::AdamW opt({weights, biases}, {.lr = 0.1});
+  std::optional<double> weight_decay, momentum, dampening, beta1, beta2, eps;
+  std::optional<bool> nesterov;
 };
 
 /// The state an optimizer keeps for one parameter (momentum buffers, moment estimates, step
@@ -75,8 +83,8 @@ class Optimizer {
   /// A fresh state of this optimizer's kind (load_state_dict fills it in).
   virtual std::shared_ptr<ParamState> make_state() const = 0;
 
-  /// Calls `visit(param, group lr)` for every non-empty parameter that has a gradient, in order.
-  void for_each_param_with_grad(const std::function<void(const Tensor& param, double lr)>& visit) const;
+  /// The non-empty parameters of `group` that have a gradient, in order (frozen ones have none).
+  static std::vector<Tensor> params_with_grad(const ParamGroup& group);
   /// True when a CUDA device holding parameters is recording a cuda::Graph.
   bool capturing() const;
 

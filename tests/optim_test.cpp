@@ -184,6 +184,65 @@ TEST(Optimizer, FrozenParametersAreSkippedAndAdamWDecaysByDefault) {
   EXPECT_DOUBLE_EQ(w.item<double>(), 2.0 * (1 - 0.1 * 0.01));
 }
 
+// A frozen first layer and per-group options (no weight decay on the bias; Nesterov momentum on
+// the weight only), five steps: PyTorch 1.13's trajectory in float64 (its numbers, hard-coded).
+std::vector<double> train_with_groups(const std::string& kind) {
+  nn::Linear l1(2, 3, nn::Activation::Tanh), l2(3, 1);
+  l1.to(kFloat64);  // before the values: float64 weights of exactly PyTorch's decimal values
+  l2.to(kFloat64);
+  {
+    NoGradGuard no_grad;
+    l1.weight.copy_(tensor({0.1, -0.2, 0.3, 0.4, -0.5, 0.6}, {3, 2}, kFloat64));
+    l1.bias.copy_(tensor({0.01, -0.02, 0.03}, kFloat64));
+    l2.weight.copy_(tensor({0.7, -0.8, 0.9}, {1, 3}, kFloat64));
+    l2.bias.copy_(tensor({0.05}, kFloat64));
+  }
+  l1.weight.requires_grad_(false);
+  l1.bias.requires_grad_(false);
+  const Tensor x = tensor({1, 2, -1, 0.5, 0.3, -0.7, 2, -1}, {4, 2}, kFloat64);
+  const Tensor y = tensor({1, 0, -1, 0.5}, {4, 1}, kFloat64);
+  optim::ParamGroup weights({l2.weight}, kind == "adamw" ? 0.05 : 0.1), biases({l2.bias}, weights.lr);
+  std::unique_ptr<optim::Optimizer> opt;
+  if (kind == "adamw") {
+    weights.weight_decay = 0.1;
+    biases.weight_decay = 0;
+    opt = std::make_unique<optim::AdamW>(std::vector<optim::ParamGroup>{weights, biases},
+                                         optim::AdamWOptions{.lr = 0.05});
+  } else {
+    weights.momentum = 0.9;
+    weights.nesterov = true;
+    weights.weight_decay = 0.01;
+    opt = std::make_unique<optim::SGD>(std::vector<optim::ParamGroup>{weights, biases}, optim::SGDOptions{.lr = 0.1});
+  }
+  // Frozen parameters are accepted in the optimizer too, and left alone.
+  for (int step = 0; step < 5; ++step) {
+    opt->zero_grad();
+    mse_loss(l2(l1(x)), y).backward();
+    opt->step();
+  }
+  std::vector<double> out = l2.weight.to_vector<double>();
+  out.push_back(l2.bias.item<double>());
+  EXPECT_TRUE(values_are(l1.weight, {0.1, -0.2, 0.3, 0.4, -0.5, 0.6}, 0));  // frozen: unchanged
+  return out;
+}
+
+TEST(Optimizer, PerGroupOptionsAndFrozenLayersFollowPyTorchsTrajectory) {
+  const std::vector<double> adamw = train_with_groups("adamw");
+  const std::vector<double> expected_adamw{0.7361268377359219, -0.5335754652422554, 0.696507911483262,
+                                           0.2692373104589225};
+  const std::vector<double> sgd = train_with_groups("sgd");
+  const std::vector<double> expected_sgd{0.7343323330188392, 0.2395222556713877, 0.6765753850485667,
+                                         0.14173315732649722};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_NEAR(adamw[i], expected_adamw[i], 1e-12) << i;
+    EXPECT_NEAR(sgd[i], expected_sgd[i], 1e-12) << i;
+  }
+  Tensor p = zeros({1}).requires_grad_();
+  optim::ParamGroup bad({p}, 0.1);
+  bad.beta1 = 1.5;
+  EXPECT_TRUE(throws_error_with([&] { optim::Adam({bad}, {}); }, {"Adam: betas", "1.5", "(group 0)"}));
+}
+
 TEST(ClipAndEarlyStopping, Work) {
   Tensor a = zeros({2}).requires_grad_(), b = zeros({1}).requires_grad_();
   a.set_grad(tensor({3, 0}));
