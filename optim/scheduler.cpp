@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <string>
 
 #include "core/error.h"
 
@@ -134,6 +135,74 @@ double SequentialLR::rate_at(std::int64_t epoch, double base_lr) const {
   std::size_t i = 0;
   while (i < milestones_.size() && epoch >= milestones_[i]) ++i;
   return schedulers_[i]->rate_at(epoch - (i == 0 ? 0 : milestones_[i - 1]), base_lr);
+}
+
+OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, Options options)
+    : optimizer_(optimizer),
+      max_lr_(max_lr),
+      total_steps_(total_steps),
+      options_(options),
+      uses_beta1_(std::string(optimizer.name()) != "SGD") {
+  NUDGE_CHECK(std::isfinite(max_lr) && max_lr > 0, "OneCycleLR: max_lr must be finite and > 0, got ", max_lr);
+  NUDGE_CHECK(total_steps > 0, "OneCycleLR: total_steps must be positive, got ", total_steps);
+  NUDGE_CHECK(options.pct_start > 0 && options.pct_start < 1, "OneCycleLR: pct_start must be in (0, 1), got ",
+              options.pct_start);
+  NUDGE_CHECK(options.div_factor > 0 && options.final_div_factor > 0 && std::isfinite(options.div_factor) &&
+                  std::isfinite(options.final_div_factor),
+              "OneCycleLR: div_factor and final_div_factor must be finite and > 0");
+  NUDGE_CHECK(!options.cycle_momentum || (options.base_momentum >= 0 && options.base_momentum <= options.max_momentum &&
+                                          options.max_momentum < 1),
+              "OneCycleLR: momenta must satisfy 0 <= base_momentum <= max_momentum < 1, got ", options.base_momentum,
+              " and ", options.max_momentum);
+  for (auto& g : optimizer_.param_groups()) g.initial_lr = max_lr_ / options_.div_factor;
+  apply();
+}
+
+void OneCycleLR::apply() {
+  NUDGE_CHECK(step_ <= total_steps_, "OneCycleLR: stepped ", step_, " times, beyond total_steps = ", total_steps_);
+  const double initial = max_lr_ / options_.div_factor, min_lr = initial / options_.final_div_factor;
+  // PyTorch's two phases and its cosine annealing, to the same floating-point operations.
+  const double phase_end = options_.pct_start * static_cast<double>(total_steps_) - 1;
+  const auto anneal = [](double start, double end, double pct) {
+    return end + (start - end) / 2.0 * (std::cos(std::numbers::pi * pct) + 1);
+  };
+  const auto t = static_cast<double>(step_);
+  double lr = 0, momentum = 0;
+  if (t <= phase_end) {
+    const double pct = t / phase_end;
+    lr = anneal(initial, max_lr_, pct);
+    momentum = anneal(options_.max_momentum, options_.base_momentum, pct);
+  } else {
+    const double pct = (t - phase_end) / (static_cast<double>(total_steps_) - 1 - phase_end);
+    lr = anneal(max_lr_, min_lr, pct);
+    momentum = anneal(options_.base_momentum, options_.max_momentum, pct);
+  }
+  for (auto& g : optimizer_.param_groups()) {
+    g.lr = lr;
+    if (!options_.cycle_momentum) continue;
+    if (uses_beta1_) g.beta1 = momentum;
+    else g.momentum = momentum;
+  }
+}
+
+void OneCycleLR::step() {
+  ++step_;
+  apply();
+}
+
+NamedTensors OneCycleLR::state_dict() const {
+  return {{"type." + std::string(name()), state_scalar(std::int64_t{0})}, {"last_epoch", state_scalar(step_)}};
+}
+
+void OneCycleLR::load_state_dict(const NamedTensors& state) {
+  StateDictReader reader(state, "OneCycleLR::load_state_dict");
+  reader.expect_type(name());
+  const std::int64_t step = reader.int64("last_epoch");
+  NUDGE_CHECK(step >= 0 && step <= total_steps_, "OneCycleLR::load_state_dict: last_epoch ", step, " is outside 0..",
+              total_steps_);
+  reader.finish("last_epoch");
+  step_ = step;
+  apply();
 }
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Options options)

@@ -132,6 +132,41 @@ class SequentialLR : public LRScheduler {
   std::vector<std::int64_t> milestones_;
 };
 
+/// One cycle (Smith & Topin), as PyTorch's OneCycleLR with cosine annealing: the rate climbs from
+/// max_lr / div_factor to max_lr over the first pct_start of total_steps, then falls to
+/// max_lr / (div_factor · final_div_factor); momentum (SGD's momentum, Adam's beta1, set per
+/// group) moves the other way between max_momentum and base_momentum. step() after EVERY
+/// optimizer step, not every epoch; stepping past total_steps is an error.
+class OneCycleLR : public Scheduler {
+ public:
+  struct Options {  // fields in this order
+    double pct_start = 0.3;
+    bool cycle_momentum = true;
+    double base_momentum = 0.85;
+    double max_momentum = 0.95;
+    double div_factor = 25;
+    double final_div_factor = 1e4;
+  };
+  OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, Options options);
+  OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps)
+      : OneCycleLR(optimizer, max_lr, total_steps, Options{}) {}
+  void step();
+  std::int64_t steps_taken() const { return step_; }
+  const char* name() const override { return "OneCycleLR"; }
+  NamedTensors state_dict() const override;
+  void load_state_dict(const NamedTensors& state) override;
+
+ private:
+  /// Sets every group's rate (and momentum) for step_.
+  void apply();
+  Optimizer& optimizer_;
+  double max_lr_;
+  std::int64_t total_steps_;
+  Options options_;
+  bool uses_beta1_;  // Adam/AdamW cycle beta1; SGD its momentum
+  std::int64_t step_ = 0;
+};
+
 /// Multiplies the rate by `factor` once the metric has not improved (by a relative `threshold`,
 /// lower is better) for more than `patience` epochs; then waits `cooldown` epochs.
 class ReduceLROnPlateau : public Scheduler {

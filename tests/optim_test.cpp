@@ -150,6 +150,38 @@ TEST(Schedulers, LambdaAndLinearMatchPyTorch) {
                                                    0.1466666666666667, 0.17333333333333337, 0.2, 0.2, 0.2}));
 }
 
+TEST(Schedulers, OneCycleMatchesPyTorchForRateAndMomentum) {
+  Tensor p = zeros({1}).requires_grad_();
+  optim::SGD sgd({p}, {.lr = 0.5, .momentum = 0.9});
+  optim::OneCycleLR cycle(sgd, 0.1, 10);
+  std::vector<double> lrs{sgd.lr()}, momenta{*sgd.param_groups()[0].momentum};
+  for (int i = 0; i < 9; ++i) {
+    cycle.step();
+    lrs.push_back(sgd.lr());
+    momenta.push_back(*sgd.param_groups()[0].momentum);
+  }
+  EXPECT_TRUE(
+      rates_match(lrs, {0.0040000000000000036, 0.052000000000000005, 0.1, 0.09504846320134738, 0.0811745653949763,
+                        0.06112620219362893, 0.03887419780637107, 0.0188258346050237, 0.004951936798652629, 4e-07}));
+  EXPECT_TRUE(
+      rates_match(momenta, {0.95, 0.8999999999999999, 0.85, 0.854951556604879, 0.8688255099070633, 0.8888739533021842,
+                            0.9111260466978157, 0.9311744900929366, 0.945048443395121, 0.95}));
+  cycle.step();  // step 10 = total_steps: allowed, as in PyTorch; one more is an error
+  EXPECT_TRUE(throws_error_with([&] { cycle.step(); }, {"OneCycleLR", "beyond total_steps = 10"}));
+
+  Tensor q = zeros({1}).requires_grad_();
+  optim::Adam adam({q}, {.lr = 0.5});
+  optim::OneCycleLR adam_cycle(adam, 0.01, 4, {.pct_start = 0.5});
+  std::vector<double> adam_lrs{adam.lr()}, beta1{*adam.param_groups()[0].beta1};
+  for (int i = 0; i < 3; ++i) {
+    adam_cycle.step();
+    adam_lrs.push_back(adam.lr());
+    beta1.push_back(*adam.param_groups()[0].beta1);
+  }
+  EXPECT_TRUE(rates_match(adam_lrs, {0.0003999999999999993, 0.01, 0.00500002, 4e-08}));
+  EXPECT_TRUE(rates_match(beta1, {0.95, 0.85, 0.8999999999999999, 0.95}));
+}
+
 TEST(Schedulers, AResumedScheduleKeepsItsInitialRate) {
   // initial_lr is saved with the optimizer: a scheduler built after loading starts from it, not
   // from the decayed rate (PyTorch's param_groups[i]["initial_lr"]).
