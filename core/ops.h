@@ -19,6 +19,8 @@ Tensor log(const Tensor& x);
 Tensor log1p(const Tensor& x);
 /// e^x − 1, accurate for small |x|.
 Tensor expm1(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 /// 1 / (1 + e^-x), computed without overflow for large |x|.

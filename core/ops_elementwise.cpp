@@ -132,6 +132,18 @@ Tensor log(const Tensor& x) {
   return y;
 }
 
+Tensor sin(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Sin, x);
+  NUDGE_RECORD("sin", y, (&x), [x_ = SavedTensor(x, "sin")](const Tensor& g) { return Grads{g * cos(x_.get())}; });
+  return y;
+}
+
+Tensor cos(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Cos, x);
+  NUDGE_RECORD("cos", y, (&x), [x_ = SavedTensor(x, "cos")](const Tensor& g) { return Grads{-(g * sin(x_.get()))}; });
+  return y;
+}
+
 Tensor log1p(const Tensor& x) {
   Tensor y = unary(UnaryOp::Log1p, x);
   NUDGE_RECORD("log1p", y, (&x), [x_ = SavedTensor(x, "log1p")](const Tensor& g) { return Grads{g / (x_.get() + 1)}; });

@@ -37,6 +37,10 @@ NUDGE_HD float log_(float x) { return ::logf(x); }
 NUDGE_HD double log_(double x) { return ::log(x); }
 NUDGE_HD float log1p_(float x) { return ::log1pf(x); }
 NUDGE_HD double log1p_(double x) { return ::log1p(x); }
+NUDGE_HD float sin_(float x) { return ::sinf(x); }
+NUDGE_HD double sin_(double x) { return ::sin(x); }
+NUDGE_HD float cos_(float x) { return ::cosf(x); }
+NUDGE_HD double cos_(double x) { return ::cos(x); }
 NUDGE_HD float sqrt_(float x) { return ::sqrtf(x); }
 NUDGE_HD double sqrt_(double x) { return ::sqrt(x); }
 // float tanh through double: tanhf is up to 2 ulp off on both glibc and CUDA, the double result

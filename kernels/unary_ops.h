@@ -33,6 +33,12 @@ struct Expm1 {
     else return ::expm1(x);
   }
 };
+struct Sin {
+  template <class T> NUDGE_HD T operator()(T x) const { return sin_(x); }
+};
+struct Cos {
+  template <class T> NUDGE_HD T operator()(T x) const { return cos_(x); }
+};
 struct Sqrt {
   template <class T> NUDGE_HD T operator()(T x) const { return sqrt_(x); }
 };
@@ -73,6 +79,8 @@ template <class T> struct PowScalar {
   X(Log, "log", Log{}, true)             \
   X(Log1p, "log1p", Log1p{}, true)       \
   X(Expm1, "expm1", Expm1{}, true)       \
+  X(Sin, "sin", Sin{}, true)             \
+  X(Cos, "cos", Cos{}, true)             \
   X(Sqrt, "sqrt", Sqrt{}, true)          \
   X(Sigmoid, "sigmoid", Sigmoid{}, true) \
   X(Tanh, "tanh", Tanh{}, true)          \

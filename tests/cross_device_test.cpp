@@ -55,6 +55,8 @@ std::vector<OpCase> op_cases() {
       {"abs", 1, [](I x) { return Inputs{abs(x[0])}; }},
       {"sigmoid", 1, [](I x) { return Inputs{sigmoid(x[0] * 30)}; }},
       {"tanh", 1, [](I x) { return Inputs{tanh(x[0])}; }},
+      {"sin", 1, [](I x) { return Inputs{sin(x[0])}; }},
+      {"cos", 1, [](I x) { return Inputs{cos(x[0])}; }},
       {"relu", 1, [](I x) { return Inputs{relu(x[0])}; }},
       {"pow", 1,
        [](I x) {

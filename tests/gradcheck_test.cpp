@@ -29,6 +29,8 @@ std::vector<GradCase> grad_cases() {
       {"abs", {{2, 3}}, [](I x) { return abs(x[0]); }},
       {"sigmoid", {{2, 3}}, [](I x) { return sigmoid(x[0] * 3); }},
       {"tanh", {{2, 3}}, [](I x) { return tanh(x[0]); }},
+      {"sin", {{2, 3}}, [](I x) { return sin(x[0] * 3); }},
+      {"cos", {{2, 3}}, [](I x) { return cos(x[0] * 3); }},
       {"log1p", {{2, 3}}, [](I x) { return log1p(x[0] * x[0]); }},
       {"expm1", {{2, 3}}, [](I x) { return expm1(x[0]); }},
       {"activation_sigmoid", {{2, 3}}, [](I x) { return activation(x[0] * 3, Activation::Sigmoid); }},

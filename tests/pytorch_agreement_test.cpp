@@ -223,6 +223,25 @@ TEST_P(PyTorchAgreement, ViewsOfAnEmptyTensorHaveNoData) {
   EXPECT_EQ(sum(column).item<double>(), 0.0);
 }
 
+// sin and cos (issue "What a researcher reaches for next", item 2): PyTorch 1.13's float64 values,
+// signed zero, a large argument and non-finite inputs included, and their gradients.
+TEST_P(PyTorchAgreement, SinAndCos) {
+  const Tensor x = tensor({0.0, -0.0, 1.0, -2.5, 1e10, kInf, kNaN}, options(kFloat64));
+  const std::vector<double> s = sin(x).cpu().to_vector<double>(), c = cos(x).cpu().to_vector<double>();
+  const std::vector<double> s_torch{0.0, -0.0, 0.8414709848078965, -0.5984721441039564, -0.4875060250875107};
+  const std::vector<double> c_torch{1.0, 1.0, 0.5403023058681398, -0.8011436155469337, 0.8731196226768559};
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_NEAR(s[i], s_torch[i], 1e-15) << i;
+    EXPECT_NEAR(c[i], c_torch[i], 1e-15) << i;
+  }
+  EXPECT_TRUE(std::signbit(s[1]));
+  for (std::size_t i = 5; i < 7; ++i) EXPECT_TRUE(std::isnan(s[i]) && std::isnan(c[i])) << i;
+  EXPECT_TRUE(values_are(grad_of([](const Tensor& v) { return sin(v); }, leaf({0.0, 1.0, -2.5})),
+                         {1.0, 0.5403023058681398, -0.8011436155469337}, 1e-15));
+  EXPECT_TRUE(values_are(grad_of([](const Tensor& v) { return cos(v); }, leaf({0.0, 1.0, -2.5})),
+                         {-0.0, -0.8414709848078965, 0.5984721441039564}, 1e-15));
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, PyTorchAgreement, ::testing::ValuesIn(test_devices()), device_param_name);
 
 }  // namespace

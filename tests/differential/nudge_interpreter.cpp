@@ -78,6 +78,8 @@ const std::map<std::string, OpFn>& ops() {
       {"abs", [](const json&, const auto& a) { return abs(a[0]); }},
       {"sigmoid", [](const json&, const auto& a) { return sigmoid(a[0]); }},
       {"tanh", [](const json&, const auto& a) { return tanh(a[0]); }},
+      {"sin", [](const json&, const auto& a) { return sin(a[0]); }},
+      {"cos", [](const json&, const auto& a) { return cos(a[0]); }},
       {"relu", [](const json&, const auto& a) { return relu(a[0]); }},
       {"pow", [](const json& o, const auto& a) { return pow(a[0], o["exponent"].get<double>()); }},
       {"add", [](const json&, const auto& a) { return add(a[0], a[1]); }},
