@@ -73,7 +73,8 @@ struct Part {
   bool must_be_finite;  // parameters and optimizer moments: NaN there means a diverged run
 };
 
-std::vector<Part> parts_of(TrainingState& s) {
+// The pointers in a const TrainingState still name objects that loading may change.
+std::vector<Part> parts_of(const TrainingState& s) {
   return {{"model", s.model != nullptr, [&s] { return s.model->state_dict(); },
            [&s](const NamedTensors& t) { s.model->load_state_dict(t); }, true},
           {"optimizer", s.optimizer != nullptr, [&s] { return s.optimizer->state_dict(); },
@@ -104,7 +105,7 @@ void save_checkpoint(const std::string& path, const TrainingState& state) {
   serialization::Metadata metadata{
       {"format", kCheckpointFormat}, {"epoch", std::to_string(state.epoch)}, {"step", std::to_string(state.step)}};
   std::string saved_parts;
-  for (const Part& part : parts_of(const_cast<TrainingState&>(state))) {
+  for (const Part& part : parts_of(state)) {
     if (!part.given) continue;
     saved_parts += (saved_parts.empty() ? "" : ",") + part.name;
     for (auto& [name, t] : part.save()) {
