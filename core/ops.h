@@ -3,6 +3,7 @@
 /// shapes), allocates the output and calls the backend through core/dispatch.h. dtypes are
 /// never promoted implicitly: mixing float32 and float64 is an error, convert with .to(dtype).
 #include <cstdint>
+#include <string_view>
 #include <tuple>
 
 #include "core/activation.h"
@@ -29,7 +30,16 @@ Tensor tanh(const Tensor& x);
 Tensor relu(const Tensor& x);
 /// act(x) for an Activation value, through the same activation table as the fused Dense kernels
 /// (one kernel forward, one backward). Float dtypes.
-Tensor activation(const Tensor& x, Activation act);
+Tensor activation(const Tensor& x, ActivationSpec act);
+/// x·Φ(x); approximate = "tanh" for the tanh approximation (PyTorch's `approximate=`).
+Tensor gelu(const Tensor& x, std::string_view approximate = "none");
+/// x·σ(x) (swish).
+Tensor silu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+/// log(1 + e^(βx))/β, and x itself where βx > threshold.
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+/// x for x > 0, α(e^x − 1) otherwise (computed with expm1).
+Tensor elu(const Tensor& x, double alpha = 1.0);
 /// x^exponent elementwise.
 Tensor pow(const Tensor& x, Scalar exponent);
 
@@ -81,7 +91,8 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 /// act(x·Wᵀ + b) for x [..., in], weight [out, in], bias [out] (may be undefined), as ONE fused
 /// op (core/ops_linear.cpp): a GEMM plus one bias+activation kernel forward; one kernel for the
 /// activation gradient and the bias gradient plus two GEMMs backward.
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Activation act = Activation::Identity);
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+              ActivationSpec act = Activation::Identity);
 
 // ---- losses (core/ops_loss.cpp): loss and input gradient in ONE fused kernel ---------------------
 /// A loss's per-element terms reduced as asked: their mean, their sum, or unchanged (None).

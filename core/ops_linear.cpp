@@ -10,15 +10,30 @@
 #include "core/ops.h"
 #include "core/ops_checks.h"
 #include "core/ops_internal.h"
+#include "kernels/functors.h"
 
 // core reaches the backends only through the dispatch tables and the plain-data calls.
 using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
 
 namespace nudge {
 
-std::pair<Tensor, Tensor> detail::activation_grad(const Tensor& grad_y, const Tensor& y, Activation act,
-                                                  bool bias_grad) {
+bool detail::activation_needs_input(const ActivationSpec& act) { return fn::activation_grad_needs_input(act); }
+
+namespace {
+
+void check_activation(const ActivationSpec& act, const char* op) {
+  NUDGE_CHECK(std::isfinite(act.param) && !std::isnan(act.threshold), op, ": ", activation_name(act.kind),
+              " needs a finite parameter, got ", act.param);
+  NUDGE_CHECK(act.kind != Activation::Softplus || act.param != 0, op, ": softplus needs beta != 0");
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> detail::activation_grad(const Tensor& grad_y, const Tensor& y, ActivationSpec act,
+                                                  bool bias_grad, const Tensor& z) {
   const std::int64_t rows = bias_grad ? y.size(0) : 1, cols = bias_grad ? y.size(1) : y.numel();
+  NUDGE_CHECK(!activation_needs_input(act) || z.defined(), activation_name(act.kind),
+              " backward: the activation's input was not kept");
   const Tensor g = grad_y.contiguous();
   Tensor grad_z = empty_like(y);
   Tensor grad_bias = bias_grad ? empty({cols}, TensorOptions(y.dtype()).device(y.device())) : Tensor();
@@ -29,29 +44,54 @@ std::pair<Tensor, Tensor> detail::activation_grad(const Tensor& grad_y, const Te
                               g.data_ptr(),
                               y.data_ptr(),
                               grad_z.data_ptr(),
-                              bias_grad ? grad_bias.data_ptr() : nullptr};
+                              bias_grad ? grad_bias.data_ptr() : nullptr,
+                              z.defined() ? z.data_ptr() : nullptr};
   if (y.numel() > 0) dispatch::activation_backward.get(y.device(), "activation backward")(y.device().index(), call);
   else if (bias_grad) grad_bias.fill_(0);
   return {grad_z, grad_bias};
 }
 
-Tensor activation(const Tensor& x, Activation act) {
-  detail::check_defined(x, "activation");
-  detail::check_floating(x, "activation");
-  if (act == Activation::Identity) return x;
+Tensor activation(const Tensor& x, ActivationSpec act) {
+  const char* name = activation_name(act.kind);
+  detail::check_defined(x, name);
+  detail::check_floating(x, name);
+  check_activation(act, name);
+  if (act.kind == Activation::Identity) return x;
+  const bool keep_input = detail::activation_needs_input(act);
+  // The kernel works in place on a dense copy; an input the backward reads is kept dense too.
+  const Tensor z = keep_input ? x.contiguous().detach() : Tensor();
   Tensor y = x.contiguous().clone().detach();
   if (y.numel() > 0) {
     const BiasActivationCall call{y.dtype(), act, 1, y.numel(), y.data_ptr(), nullptr};
-    dispatch::bias_activation.get(y.device(), "activation")(y.device().index(), call);
+    dispatch::bias_activation.get(y.device(), name)(y.device().index(), call);
   }
-  NUDGE_RECORD("activation", y, (&x), [y_ = autograd::SavedTensor(y, "activation", true), act](const Tensor& g) {
-    return autograd::Grads{detail::activation_grad(g, y_.get(), act).first};
-  });
+  NUDGE_RECORD(
+      name, y, (&x),
+      [y_ = autograd::SavedTensor(y, name, true),
+       z_ = keep_input ? autograd::SavedTensor(z, name) : autograd::SavedTensor(), keep_input, act](const Tensor& g) {
+        const Tensor input = keep_input ? z_.get() : Tensor();
+        return autograd::Grads{detail::activation_grad(g, y_.get(), act, false, input).first};
+      });
   return y;
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
+Tensor gelu(const Tensor& x, std::string_view approximate) {
+  NUDGE_CHECK(approximate == "none" || approximate == "tanh", "gelu: approximate must be 'none' or 'tanh', got '",
+              approximate, "'");
+  return activation(x, approximate == "tanh" ? Activation::GELUTanh : Activation::GELU);
+}
+Tensor silu(const Tensor& x) { return activation(x, Activation::SiLU); }
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  return activation(x, {Activation::LeakyReLU, negative_slope});
+}
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  return activation(x, {Activation::Softplus, beta, threshold});
+}
+Tensor elu(const Tensor& x, double alpha) { return activation(x, {Activation::ELU, alpha}); }
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, ActivationSpec act) {
   detail::check_defined(x, "linear");
+  check_activation(act, "linear");
   detail::check_defined(weight, "linear");
   detail::check_same_device_and_dtype(x, weight, "linear");
   detail::check_floating(x, "linear");
@@ -76,8 +116,18 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
     y = matmul(x2, weight.t());
   }
   const Tensor b = bias.defined() ? bias.contiguous() : Tensor();
-  if (y.numel() > 0 && (act != Activation::Identity || b.defined())) {
-    BiasActivationCall call{y.dtype(), act, y.size(0), y.size(1), y.data_ptr(), b.defined() ? b.data_ptr() : nullptr};
+  // An activation whose gradient reads its input keeps z = x·Wᵀ + b, written by the same kernel
+  // (only when a backward will need it).
+  const bool keep_z = detail::activation_needs_input(act) && autograd::needs_grad({&x, &weight, &bias});
+  const Tensor z = keep_z ? empty_like(y) : Tensor();
+  if (y.numel() > 0 && (act.kind != Activation::Identity || b.defined())) {
+    BiasActivationCall call{y.dtype(),
+                            act,
+                            y.size(0),
+                            y.size(1),
+                            y.data_ptr(),
+                            b.defined() ? b.data_ptr() : nullptr,
+                            keep_z ? z.data_ptr() : nullptr};
     dispatch::bias_activation.get(y.device(), "linear")(y.device().index(), call);
   }
   y = y.view(out_shape);
@@ -87,13 +137,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
     const bool need_b = bias.defined() && bias.requires_grad();
     const Tensor y2 = y.view({rows, out_features});
     auto backward = [x_ = autograd::SavedTensor(x2, "linear"), w_ = autograd::SavedTensor(weight, "linear"),
-                     y_ = autograd::SavedTensor(y2, "linear", true), act, need_x, need_w, need_b,
-                     has_bias = bias.defined(), x_shape = x.shape()](const Tensor& g) {
+                     y_ = autograd::SavedTensor(y2, "linear", true),
+                     z_ = keep_z ? autograd::SavedTensor(z, "linear") : autograd::SavedTensor(), keep_z, act, need_x,
+                     need_w, need_b, has_bias = bias.defined(), x_shape = x.shape()](const Tensor& g) {
       const Tensor& y_saved = y_.get();
       const Tensor g2 = g.reshape({y_saved.size(0), y_saved.size(1)});
       Tensor grad_z = g2, grad_bias;
-      if (act != Activation::Identity || need_b)
-        std::tie(grad_z, grad_bias) = detail::activation_grad(g2, y_saved, act, need_b);
+      if (act.kind != Activation::Identity || need_b)
+        std::tie(grad_z, grad_bias) = detail::activation_grad(g2, y_saved, act, need_b, keep_z ? z_.get() : Tensor());
       autograd::Grads grads(has_bias ? 3 : 2);
       if (need_x) grads[0] = matmul(grad_z, w_.get()).view(x_shape);
       if (need_w) grads[1] = matmul(grad_z.t(), x_.get());

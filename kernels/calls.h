@@ -134,28 +134,31 @@ struct MatmulCall {
 };
 
 /// Dense forward epilogue, in place over a dense row-major [rows, cols] matrix Z = X·Wᵀ:
-/// y = act(z + bias[col]); `bias` may be null.
+/// y = act(z + bias[col]); `bias` may be null. When `z_out` is set (an activation whose gradient
+/// needs its input), z + bias is also written there, dense like y.
 struct BiasActivationCall {
   DType dtype;
-  Activation act;
+  ActivationSpec act;
   std::int64_t rows, cols;
   void* y;
   const void* bias;
+  void* z_out = nullptr;
 };
 
 /// Dense backward prologue, one pass: grad_z = grad_y ⊙ act'(·) with act' written in terms of
-/// the layer's output y (σ' = y(1−y), tanh' = 1−y², relu' = [y>0]); and, when `grad_bias` is set,
+/// the layer's output y where it can be (σ' = y(1−y), tanh' = 1−y², relu' = [y>0]) and of its
+/// input z otherwise (GELU, SiLU, Softplus, ELU); and, when `grad_bias` is set,
 /// grad_bias[col] = Σ_rows grad_z. All dense row-major [rows, cols] (grad_bias: [cols]).
 struct ActivationBackwardCall {
   DType dtype;
-  Activation act;
+  ActivationSpec act;
   std::int64_t rows, cols;
   const void* grad_y;
   const void* y;
   void* grad_z;
   void* grad_bias;
   /// The activation's input z, for an activation whose gradient needs it
-  /// (fn::activation_grad_needs_input); null otherwise (every activation today reads y only).
+  /// (fn::activation_grad_needs_input); null otherwise.
   const void* z = nullptr;
 };
 

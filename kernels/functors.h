@@ -16,49 +16,106 @@
 namespace nudge::kernels::fn {
 
 // ---- the activation table: written once for the unfused ops, the fused Dense kernels and nn ------
+// The formulas and constants are PyTorch's (ATen/native/cpu/Activation.cpp), so that special values
+// agree: gelu(−inf) is NaN there and here. `kind` is passed apart from `a` so the CPU loops can make
+// it a compile-time constant (visit_activation); `a` carries the parameters.
+
 /// act(z).
-template <class T> NUDGE_HD T activate(Activation act, T z) {
-  switch (act) {
+template <class T> NUDGE_HD T activate(Activation kind, const ActivationSpec& a, T z) {
+  switch (kind) {
     case Activation::Identity: return z;
     case Activation::Sigmoid: return Sigmoid{}(z);
     case Activation::ReLU: return Relu{}(z);
     case Activation::Tanh: return tanh_(z);
+    case Activation::GELU: return z * T(0.5) * (T(1) + erf_(z * T(0.70710678118654752440)));
+    case Activation::GELUTanh: {
+      const T inner = T(0.79788456080286535588) * (z + T(0.044715) * z * z * z);  // √(2/π)(z + κz³)
+      return T(0.5) * z * (T(1) + tanh_(inner));
+    }
+    case Activation::SiLU: return z / (T(1) + exp_(-z));
+    case Activation::LeakyReLU: return z > T(0) ? z : z * T(a.param);
+    case Activation::Softplus: {
+      const T bz = z * T(a.param);
+      return bz > T(a.threshold) ? z : log1p_(exp_(bz)) / T(a.param);
+    }
+    case Activation::ELU: return z > T(0) ? z : expm1_(z) * T(a.param);
   }
   return z;
 }
-/// Whether act's gradient needs its input z; otherwise it is computed from the output y alone
-/// (all of today's: the fused backward then keeps only y). An activation such as GELU or SiLU
-/// answers true and reads `z` in activation_grad.
-NUDGE_HD constexpr bool activation_grad_needs_input(Activation act) {
-  switch (act) {
+
+/// Whether act's gradient needs its input z; otherwise it is computed from the output y alone and
+/// the fused backward keeps only y. LeakyReLU reads y while its slope is ≥ 0 (y > 0 ⇔ z > 0 then).
+NUDGE_HD constexpr bool activation_grad_needs_input(const ActivationSpec& a) {
+  switch (a.kind) {
     case Activation::Identity:
     case Activation::Sigmoid:
     case Activation::ReLU:
     case Activation::Tanh: return false;
+    case Activation::LeakyReLU: return a.param < 0;
+    case Activation::GELU:
+    case Activation::GELUTanh:
+    case Activation::SiLU:
+    case Activation::Softplus:
+    case Activation::ELU: return true;
   }
   return false;
 }
-/// Calls `f(std::integral_constant<Activation, act>{})`: the activation as a compile-time constant,
+
+/// Calls `f(std::integral_constant<Activation, kind>{})`: the activation as a compile-time constant,
 /// so a loop over it vectorises (the CPU fused kernels).
-template <class F> void visit_activation(Activation act, F&& f) {
-  switch (act) {
-    case Activation::Identity: return f(std::integral_constant<Activation, Activation::Identity>{});
-    case Activation::Sigmoid: return f(std::integral_constant<Activation, Activation::Sigmoid>{});
-    case Activation::ReLU: return f(std::integral_constant<Activation, Activation::ReLU>{});
-    case Activation::Tanh: return f(std::integral_constant<Activation, Activation::Tanh>{});
+template <class F> void visit_activation(Activation kind, F&& f) {
+  switch (kind) {
+#define NUDGE_VISIT_ACTIVATION(K) \
+  case Activation::K: return f(std::integral_constant<Activation, Activation::K>{});
+    NUDGE_VISIT_ACTIVATION(Identity)
+    NUDGE_VISIT_ACTIVATION(Sigmoid)
+    NUDGE_VISIT_ACTIVATION(ReLU)
+    NUDGE_VISIT_ACTIVATION(Tanh)
+    NUDGE_VISIT_ACTIVATION(GELU)
+    NUDGE_VISIT_ACTIVATION(GELUTanh)
+    NUDGE_VISIT_ACTIVATION(SiLU)
+    NUDGE_VISIT_ACTIVATION(LeakyReLU)
+    NUDGE_VISIT_ACTIVATION(Softplus)
+    NUDGE_VISIT_ACTIVATION(ELU)
+#undef NUDGE_VISIT_ACTIVATION
   }
 }
 
 /// dL/dz from dL/dy = g, the output y and (when activation_grad_needs_input) the input z. ReLU
 /// selects rather than multiplies: where y ≤ 0 the gradient is 0 even when g is inf or NaN, and a
 /// NaN input passes g on (PyTorch's threshold_backward).
-template <class T> NUDGE_HD T activation_grad(Activation act, T g, T y, T z) {
-  (void)z;
-  switch (act) {
+template <class T> NUDGE_HD T activation_grad(Activation kind, const ActivationSpec& a, T g, T y, T z) {
+  switch (kind) {
     case Activation::Identity: return g;
     case Activation::Sigmoid: return g * y * (T(1) - y);
     case Activation::ReLU: return y <= T(0) ? T(0) : g;
     case Activation::Tanh: return g * (T(1) - y * y);
+    case Activation::GELU: {
+      const T cdf = T(0.5) * (T(1) + erf_(z * T(0.70710678118654752440)));
+      const T pdf = T(0.39894228040143267794) * exp_(z * z * T(-0.5));  // 1/√(2π)
+      return g * (cdf + z * pdf);
+    }
+    case Activation::GELUTanh: {
+      const T k_beta = T(0.79788456080286535588), k_kappa = T(0.044715);
+      const T z2 = z * z;
+      const T t = tanh_(k_beta * (z + k_kappa * z2 * z));
+      const T left = T(0.5) * z, right = T(1) + t;
+      return g * (T(0.5) * right + left * (T(1) - t * t) * (k_beta * (T(1) + T(3) * k_kappa * z2)));
+    }
+    case Activation::SiLU: {
+      const T s = T(1) / (T(1) + exp_(-z));
+      return g * s * (T(1) + z * (T(1) - s));
+    }
+    case Activation::LeakyReLU: {
+      const bool positive = activation_grad_needs_input(a) ? z > T(0) : y > T(0);
+      return positive ? g : g * T(a.param);
+    }
+    case Activation::Softplus: {
+      const T bz = z * T(a.param);
+      const T e = exp_(bz);
+      return bz > T(a.threshold) ? g : g * e / (e + T(1));
+    }
+    case Activation::ELU: return z > T(0) ? g : g * T(a.param) * exp_(z);
   }
   return g;
 }

@@ -37,6 +37,10 @@ NUDGE_HD float log_(float x) { return ::logf(x); }
 NUDGE_HD double log_(double x) { return ::log(x); }
 NUDGE_HD float log1p_(float x) { return ::log1pf(x); }
 NUDGE_HD double log1p_(double x) { return ::log1p(x); }
+NUDGE_HD float expm1_(float x) { return ::expm1f(x); }
+NUDGE_HD double expm1_(double x) { return ::expm1(x); }
+NUDGE_HD float erf_(float x) { return ::erff(x); }
+NUDGE_HD double erf_(double x) { return ::erf(x); }
 NUDGE_HD float sin_(float x) { return ::sinf(x); }
 NUDGE_HD double sin_(double x) { return ::sin(x); }
 NUDGE_HD float cos_(float x) { return ::cosf(x); }

@@ -28,10 +28,7 @@ struct Log1p {
   template <class T> NUDGE_HD T operator()(T x) const { return log1p_(x); }
 };
 struct Expm1 {
-  template <class T> NUDGE_HD T operator()(T x) const {
-    if constexpr (std::is_same_v<T, float>) return ::expm1f(x);
-    else return ::expm1(x);
-  }
+  template <class T> NUDGE_HD T operator()(T x) const { return expm1_(x); }
 };
 struct Sin {
   template <class T> NUDGE_HD T operator()(T x) const { return sin_(x); }

@@ -7,9 +7,13 @@
 
 namespace nudge::nn {
 
+/// Fields in this order (C++20 designated initialisers must follow it):
+/// `LinearOptions{.bias = false, .activation = Activation::GELU, .generator = &gen}`.
 struct LinearOptions {
   bool bias = true;
-  Activation activation = Activation::Identity;
+  /// Fused into the layer's kernels: an Activation, or one with its parameter
+  /// (`{Activation::LeakyReLU, 0.2}`).
+  ActivationSpec activation = Activation::Identity;
   /// Where the initial weights are drawn from (null: the default generator). Threads that build
   /// models at the same time each pass their own for reproducible weights.
   Generator* generator = nullptr;
@@ -20,7 +24,7 @@ class Linear : public Module {
   /// PyTorch's default initialisation: W and b ~ U(−1/√in, 1/√in) (kaiming_uniform with
   /// a = √5), drawn from options.generator or the default one (seed it with nudge::manual_seed).
   Linear(std::int64_t in_features, std::int64_t out_features, LinearOptions options = {});
-  Linear(std::int64_t in_features, std::int64_t out_features, Activation activation)
+  Linear(std::int64_t in_features, std::int64_t out_features, ActivationSpec activation)
       : Linear(in_features, out_features, LinearOptions{true, activation}) {}
 
   /// act(x·Wᵀ + b) as ONE fused op (nudge::linear): a GEMM and one bias+activation kernel.
@@ -28,7 +32,7 @@ class Linear : public Module {
 
   Tensor weight;
   Tensor bias;  // undefined without bias
-  Activation activation;
+  ActivationSpec activation;
 };
 
 using Dense = Linear;

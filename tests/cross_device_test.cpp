@@ -58,6 +58,23 @@ std::vector<OpCase> op_cases() {
       {"sin", 1, [](I x) { return Inputs{sin(x[0])}; }},
       {"cos", 1, [](I x) { return Inputs{cos(x[0])}; }},
       {"relu", 1, [](I x) { return Inputs{relu(x[0])}; }},
+      {"activations", 1,
+       [](I x) {
+         const Tensor z = x[0] * 4;
+         return Inputs{gelu(z),          gelu(z, "tanh"), silu(z), leaky_relu(z, 0.2), leaky_relu(z, -0.5),
+                       softplus(z, 2.0), elu(z, 0.7)};
+       }},
+      {"linear_activations", 3,
+       [](I x) {
+         // [n, 1] inputs through a 1 -> k layer, k ≤ 7 (the weight and bias taken from x[1], x[2]).
+         const std::int64_t k = std::min<std::int64_t>(x[1].numel(), 7);
+         const Tensor w = x[1].reshape({-1, 1}).narrow(0, 0, k), b = x[2].reshape({-1}).narrow(0, 0, k);
+         Inputs out;
+         for (const ActivationSpec act : {ActivationSpec(Activation::GELU), ActivationSpec(Activation::SiLU),
+                                          ActivationSpec(Activation::ELU), ActivationSpec(Activation::LeakyReLU, -0.5)})
+           out.push_back(linear(x[0].reshape({-1, 1}), w, b, act));
+         return out;
+       }},
       {"pow", 1,
        [](I x) {
          return Inputs{pow(x[0], 2.5), pow(x[0], 2)};

@@ -8,18 +8,41 @@ namespace {
 
 using profiling::LaunchCounter;
 
-Tensor composed(const Tensor& x, const Tensor& w, const Tensor& b, Activation act) {
-  Tensor z = matmul(x, w.t());
-  if (b.defined()) z = z + b;
-  // The generic unary ops, independent of the activation table the fused kernels share.
-  switch (act) {
+/// act(z) through the generic ops, independent of the activation table the fused kernels share
+/// (exact GELU needs erf, which only the table has: gradcheck and PyTorch's values cover it).
+Tensor composed_activation(const Tensor& z, const ActivationSpec& act) {
+  switch (act.kind) {
     case Activation::Identity: return z;
     case Activation::Sigmoid: return sigmoid(z);
     case Activation::ReLU: return relu(z);
     case Activation::Tanh: return tanh(z);
+    case Activation::GELUTanh: return 0.5 * z * (1 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z)));
+    case Activation::SiLU: return z * sigmoid(z);
+    case Activation::LeakyReLU: return relu(z) - act.param * relu(-z);
+    case Activation::Softplus: return log1p(exp(z * act.param)) / act.param;  // |βz| stays below the threshold here
+    case Activation::ELU: return relu(z) + act.param * expm1(-relu(-z));
+    case Activation::GELU: break;
   }
+  ADD_FAILURE() << "no composition for " << activation_name(act.kind);
   return z;
 }
+
+Tensor composed(const Tensor& x, const Tensor& w, const Tensor& b, const ActivationSpec& act) {
+  Tensor z = matmul(x, w.t());
+  if (b.defined()) z = z + b;
+  return composed_activation(z, act);
+}
+
+/// Every activation with a composition, with non-default parameters where it takes one.
+const std::vector<ActivationSpec> kComposable = {Activation::Identity,
+                                                 Activation::Sigmoid,
+                                                 Activation::ReLU,
+                                                 Activation::Tanh,
+                                                 Activation::GELUTanh,
+                                                 Activation::SiLU,
+                                                 {Activation::LeakyReLU, 0.2},
+                                                 {Activation::Softplus, 2.0},
+                                                 {Activation::ELU, 0.7}};
 
 struct Case {
   std::int64_t rows, in, out;
@@ -32,10 +55,10 @@ TEST_P(FusedLinearTest, EqualsTheComposition) {
   for (const DType dtype : {kFloat64, kFloat32}) {
     const double tol = dtype == kFloat64 ? 1e-12 : 1e-5;
     for (const Case& c : cases) {
-      for (const Activation act : {Activation::Identity, Activation::Sigmoid, Activation::ReLU, Activation::Tanh}) {
+      for (const ActivationSpec& act : kComposable) {
         for (const bool with_bias : {true, false}) {
           SCOPED_TRACE(::testing::Message() << dtype_name(dtype) << " [" << c.rows << ", " << c.in << "] -> " << c.out
-                                            << " act " << static_cast<int>(act) << " bias " << with_bias);
+                                            << " act " << activation_name(act.kind) << " bias " << with_bias);
           Generator gen(c.rows * 31 + c.in);
           const auto on = options(dtype);
           auto leaf = [&](Shape s) { return randn(s, gen, on).requires_grad_(); };
@@ -69,7 +92,7 @@ TEST_P(FusedLinearTest, ForwardIsOneGemmPlusOneKernelBackwardOneKernelPlusTwoGem
   Tensor w = randn({10, 20}, gen, options()).requires_grad_();
   Tensor b = randn({10}, gen, options()).requires_grad_();
   const Tensor g = randn({64, 10}, gen, options());
-  for (const Activation act : {Activation::Sigmoid, Activation::ReLU, Activation::Tanh, Activation::Identity}) {
+  for (const ActivationSpec& act : kComposable) {
     x.set_grad({}), w.set_grad({}), b.set_grad({});
     LaunchCounter forward_counter;
     const Tensor y = linear(x, w, b, act);
@@ -131,7 +154,11 @@ TEST_P(FusedLinearTest, BatchedInputsAndGradcheck) {
   const Tensor b = randn({5}, gen, options(kFloat64)).requires_grad_();
   const Tensor y = linear(x, w, b, Activation::Tanh);
   EXPECT_EQ(y.shape(), (Shape{2, 3, 5}));
-  for (const Activation act : {Activation::Identity, Activation::Sigmoid, Activation::Tanh}) {
+  std::vector<ActivationSpec> acts = kComposable;
+  acts.emplace_back(Activation::GELU);
+  acts.emplace_back(Activation::LeakyReLU, -0.3);  // a negative slope: the backward reads z
+  for (const ActivationSpec& act : acts) {
+    SCOPED_TRACE(activation_name(act.kind));
     const auto result = autograd::gradcheck(
         [act](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2], act); }, {x, w, b});
     EXPECT_TRUE(result.ok) << result.report;

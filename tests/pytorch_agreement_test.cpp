@@ -242,6 +242,69 @@ TEST_P(PyTorchAgreement, SinAndCos) {
                          {-0.0, -0.8414709848078965, 0.5984721441039564}, 1e-15));
 }
 
+// torch.nn.functional.<f>(x) and its gradient (PyTorch 1.13, float64) at 0, −0, 1, −2.5, 30, −30, 1e-8.
+// ELU is computed with expm1 (PyTorch 1.13 used exp − 1): within 1e-15 here, and elu(−0) is −0.
+TEST_P(PyTorchAgreement, Activations) {
+  struct Expected {
+    ActivationSpec act;
+    std::function<Tensor(const Tensor&)> f;
+    std::vector<double> value, grad;
+  };
+  const std::vector<Expected> cases = {
+      {Activation::GELU,
+       [](const Tensor& x) { return gelu(x); },
+       {0.0, -0.0, 0.841344746068543, -0.015524163314440398, 30.0, -0.0, 5.000000039894228e-09},
+       {0.5, 0.5, 1.0833154705876864, -0.03761108590814519, 1.0, -4.420938404635643e-195, 0.5000000079788456}},
+      {Activation::GELUTanh,
+       [](const Tensor& x) { return gelu(x, "tanh"); },
+       {0.0, -0.0, 0.8411919906082768, -0.015084266089998577, 30.0, -0.0, 5.000000039894228e-09},
+       {0.5, 0.5, 1.0829640838457826, -0.03795157621266618, 1.0, 0.0, 0.5000000079788456}},
+      {Activation::SiLU,
+       [](const Tensor& x) { return silu(x); },
+       {0.0, -0.0, 0.7310585786300049, -0.18964545005310887, 29.999999999997197, -2.8072868906517896e-12,
+        5.000000025e-09},
+       {0.5, 0.5, 0.9276705118714869, -0.09940111134152683, 1.000000000002711, -2.713710660963134e-12, 0.500000005}},
+      {{Activation::LeakyReLU, 0.2},
+       [](const Tensor& x) { return leaky_relu(x, 0.2); },
+       {0.0, -0.0, 1.0, -0.5, 30.0, -6.0, 1e-08},
+       {0.2, 0.2, 1.0, 0.2, 1.0, 0.2, 1.0}},
+      {{Activation::Softplus, 2.0, 5.0},
+       [](const Tensor& x) { return softplus(x, 2.0, 5.0); },
+       {0.34657359027997264, 0.34657359027997264, 1.0634640055214863, 0.003357674244559034, 30.0, 4.37825538134826e-27,
+        0.34657359527997267},
+       {0.5, 0.5, 0.8807970779778824, 0.006692850924284856, 1.0, 8.75651076269652e-27, 0.5000000050000001}},
+      {{Activation::ELU, 0.7},
+       [](const Tensor& x) { return elu(x, 0.7); },
+       {0.0, 0.0, 1.0, -0.6425405009632708, 30.0, -0.6999999999999345, 1e-08},
+       {0.7, 0.7, 1.0, 0.05745949903672916, 1.0, 6.550336078188121e-14, 1.0}},
+  };
+  const std::vector<double> x = {0.0, -0.0, 1.0, -2.5, 30.0, -30.0, 1e-8};
+  for (const Expected& c : cases) {
+    SCOPED_TRACE(activation_name(c.act.kind));
+    EXPECT_TRUE(values_are(c.f(leaf(x)), c.value, 1e-15));
+    EXPECT_TRUE(values_are(grad_of(c.f, leaf(x)), c.grad, 1e-15));
+    // The same activation fused into a Linear layer (weight 1, bias 0) gives the same numbers.
+    const Tensor w = full({1, 1}, 1.0, options(kFloat64)), b = zeros({1}, options(kFloat64));
+    const auto fused = [&](const Tensor& v) { return linear(v.reshape({-1, 1}), w, b, c.act).reshape({-1}); };
+    EXPECT_TRUE(values_are(fused(leaf(x)), c.value, 1e-15));
+    EXPECT_TRUE(values_are(grad_of(fused, leaf(x)), c.grad, 1e-15));
+  }
+  // −0 keeps its sign where PyTorch's does (gelu, silu and leaky_relu of −0 are −0).
+  EXPECT_TRUE(std::signbit(gelu(leaf({-0.0})).item<double>()));
+  EXPECT_TRUE(std::signbit(leaky_relu(leaf({-0.0})).item<double>()));
+  // Special values as in PyTorch: gelu(−inf) is NaN (−inf·0), silu(−inf) NaN, softplus(−inf) 0.
+  const Tensor inf = leaf({-kInf, kInf});
+  const std::vector<double> g = gelu(inf).cpu().to_vector<double>(), s = silu(inf).cpu().to_vector<double>();
+  EXPECT_TRUE(std::isnan(g[0]) && g[1] == kInf);
+  EXPECT_TRUE(std::isnan(s[0]) && s[1] == kInf);
+  EXPECT_TRUE(values_are(softplus(inf), {0.0, kInf}));
+  EXPECT_TRUE(values_are(elu(inf), {-1.0, kInf}));
+  EXPECT_TRUE(throws_error_with([&] { gelu(inf, "fast"); }, {"gelu", "'none' or 'tanh'", "'fast'"}));
+  EXPECT_TRUE(throws_error_with([&] { softplus(inf, 0.0); }, {"softplus needs beta != 0"}));
+  EXPECT_TRUE(throws_error_with([&] { elu(inf, kNaN); }, {"elu needs a finite parameter"}));
+  EXPECT_TRUE(throws_error_with([&] { silu(tensor({1}, options(kInt64))); }, {"silu", "int64"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, PyTorchAgreement, ::testing::ValuesIn(test_devices()), device_param_name);
 
 }  // namespace

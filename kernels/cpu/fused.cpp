@@ -14,13 +14,16 @@ namespace {
 template <class T, Activation kAct> void bias_activation_impl(const BiasActivationCall& call) {
   T* __restrict y = static_cast<T*>(call.y);
   const T* __restrict bias = static_cast<const T*>(call.bias);
+  T* __restrict z_out = static_cast<T*>(call.z_out);
+  const ActivationSpec a = call.act;
   for (std::int64_t r = 0; r < call.rows; ++r) {
     T* __restrict row = y + r * call.cols;
-    if (bias) {
-      for (std::int64_t c = 0; c < call.cols; ++c) row[c] = fn::activate(kAct, row[c] + bias[c]);
-    } else {
-      for (std::int64_t c = 0; c < call.cols; ++c) row[c] = fn::activate(kAct, row[c]);
-    }
+    if (bias)
+      for (std::int64_t c = 0; c < call.cols; ++c) row[c] += bias[c];
+    if (z_out)
+      for (std::int64_t c = 0; c < call.cols; ++c) z_out[r * call.cols + c] = row[c];
+    if constexpr (kAct != Activation::Identity)
+      for (std::int64_t c = 0; c < call.cols; ++c) row[c] = fn::activate(kAct, a, row[c]);
   }
 }
 
@@ -30,13 +33,14 @@ template <class T, Activation kAct> void activation_backward_impl(const Activati
   T* __restrict gz = static_cast<T*>(call.grad_z);
   T* __restrict gb = static_cast<T*>(call.grad_bias);
   const T* __restrict z = static_cast<const T*>(call.z);
+  const ActivationSpec a = call.act;
   std::vector<double> column_sums(gb ? static_cast<std::size_t>(call.cols)
                                      : 0);  // double: sums of many rows stay exact
   double* __restrict sums = column_sums.data();
   for (std::int64_t r = 0; r < call.rows; ++r) {
     const std::int64_t base = r * call.cols;
     for (std::int64_t c = 0; c < call.cols; ++c)
-      gz[base + c] = fn::activation_grad(kAct, gy[base + c], y[base + c], z ? z[base + c] : T(0));
+      gz[base + c] = fn::activation_grad(kAct, a, gy[base + c], y[base + c], z ? z[base + c] : T(0));
     if (gb)
       for (std::int64_t c = 0; c < call.cols; ++c) sums[c] += gz[base + c];
   }
@@ -48,14 +52,14 @@ template <class T, Activation kAct> void activation_backward_impl(const Activati
 void bias_activation(int, const BiasActivationCall& call) {
   visit_float_dtype(call.dtype, "linear", [&](auto tag) {
     using T = decltype(tag);
-    fn::visit_activation(call.act, [&](auto act) { bias_activation_impl<T, decltype(act)::value>(call); });
+    fn::visit_activation(call.act.kind, [&](auto act) { bias_activation_impl<T, decltype(act)::value>(call); });
   });
 }
 
 void activation_backward(int, const ActivationBackwardCall& call) {
   visit_float_dtype(call.dtype, "linear backward", [&](auto tag) {
     using T = decltype(tag);
-    fn::visit_activation(call.act, [&](auto act) { activation_backward_impl<T, decltype(act)::value>(call); });
+    fn::visit_activation(call.act.kind, [&](auto act) { activation_backward_impl<T, decltype(act)::value>(call); });
   });
 }
 

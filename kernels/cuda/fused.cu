@@ -19,7 +19,7 @@ namespace {
 
 template <int V, class T>
 __global__ void bias_activation_kernel(std::int64_t rows, std::int64_t cols, T* __restrict__ y,
-                                       const T* __restrict__ bias, Activation act) {
+                                       const T* __restrict__ bias, T* __restrict__ z_out, ActivationSpec act) {
   // V divides cols, so a vector never straddles two rows.
   const std::int64_t nvec = rows * cols / V;
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
@@ -27,7 +27,10 @@ __global__ void bias_activation_kernel(std::int64_t rows, std::int64_t cols, T* 
     Vec<T, V> v = reinterpret_cast<Vec<T, V>*>(y)[i];
     const std::int64_t col = (i * V) % cols;
 #pragma unroll
-    for (int j = 0; j < V; ++j) v.v[j] = fn::activate(act, bias ? v.v[j] + bias[col + j] : v.v[j]);
+    for (int j = 0; j < V; ++j) v.v[j] = bias ? v.v[j] + bias[col + j] : v.v[j];
+    if (z_out) reinterpret_cast<Vec<T, V>*>(z_out)[i] = v;
+#pragma unroll
+    for (int j = 0; j < V; ++j) v.v[j] = fn::activate(act.kind, act, v.v[j]);
     reinterpret_cast<Vec<T, V>*>(y)[i] = v;
   }
 }
@@ -39,7 +42,8 @@ template <class T>
 __global__ void activation_backward_kernel(std::int64_t rows, std::int64_t cols, std::int64_t rows_per_chunk,
                                            const T* __restrict__ grad_y, const T* __restrict__ y,
                                            T* __restrict__ grad_z, T* __restrict__ grad_bias, T* __restrict__ partials,
-                                           unsigned* __restrict__ arrivals, Activation act, const T* __restrict__ z) {
+                                           unsigned* __restrict__ arrivals, ActivationSpec act,
+                                           const T* __restrict__ z) {
   __shared__ T sums[kTileRows][kTileCols];
   __shared__ bool last_block;
   const int tx = threadIdx.x, ty = threadIdx.y;
@@ -50,7 +54,7 @@ __global__ void activation_backward_kernel(std::int64_t rows, std::int64_t cols,
   if (col < cols) {
     for (std::int64_t r = row_begin + ty; r < row_end; r += kTileRows) {
       const std::int64_t i = r * cols + col;
-      const T g = fn::activation_grad(act, grad_y[i], y[i], z ? z[i] : T(0));
+      const T g = fn::activation_grad(act.kind, act, grad_y[i], y[i], z ? z[i] : T(0));
       grad_z[i] = g;
       sum += g;
     }
@@ -85,15 +89,17 @@ template <class T> void bias_activation_typed(int device, const BiasActivationCa
   const DeviceContext& ctx = context(device);
   T* y = static_cast<T*>(call.y);
   const T* bias = static_cast<const T*>(call.bias);
+  T* z_out = static_cast<T*>(call.z_out);
   constexpr int kVec = 16 / sizeof(T);
-  const bool vectorise = call.cols % kVec == 0 && aligned_to(y, 16) && (bias == nullptr || aligned_to(bias, 16));
+  const bool vectorise = call.cols % kVec == 0 && aligned_to(y, 16) && (bias == nullptr || aligned_to(bias, 16)) &&
+                         (z_out == nullptr || aligned_to(z_out, 16));
   const std::int64_t n = call.rows * call.cols;
   if (vectorise)
     bias_activation_kernel<kVec>
-        <<<grid_for(n / kVec, ctx), kBlockThreads, 0, ctx.stream>>>(call.rows, call.cols, y, bias, call.act);
+        <<<grid_for(n / kVec, ctx), kBlockThreads, 0, ctx.stream>>>(call.rows, call.cols, y, bias, z_out, call.act);
   else
     bias_activation_kernel<1>
-        <<<grid_for(n, ctx), kBlockThreads, 0, ctx.stream>>>(call.rows, call.cols, y, bias, call.act);
+        <<<grid_for(n, ctx), kBlockThreads, 0, ctx.stream>>>(call.rows, call.cols, y, bias, z_out, call.act);
   NUDGE_CUDA_CHECK_LAUNCH();
 }
 

@@ -34,6 +34,16 @@ import torch.nn.functional as F
 
 TORCH_MAJOR = int(torch.__version__.split(".")[0])
 FLOAT_OPS_UNARY = ["neg", "exp", "expm1", "log", "log1p", "sqrt", "abs", "sigmoid", "tanh", "relu"]
+# Activations with their parameter choices: name -> (PyTorch call, parameter sets).
+ACTIVATIONS = {
+    "gelu": (lambda x, o: F.gelu(x), [{}]),
+    "gelu_tanh": (lambda x, o: F.gelu(x, approximate="tanh"), [{}]),
+    "silu": (lambda x, o: F.silu(x), [{}]),
+    "leaky_relu": (lambda x, o: F.leaky_relu(x, o["slope"]), [{"slope": 0.01}, {"slope": 0.2}, {"slope": -0.5}]),
+    "softplus": (lambda x, o: F.softplus(x, o["beta"], o["threshold"]), [{"beta": 1.0, "threshold": 20.0},
+                                                                       {"beta": 2.0, "threshold": 5.0}]),
+    "elu": (lambda x, o: F.elu(x, o["alpha"]), [{"alpha": 1.0}, {"alpha": 0.7}]),
+}
 FLOAT_OPS_BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "eq", "lt", "gt"]
 SPECIALS = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 1e300, -1e300, 1e-300, math.inf, -math.inf, math.nan]
 
@@ -68,6 +78,10 @@ def reduction(o):
 def torch_op(name, o, a):
     if name in FLOAT_OPS_UNARY:
         return getattr(torch, name)(a[0])
+    if name in ACTIVATIONS:
+        if not a[0].is_floating_point():
+            raise RuntimeError("activation of an integer tensor")
+        return ACTIVATIONS[name][0](a[0], o)
     if name == "pow":
         return torch.pow(a[0], o["exponent"])
     if name in ("add", "sub", "mul", "div", "maximum", "minimum"):
@@ -313,8 +327,11 @@ def random_op(rng, values):
     kind = rng.random()
     if kind < 0.22 and floats:
         i = pick(floats)
-        name = pick(FLOAT_OPS_UNARY + ["pow", "clamp_min", "add_scalar", "mul_scalar", "rsub_scalar", "rdiv_scalar"])
+        name = pick(FLOAT_OPS_UNARY + list(ACTIVATIONS) +
+                    ["pow", "clamp_min", "add_scalar", "mul_scalar", "rsub_scalar", "rdiv_scalar"])
         o = {"op": name, "args": [i]}
+        if name in ACTIVATIONS:
+            o.update(pick(ACTIVATIONS[name][1]))
         if name == "pow":
             o["exponent"] = pick([0.0, 0.5, -0.5, 1.0, 2.0, 3.0, -1.0, 1 / 3, 2.5])
         elif name in ("clamp_min", "add_scalar", "mul_scalar", "rsub_scalar", "rdiv_scalar"):

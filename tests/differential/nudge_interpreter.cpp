@@ -81,6 +81,14 @@ const std::map<std::string, OpFn>& ops() {
       {"sin", [](const json&, const auto& a) { return sin(a[0]); }},
       {"cos", [](const json&, const auto& a) { return cos(a[0]); }},
       {"relu", [](const json&, const auto& a) { return relu(a[0]); }},
+      {"gelu", [](const json&, const auto& a) { return gelu(a[0]); }},
+      {"gelu_tanh", [](const json&, const auto& a) { return gelu(a[0], "tanh"); }},
+      {"silu", [](const json&, const auto& a) { return silu(a[0]); }},
+      {"leaky_relu", [](const json& o, const auto& a) { return leaky_relu(a[0], o["slope"].get<double>()); }},
+      {"softplus", [](const json& o, const auto& a) {
+         return softplus(a[0], o["beta"].get<double>(), o["threshold"].get<double>());
+       }},
+      {"elu", [](const json& o, const auto& a) { return elu(a[0], o["alpha"].get<double>()); }},
       {"pow", [](const json& o, const auto& a) { return pow(a[0], o["exponent"].get<double>()); }},
       {"add", [](const json&, const auto& a) { return add(a[0], a[1]); }},
       {"sub", [](const json&, const auto& a) { return sub(a[0], a[1]); }},
