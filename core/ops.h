@@ -3,6 +3,7 @@
 /// shapes), allocates the output and calls the backend through core/dispatch.h. dtypes are
 /// never promoted implicitly: mixing float32 and float64 is an error, convert with .to(dtype).
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <tuple>
 
@@ -80,6 +81,20 @@ std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim =
 /// Index of the first largest element of the flattened tensor (0-dim int64).
 Tensor argmax(const Tensor& x);
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Smallest element (NaN if any is NaN); throws on an empty tensor. Gradients as max's.
+Tensor min(const Tensor& x);
+/// (values, int64 indices of the first smallest element) along `dim`.
+std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, bool keepdim = false);
+Tensor argmin(const Tensor& x);
+Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Variance over `dim` (every element when std::nullopt): Σ(x − mean)² / (N − 1) when `unbiased`
+/// (PyTorch's default), / N otherwise: `var(x)`, `var(x, 1)`, `var(x, std::nullopt, false)`. Float dtypes.
+Tensor var(const Tensor& x, std::optional<std::int64_t> dim = std::nullopt, bool unbiased = true, bool keepdim = false);
+/// sqrt(var), same arguments.
+Tensor std(const Tensor& x, std::optional<std::int64_t> dim = std::nullopt, bool unbiased = true, bool keepdim = false);
+/// The p-norm for p = 1, 2 or inf (INFINITY), of everything or along `dim`. Float dtypes.
+Tensor norm(const Tensor& x, double p = 2);
+Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim = false);
 /// True when no element is NaN or ±inf (int64: always). One reduction and one sync; no graph.
 bool all_finite(const Tensor& x);
 
@@ -119,8 +134,13 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim);
 Tensor softmax(const Tensor& x, std::int64_t dim);
 /// [..., num_classes] with 1 at each int64 index; throws on an index outside [0, num_classes).
 Tensor one_hot(const Tensor& indices, std::int64_t num_classes, DType dtype = kFloat32);
+/// min(max(x, lo), hi) elementwise; either bound may be left out (std::nullopt). As in PyTorch,
+/// lo > hi gives hi everywhere, NaN stays NaN, and the gradient flows where lo ≤ x ≤ hi.
+Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max);
 /// max(x, min) elementwise.
 Tensor clamp_min(const Tensor& x, Scalar min);
+/// min(x, max) elementwise.
+Tensor clamp_max(const Tensor& x, Scalar max);
 
 // ---- operators ----------------------------------------------------------------------------------
 inline Tensor operator-(const Tensor& x) { return neg(x); }

@@ -310,21 +310,34 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
   return y;
 }
 
-// max(x, min): the whole gradient where x ≥ min (a tie is not split: min is a constant), none
-// where x < min or x is NaN (PyTorch's clamp rule).
-Tensor clamp_min(const Tensor& x, Scalar min) {
-  detail::check_defined(x, "clamp_min");
+// min(max(x, lo), hi): the whole gradient where lo ≤ x ≤ hi (a tie is not split: the bounds are
+// constants), none outside or where x is NaN (PyTorch's clamp rule).
+Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max) {
+  detail::check_defined(x, "clamp");
+  NUDGE_CHECK(min || max, "clamp: at least one of min and max must be given");
+  for (const std::optional<Scalar>& b : {min, max})
+    NUDGE_CHECK(!b || is_floating(x.dtype()) || b->is_integral(), "clamp: an int64 tensor cannot take the bound ",
+                b->to_double(), " (nudge does not promote dtypes; convert with .to(kFloat32))");
+  const auto bound = [&](Scalar s) { return full({}, s, TensorOptions(x.dtype()).device(x.device())); };
   Tensor y;
   {
     NoGradGuard no_grad;
-    y = maximum(x, full({}, min, TensorOptions(x.dtype()).device(x.device())));
+    y = x;
+    if (min) y = maximum(y, bound(*min));
+    if (max) y = minimum(y, bound(*max));
   }
-  NUDGE_RECORD("clamp_min", y, (&x), [x_ = SavedTensor(x, "clamp_min"), min](const Tensor& g) {
+  NUDGE_RECORD("clamp", y, (&x), [x_ = SavedTensor(x, "clamp"), min, max](const Tensor& g) {
     const Tensor& v = x_.get();
-    return Grads{keep_where(g, gt(v, min) + eq(v, min))};
+    Tensor inside = full(v.shape(), 1, TensorOptions(v.dtype()).device(v.device()));
+    if (min) inside = inside * (gt(v, *min) + eq(v, *min));
+    if (max) inside = inside * (lt(v, *max) + eq(v, *max));
+    return Grads{keep_where(g, inside)};
   });
   return y;
 }
+
+Tensor clamp_min(const Tensor& x, Scalar min) { return clamp(x, min, std::nullopt); }
+Tensor clamp_max(const Tensor& x, Scalar max) { return clamp(x, std::nullopt, max); }
 
 // Comparison masks are piecewise constant: no gradient flows through them.
 Tensor eq(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Eq, a, b); }

@@ -64,7 +64,7 @@ inline bool unary_takes_int64(UnaryOp op) {
 /// KeepWhere(value, mask) = value where mask > 0 or is NaN, else 0: a select, not a multiply, so an
 /// inf or NaN value never leaks through a zero mask (the backward formulas use it as torch.where).
 enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Lt, Gt, KeepWhere };
-enum class ReduceOp : std::uint8_t { Sum, Max };
+enum class ReduceOp : std::uint8_t { Sum, Max, Min };
 
 /// out = op(in) elementwise; `scalar` is the exponent for Pow.
 struct UnaryCall {
@@ -105,7 +105,7 @@ struct FillCall {
 };
 
 /// Reduces a dense row-major [outer, reduce, inner] input over its middle axis into [outer, inner].
-/// `indices` (may be null) receives the argmax for Max.
+/// `indices` (may be null) receives the argmax for Max, the argmin for Min.
 struct ReduceCall {
   ReduceOp op;
   DType dtype;

@@ -260,21 +260,34 @@ template <class T> struct SumReducer {
   NUDGE_HD A combine(A a, A b) const { return {add_(a.value, b.value), -1}; }
 };
 
-/// Max with the index of its first occurrence; NaN wins (as in PyTorch). Commutative and
-/// associative, so any reduction order (CPU loop, CUDA tree) gives the same answer.
-template <class T> struct MaxReducer {
+/// Max (kLargest) or min with the index of its first occurrence; NaN wins (as in PyTorch).
+/// Commutative and associative, so any reduction order (CPU loop, CUDA tree) gives the same answer.
+template <class T, bool kLargest> struct ExtremeReducer {
   using A = Acc<T>;
-  NUDGE_HD A identity() const { return {std::numeric_limits<T>::lowest(), -1}; }
+  NUDGE_HD A identity() const {
+    return {kLargest ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max(), -1};
+  }
   NUDGE_HD A combine(A a, A b) const { return better(b, a) ? b : a; }
   NUDGE_HD static bool better(A b, A a) {
     if (b.index < 0) return false;
     if (a.index < 0) return true;
     const bool a_nan = isnan_(a.value), b_nan = isnan_(b.value);
     if (a_nan || b_nan) return a_nan && b_nan ? b.index < a.index : b_nan;
-    if (b.value != a.value) return b.value > a.value;
+    if (b.value != a.value) return kLargest ? b.value > a.value : b.value < a.value;
     return b.index < a.index;
   }
 };
+template <class T> using MaxReducer = ExtremeReducer<T, true>;
+template <class T> using MinReducer = ExtremeReducer<T, false>;
+
+/// Calls `k(reducer)` with the reducer of `op` for element type T: the one switch both backends use.
+template <class T, class K> void visit_reducer(ReduceOp op, K&& k) {
+  switch (op) {
+    case ReduceOp::Sum: return k(SumReducer<T>{});
+    case ReduceOp::Max: return k(MaxReducer<T>{});
+    case ReduceOp::Min: return k(MinReducer<T>{});
+  }
+}
 
 // ---- op enum -> functor, in one place for both backends ---------------------------------------
 

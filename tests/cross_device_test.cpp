@@ -58,6 +58,19 @@ std::vector<OpCase> op_cases() {
       {"sin", 1, [](I x) { return Inputs{sin(x[0])}; }},
       {"cos", 1, [](I x) { return Inputs{cos(x[0])}; }},
       {"relu", 1, [](I x) { return Inputs{relu(x[0])}; }},
+      {"statistics", 1,
+       [](I x) {
+         const Tensor m = x[0].reshape({-1, 1});
+         return Inputs{min(x[0]),
+                       argmin(x[0]),
+                       std::get<0>(min(m, 1)),
+                       var(x[0]),
+                       std(x[0], std::nullopt, false),
+                       norm(x[0]),
+                       norm(x[0], 1),
+                       norm(x[0], INFINITY),
+                       clamp(x[0], -0.5, 0.5)};
+       }},
       {"activations", 1,
        [](I x) {
          const Tensor z = x[0] * 4;

@@ -305,6 +305,71 @@ TEST_P(PyTorchAgreement, Activations) {
   EXPECT_TRUE(throws_error_with([&] { silu(tensor({1}, options(kInt64))); }, {"silu", "int64"}));
 }
 
+// min, var/std, norm and clamp on x = [[1, −3, 2], [0.5, −3, 4]]: values and d(sum)/dx from PyTorch 1.13.
+TEST_P(PyTorchAgreement, MinVarStdNormClamp) {
+  const std::vector<double> x = {1.0, -3.0, 2.0, 0.5, -3.0, 4.0};
+  struct Expected {
+    const char* name;
+    std::function<Tensor(const Tensor&)> f;
+    std::vector<double> value, grad;
+  };
+  const std::vector<Expected> cases = {
+      {"min", [](const Tensor& v) { return min(v); }, {-3.0}, {0.0, 0.5, 0.0, 0.0, 0.5, 0.0}},
+      {"min(1)", [](const Tensor& v) { return std::get<0>(min(v, 1)); }, {-3.0, -3.0}, {0, 1, 0, 0, 1, 0}},
+      {"var", [](const Tensor& v) { return var(v); }, {7.775}, {0.3, -1.3, 0.7, 0.1, -1.3, 1.5}},
+      {"var(0, biased)",
+       [](const Tensor& v) { return var(v, 0, false); },
+       {0.0625, 0.0, 1.0},
+       {0.25, 0.0, -1.0, -0.25, 0.0, 1.0}},
+      {"std(1)",
+       [](const Tensor& v) { return std(v, 1); },
+       {2.6457513110645907, 3.5},
+       {0.1889822365046136, -0.5669467095138407, 0.3779644730092272, 0.0, -0.5, 0.5}},
+      {"norm(1)", [](const Tensor& v) { return norm(v, 1); }, {13.5}, {1, -1, 1, 1, -1, 1}},
+      {"norm(2)",
+       [](const Tensor& v) { return norm(v); },
+       {6.264982043070834},
+       {0.15961737689352443, -0.4788521306805733, 0.31923475378704885, 0.07980868844676221, -0.4788521306805733,
+        0.6384695075740977}},
+      {"norm(inf)", [](const Tensor& v) { return norm(v, kInf); }, {4.0}, {0, 0, 0, 0, 0, 1}},
+      {"norm(2, 1)",
+       [](const Tensor& v) { return norm(v, 2, 1); },
+       {3.7416573867739413, 5.024937810560445},
+       {0.2672612419124244, -0.8017837257372732, 0.5345224838248488, 0.09950371902099892, -0.5970223141259935,
+        0.7960297521679913}},
+      {"norm(inf, 0)",
+       [](const Tensor& v) { return norm(v, kInf, 0); },
+       {1.0, 3.0, 4.0},
+       {1.0, -0.5, 0.0, 0.0, -0.5, 1.0}},
+      {"clamp(-1, 2)",
+       [](const Tensor& v) { return clamp(v, -1, 2); },
+       {1.0, -1.0, 2.0, 0.5, -1.0, 2.0},
+       {1, 0, 1, 1, 0, 0}},
+      {"clamp(2, -1)", [](const Tensor& v) { return clamp(v, 2, -1); }, {-1, -1, -1, -1, -1, -1}, {0, 0, 0, 0, 0, 0}},
+  };
+  for (const Expected& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Tensor flat = leaf(x);
+    EXPECT_TRUE(values_are(grad_of([&](const Tensor& v) { return c.f(v.reshape({2, 3})); }, flat), c.grad, 1e-14));
+    EXPECT_TRUE(values_are(c.f(flat.detach().reshape({2, 3})), c.value, 1e-14));
+  }
+  // Edge cases as in PyTorch: the 2-norm's gradient at 0 is 0 (not NaN); an unbiased variance of
+  // one element is NaN; clamp keeps NaN; an empty ∞-norm is 0; min is NaN when any element is.
+  EXPECT_TRUE(values_are(grad_of([](const Tensor& v) { return norm(v); }, leaf({0.0, 0.0, 0.0})), {0, 0, 0}));
+  EXPECT_TRUE(std::isnan(var(leaf({1.0})).item<double>()));
+  const std::vector<double> clamped = clamp(leaf({kNaN, 1.0}).detach(), 0, 1).cpu().to_vector<double>();
+  EXPECT_TRUE(std::isnan(clamped[0]) && clamped[1] == 1.0);
+  EXPECT_EQ(norm(zeros({0}, options(kFloat64)), kInf).item<double>(), 0.0);
+  EXPECT_TRUE(std::isnan(min(leaf({kNaN, 1.0})).item<double>()));
+  EXPECT_EQ(argmin(tensor({2.0, 1.0, 1.0}, {3}, options(kFloat64))).item<std::int64_t>(), 1);
+  EXPECT_TRUE(throws_error_with([&] { min(zeros({0}, options())); }, {"min", "zero elements"}));
+  EXPECT_TRUE(throws_error_with([&] { norm(leaf({1.0}), 3); }, {"norm", "1, 2 or inf", "3"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { clamp(tensor({1}, options(kInt64)), 0.5, std::nullopt); }, {"clamp", "int64", "0.5"}));
+  EXPECT_TRUE(throws_error_with([&] { clamp(leaf({1.0}), std::nullopt, std::nullopt); }, {"clamp", "at least one"}));
+  EXPECT_TRUE(throws_error_with([&] { var(tensor({1}, options(kInt64))); }, {"var", "int64"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, PyTorchAgreement, ::testing::ValuesIn(test_devices()), device_param_name);
 
 }  // namespace

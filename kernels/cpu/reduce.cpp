@@ -48,8 +48,7 @@ template <class T, class R> void reduce_rows(const ReduceCall& call, R reducer) 
 void reduce(int, const ReduceCall& call) {
   visit_dtype(call.dtype, [&](auto tag) {
     using T = decltype(tag);
-    if (call.op == ReduceOp::Sum) reduce_rows<T>(call, fn::SumReducer<T>{});
-    else reduce_rows<T>(call, fn::MaxReducer<T>{});
+    fn::visit_reducer<T>(call.op, [&](auto reducer) { reduce_rows<T>(call, reducer); });
   });
 }
 

@@ -204,8 +204,7 @@ template <class T, class R> void launch_reduce(int device, const ReduceCall& cal
 void reduce(int device, const ReduceCall& call) {
   visit_dtype(call.dtype, [&](auto tag) {
     using T = decltype(tag);
-    if (call.op == ReduceOp::Sum) launch_reduce<T>(device, call, fn::SumReducer<T>{});
-    else launch_reduce<T>(device, call, fn::MaxReducer<T>{});
+    fn::visit_reducer<T>(call.op, [&](auto reducer) { launch_reduce<T>(device, call, reducer); });
   });
 }
 

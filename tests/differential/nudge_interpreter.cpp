@@ -113,6 +113,18 @@ const std::map<std::string, OpFn>& ops() {
       {"max_dim_indices", [](const json& o, const auto& a) { return std::get<1>(max(a[0], o["dim"].get<std::int64_t>(), o["keepdim"].get<bool>())); }},
       {"argmax", [](const json&, const auto& a) { return argmax(a[0]); }},
       {"argmax_dim", [](const json& o, const auto& a) { return argmax(a[0], o["dim"].get<std::int64_t>(), o["keepdim"].get<bool>()); }},
+      {"min", [](const json&, const auto& a) { return min(a[0]); }},
+      {"min_dim", [](const json& o, const auto& a) { return std::get<0>(min(a[0], o["dim"].get<std::int64_t>(), o["keepdim"].get<bool>())); }},
+      {"argmin_dim", [](const json& o, const auto& a) { return argmin(a[0], o["dim"].get<std::int64_t>(), o["keepdim"].get<bool>()); }},
+      {"var", [](const json& o, const auto& a) { return var(a[0], std::nullopt, o["unbiased"].get<bool>()); }},
+      {"std", [](const json& o, const auto& a) { return nudge::std(a[0], std::nullopt, o["unbiased"].get<bool>()); }},
+      {"var_dim", [](const json& o, const auto& a) { return var(a[0], o["dim"].get<std::int64_t>(), o["unbiased"].get<bool>(), o["keepdim"].get<bool>()); }},
+      {"std_dim", [](const json& o, const auto& a) { return nudge::std(a[0], o["dim"].get<std::int64_t>(), o["unbiased"].get<bool>(), o["keepdim"].get<bool>()); }},
+      {"norm", [](const json& o, const auto& a) { return norm(a[0], o["p"].is_string() ? INFINITY : o["p"].get<double>()); }},
+      {"clamp", [](const json& o, const auto& a) {
+         const auto bound = [&](const char* key) { return o[key].is_null() ? std::optional<Scalar>() : std::optional<Scalar>(o[key].get<double>()); };
+         return clamp(a[0], bound("lo"), bound("hi"));
+       }},
       {"matmul", [](const json&, const auto& a) { return matmul(a[0], a[1]); }},
       {"linear", [](const json&, const auto& a) { return linear(a[0], a[1], a.size() > 2 ? a[2] : Tensor()); }},
       {"softmax", [](const json& o, const auto& a) { return softmax(a[0], o["dim"].get<std::int64_t>()); }},
