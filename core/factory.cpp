@@ -92,4 +92,64 @@ Tensor randn(Shape shape, Generator& generator, TensorOptions options) {
 }
 Tensor randn(Shape shape, TensorOptions options) { return randn(std::move(shape), default_generator(), options); }
 
+Tensor randperm(std::int64_t n, Generator& generator, TensorOptions options) {
+  NUDGE_CHECK(n >= 0, "randperm: n must be non-negative, got ", n);
+  std::vector<std::int64_t> values(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) values[i] = i;
+  {
+    const auto guard = generator.lock();
+    for (std::int64_t i = n - 1; i > 0; --i)
+      std::swap(values[i], values[static_cast<std::int64_t>(generator.below(static_cast<std::uint64_t>(i) + 1))]);
+  }
+  return from_vector(values, {n}, TensorOptions(options.dtype())).to(options.device());
+}
+Tensor randperm(std::int64_t n, TensorOptions options) { return randperm(n, default_generator(), options); }
+
+Tensor randint(std::int64_t low, std::int64_t high, Shape shape, Generator& generator, TensorOptions options) {
+  NUDGE_CHECK(low < high, "randint: expected low < high, got low=", low, " high=", high);
+  const std::uint64_t range = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
+  Tensor host;
+  {
+    const auto guard = generator.lock();
+    host = from_host(shape, TensorOptions(options.dtype()), [&](std::int64_t, auto tag) {
+      const auto v = static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + generator.below(range));
+      return static_cast<decltype(tag)>(v);
+    });
+  }
+  return host.to(options.device());
+}
+Tensor randint(std::int64_t low, std::int64_t high, Shape shape, TensorOptions options) {
+  return randint(low, high, std::move(shape), default_generator(), options);
+}
+
+Tensor bernoulli(const Tensor& p, Generator& generator) {
+  NUDGE_CHECK(p.defined() && is_floating(p.dtype()), "bernoulli: expects float probabilities, got ",
+              p.defined() ? describe(p) : std::string("an undefined tensor"));
+  const std::vector<double> probabilities = p.detach().to_vector<double>();
+  for (const double q : probabilities)
+    NUDGE_CHECK(q >= 0 && q <= 1, "bernoulli: probabilities must be in [0, 1], got ", q);
+  Tensor host;
+  {
+    const auto guard = generator.lock();
+    host = from_host(p.shape(), TensorOptions(p.dtype()), [&](std::int64_t i, auto tag) {
+      return static_cast<decltype(tag)>(generator.uniform_double() < probabilities[i] ? 1 : 0);
+    });
+  }
+  return host.to(p.device());
+}
+Tensor bernoulli(const Tensor& p) { return bernoulli(p, default_generator()); }
+
+Tensor bernoulli(Shape shape, double p, Generator& generator, TensorOptions options) {
+  NUDGE_CHECK(is_floating(options.dtype()), "bernoulli: expects a float dtype, got ", options.dtype());
+  NUDGE_CHECK(p >= 0 && p <= 1, "bernoulli: the probability must be in [0, 1], got ", p);
+  Tensor host;
+  {
+    const auto guard = generator.lock();
+    host = from_host(shape, TensorOptions(options.dtype()), [&](std::int64_t, auto tag) {
+      return static_cast<decltype(tag)>(generator.uniform_double() < p ? 1 : 0);
+    });
+  }
+  return host.to(options.device());
+}
+
 }  // namespace nudge

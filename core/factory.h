@@ -35,6 +35,18 @@ Tensor rand(Shape shape, TensorOptions options = {});
 Tensor randn(Shape shape, Generator& generator, TensorOptions options = {});
 Tensor randn(Shape shape, TensorOptions options = {});
 
+/// A random permutation of 0 .. n−1 (int64 by default), drawn on the host (Fisher–Yates).
+Tensor randperm(std::int64_t n, Generator& generator, TensorOptions options = kInt64);
+Tensor randperm(std::int64_t n, TensorOptions options = kInt64);
+/// Integers uniform in [low, high) (int64 by default), without modulo bias.
+Tensor randint(std::int64_t low, std::int64_t high, Shape shape, Generator& generator, TensorOptions options = kInt64);
+Tensor randint(std::int64_t low, std::int64_t high, Shape shape, TensorOptions options = kInt64);
+/// 1 with probability p[i], else 0, in p's dtype and on p's device (p in [0, 1], float).
+Tensor bernoulli(const Tensor& p, Generator& generator);
+Tensor bernoulli(const Tensor& p);
+/// 1 with probability p, else 0, of `shape`.
+Tensor bernoulli(Shape shape, double p, Generator& generator, TensorOptions options = {});
+
 extern template Tensor from_vector<float>(const std::vector<float>&, Shape, TensorOptions);
 extern template Tensor from_vector<double>(const std::vector<double>&, Shape, TensorOptions);
 extern template Tensor from_vector<std::int64_t>(const std::vector<std::int64_t>&, Shape, TensorOptions);

@@ -9,6 +9,7 @@
 /// is up to the scheduler. For reproducible multi-threaded runs, give each thread its own
 /// Generator. Calling the draw methods below directly from two threads needs lock() around them.
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <random>
 
@@ -32,6 +33,14 @@ class Generator {
   double uniform_double() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
   /// Uniform in [0, 1) with 24 random bits, so it never rounds up to 1.0f.
   float uniform_float() { return static_cast<float>(engine_() >> 40) * 0x1.0p-24f; }
+  /// Uniform integer in [0, n), n > 0, without modulo bias (rejection sampling).
+  std::uint64_t below(std::uint64_t n) {
+    const std::uint64_t limit =
+        std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
+    std::uint64_t r = engine_();
+    while (r >= limit) r = engine_();
+    return r % n;
+  }
   /// Standard normal (Box-Muller; the second value of each pair is kept for the next call).
   double normal();
 

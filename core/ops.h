@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "core/activation.h"
 #include "core/scalar.h"
@@ -141,6 +142,31 @@ Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> m
 Tensor clamp_min(const Tensor& x, Scalar min);
 /// min(x, max) elementwise.
 Tensor clamp_max(const Tensor& x, Scalar max);
+
+// ---- joining, splitting, indexing (core/ops_indexing.cpp) ------------------------------------------
+/// The tensors joined along `dim`; all of one dtype and device, equal outside `dim`.
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+/// The tensors (all of one shape) joined along a new dim `dim`.
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+/// Views of consecutive `split_size` slices along `dim` (the last may be shorter).
+std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t dim = 0);
+/// split into at most `chunks` views of equal size (ceil(n / chunks)) along `dim`.
+std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim = 0);
+/// The slices x[index[i]] along `dim` for a 0-d or 1-d int64 index (any order, repeats allowed).
+/// Indices outside [0, size) are an error (checked on the host: one synchronisation on a GPU).
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
+/// out[i][j] = x[i][index[i][j]] for dim = 1 (and likewise for any dim); out has index's shape.
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);
+/// A copy of self with src[i][j] added at self[i][index[i][j]] (dim = 1); repeated indices add up.
+/// On CUDA the additions into one element land in any order (atomics), as in PyTorch.
+Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src);
+/// a where condition is nonzero (NaN counts as true), b elsewhere; broadcast. The condition may be
+/// of any dtype (a comparison's mask); a and b share one.
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+Tensor where(const Tensor& condition, const Tensor& a, Scalar b);
+Tensor where(const Tensor& condition, Scalar a, const Tensor& b);
+/// x with `value` where mask is nonzero; the mask broadcasts to x's shape.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value);
 
 // ---- operators ----------------------------------------------------------------------------------
 inline Tensor operator-(const Tensor& x) { return neg(x); }

@@ -106,5 +106,6 @@ StridedLoop<N> make_strided_loop(const Shape& shape, const std::array<const Tens
 template StridedLoop<1> make_strided_loop<1>(const Shape&, const std::array<const Tensor*, 1>&, const char*);
 template StridedLoop<2> make_strided_loop<2>(const Shape&, const std::array<const Tensor*, 2>&, const char*);
 template StridedLoop<3> make_strided_loop<3>(const Shape&, const std::array<const Tensor*, 3>&, const char*);
+template StridedLoop<4> make_strided_loop<4>(const Shape&, const std::array<const Tensor*, 4>&, const char*);
 
 }  // namespace nudge::detail

@@ -81,6 +81,9 @@ class Tensor {
   Tensor slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) const;
   /// Index `index` along `dim`, removing that dim.
   Tensor select(std::int64_t dim, std::int64_t index) const;
+  /// x[i]: select(0, i), negative i counting from the end (PyTorch's `x[i]`).
+  Tensor operator[](std::int64_t index) const;
+  Tensor index(std::int64_t index) const { return (*this)[index]; }
   Tensor unsqueeze(std::int64_t dim) const;
   /// Removes every size-1 dim.
   Tensor squeeze() const;

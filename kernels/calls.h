@@ -90,6 +90,27 @@ struct BinaryScalarCall {
   StridedLoop<2> loop;  // {out, in}
 };
 
+/// Gather or scatter-add along one dim, walking the index's shape. `dim_stride` is the indexed
+/// tensor's stride along that dim; its operand in `loop` has stride 0 there, so each element's
+/// offset is the operand's plus index·dim_stride. Indices were checked in range by core.
+///   Gather:     loop {out, index, self}:   out = self[· + index·dim_stride]
+///   ScatterAdd: loop {target, index, src}: target[· + index·dim_stride] += src (CUDA: atomics)
+enum class IndexOp : std::uint8_t { Gather, ScatterAdd };
+struct IndexCall {
+  IndexOp op;
+  DType dtype;
+  std::int64_t dim_stride;
+  StridedLoop<3> loop;  // the index operand is int64
+};
+
+/// out = cond ? a : b elementwise (cond nonzero, NaN included, is true); a, b, out of `dtype`,
+/// cond of `cond_dtype`, all broadcast to out's shape.
+struct WhereCall {
+  DType dtype;
+  DType cond_dtype;
+  StridedLoop<4> loop;  // {out, cond, a, b}
+};
+
 /// out = in converted to out's dtype (same device); also used for contiguous() and copy_.
 struct CopyCall {
   DType dst_dtype;

@@ -28,7 +28,9 @@
   X(activation_backward, ActivationBackwardCall) \
   X(sgd_step, SgdStepCall)                       \
   X(adam_step, AdamStepCall)                     \
-  X(loss, LossCall)
+  X(loss, LossCall)                              \
+  X(index, IndexCall)                            \
+  X(where, WhereCall)
 
 /// Declares `void name(int device_index, const Call& call);` for every family (a backend's
 /// kernels.h expands it inside its namespace).

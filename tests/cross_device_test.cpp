@@ -45,6 +45,13 @@ std::vector<Layout> layouts(int arity) {
 
 Tensor positive(const Tensor& t) { return abs(t) + 0.25; }
 
+/// n int64 indices (7i + 3) mod `modulus` (n when 0): repeats and any order, the same on every device.
+Tensor remainder_index(std::int64_t n, Device device, std::int64_t modulus = 0) {
+  std::vector<std::int64_t> values(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) values[i] = (7 * i + 3) % (modulus > 0 ? modulus : n);
+  return from_vector(values, {n}, TensorOptions(kInt64).device(device));
+}
+
 std::vector<OpCase> op_cases() {
   using I = const Inputs&;
   return {
@@ -58,6 +65,20 @@ std::vector<OpCase> op_cases() {
       {"sin", 1, [](I x) { return Inputs{sin(x[0])}; }},
       {"cos", 1, [](I x) { return Inputs{cos(x[0])}; }},
       {"relu", 1, [](I x) { return Inputs{relu(x[0])}; }},
+      {"indexing", 2,
+       [](I x) {
+         // Both operands at the broadcast shape, as columns.
+         const Tensor a = (x[0] + x[1] * 0).reshape({-1, 1}), b = (x[1] + x[0] * 0).reshape({-1, 1});
+         const std::int64_t n = a.size(0);
+         const Tensor idx = remainder_index(n, a.device());
+         return Inputs{cat({a, b}, 1),
+                       stack({a, b}, 0),
+                       index_select(a, 0, idx),
+                       gather(cat({a, b}, 1), 1, remainder_index(n, a.device(), 2).reshape({-1, 1})),
+                       scatter_add(a, 0, idx.reshape({-1, 1}), b),
+                       where(gt(a, 0), a, b),
+                       masked_fill(a, lt(b, 0), -2.0)};
+       }},
       {"statistics", 1,
        [](I x) {
          const Tensor m = x[0].reshape({-1, 1});

@@ -43,6 +43,28 @@ std::vector<GradCase> grad_cases() {
        {{3, 4}},
        [](I x) { return norm(x[0]) + norm(x[0], 1) + norm(x[0], INFINITY) + norm(x[0], 2, 1).sum(); }},
       {"clamp", {{2, 3}}, [](I x) { return clamp(x[0], -0.5, 0.5) + clamp_max(x[0], 0.3); }},
+      {"cat_stack",
+       {{2, 3}, {1, 3}},
+       [](I x) {
+         return cat({x[0], x[1]}, 0).sum(0) * stack({x[0][0], x[1][0]}, 1).sum(1);
+       }},
+      {"split_chunk", {{6}}, [](I x) { return split(x[0], 4)[1] * chunk(x[0], 3)[0]; }},
+      {"gather_scatter_add",
+       {{3, 4}, {2, 4}},
+       [](I x) {
+         const Tensor idx =
+             from_vector<std::int64_t>({2, 0, 1, 2, 0, 0, 2, 1}, {2, 4}, TensorOptions(kInt64).device(x[0].device()));
+         return gather(x[0], 0, idx) * 2 + scatter_add(x[0], 0, idx, x[1]).narrow(0, 0, 2);
+       }},
+      {"index_select",
+       {{3, 4}},
+       [](I x) {
+         return index_select(x[0], 1,
+                             from_vector<std::int64_t>({3, 0, 3}, {3}, TensorOptions(kInt64).device(x[0].device())));
+       }},
+      {"where_masked_fill",
+       {{2, 3}, {3}},
+       [](I x) { return where(gt(x[1], 0), x[0], x[1] * 3) + masked_fill(x[0], lt(x[0], 0), 2.0); }},
       {"gelu", {{2, 3}}, [](I x) { return gelu(x[0] * 2); }},
       {"gelu_tanh", {{2, 3}}, [](I x) { return gelu(x[0] * 2, "tanh"); }},
       {"silu", {{2, 3}}, [](I x) { return silu(x[0] * 2); }},

@@ -51,7 +51,7 @@ const Tensor& SavedTensor::get() const {
   return tensor_;
 }
 
-bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+bool needs_grad(std::span<const Tensor* const> inputs) {
   if (!GradMode::is_enabled()) return false;
   for (const Tensor* t : inputs)
     if (t->defined() && t->requires_grad()) return true;
@@ -70,7 +70,7 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   return acc;
 }
 
-void set_history(Tensor& output, std::shared_ptr<Node> node, std::initializer_list<const Tensor*> inputs) {
+void set_history(Tensor& output, std::shared_ptr<Node> node, std::span<const Tensor* const> inputs) {
   std::vector<Edge> edges;
   edges.reserve(inputs.size());
   for (const Tensor* t : inputs) edges.push_back({gradient_edge(*t), t->shape()});

@@ -6,6 +6,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -87,17 +88,25 @@ class SavedTensor {
 };
 
 /// True when grad mode is on and any input requires grad: the op must record a node.
-bool needs_grad(std::initializer_list<const Tensor*> inputs);
+bool needs_grad(std::span<const Tensor* const> inputs);
+inline bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  return needs_grad(std::span<const Tensor* const>(inputs.begin(), inputs.size()));
+}
 
 /// Makes `node` the grad_fn of `output`, with one edge per input.
-void set_history(Tensor& output, std::shared_ptr<Node> node, std::initializer_list<const Tensor*> inputs);
+void set_history(Tensor& output, std::shared_ptr<Node> node, std::span<const Tensor* const> inputs);
 
 /// Records `backward` as the grad_fn of `output` when needs_grad(inputs) (the custom-op API; a
 /// template so that the no-grad path never builds a std::function).
 template <class Backward>
-void record(const char* op, Tensor& output, std::initializer_list<const Tensor*> inputs, Backward&& backward) {
+void record(const char* op, Tensor& output, std::span<const Tensor* const> inputs, Backward&& backward) {
   if (!needs_grad(inputs)) return;
   set_history(output, std::make_shared<FunctionNode>(op, std::forward<Backward>(backward)), inputs);
+}
+/// record for a fixed list of inputs: `record("mul", y, {&a, &b}, ...)`.
+template <class Backward>
+void record(const char* op, Tensor& output, std::initializer_list<const Tensor*> inputs, Backward&& backward) {
+  record(op, output, std::span<const Tensor* const>(inputs.begin(), inputs.size()), std::forward<Backward>(backward));
 }
 
 }  // namespace nudge::autograd
