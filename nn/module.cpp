@@ -22,21 +22,62 @@ void rebind(Tensor& t, const Tensor& data) {
 
 }  // namespace
 
+/// Parameters, buffers and children share one namespace per module, as in PyTorch.
+void check_new_name(const std::string& name, const char* op, const std::vector<std::pair<std::string, Tensor>>& params,
+                    const std::vector<std::pair<std::string, Tensor>>& buffers,
+                    const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children) {
+  NUDGE_CHECK(!name.empty() && name.find('.') == std::string::npos, op, ": invalid name \"", name, "\"");
+  bool taken = false;
+  for (const auto& entry : params) taken = taken || entry.first == name;
+  for (const auto& entry : buffers) taken = taken || entry.first == name;
+  for (const auto& entry : children) taken = taken || entry.first == name;
+  NUDGE_CHECK(!taken, op, ": \"", name, "\" is already registered");
+}
+
 Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
-  NUDGE_CHECK(!name.empty() && name.find('.') == std::string::npos, "register_parameter: invalid name \"", name, "\"");
-  for (const auto& [n, p] : parameters_)
-    NUDGE_CHECK(n != name, "register_parameter: \"", name, "\" is already registered");
+  check_new_name(name, "register_parameter", parameters_, buffers_, children_);
   tensor = tensor.detach();
   if (requires_grad) tensor.requires_grad_();
   parameters_.emplace_back(name, tensor);
   return tensor;
 }
 
+Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
+  check_new_name(name, "register_buffer", parameters_, buffers_, children_);
+  NUDGE_CHECK(tensor.defined(), "register_buffer: \"", name, "\" is undefined");
+  tensor = tensor.detach();
+  buffers_.emplace_back(name, tensor);
+  return tensor;
+}
+
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
   NUDGE_CHECK(module != nullptr, "register_module: \"", name, "\" is null");
-  NUDGE_CHECK(!name.empty() && name.find('.') == std::string::npos, "register_module: invalid name \"", name, "\"");
-  for (const auto& [n, m] : children_) NUDGE_CHECK(n != name, "register_module: \"", name, "\" is already registered");
+  check_new_name(name, "register_module", parameters_, buffers_, children_);
   children_.emplace_back(name, std::move(module));
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_state() const {
+  std::vector<std::pair<std::string, Tensor>> out = parameters_;
+  out.insert(out.end(), buffers_.begin(), buffers_.end());
+  for (const auto& [child_name, child] : children_)
+    for (auto& [name, t] : child->named_state()) out.emplace_back(child_name + "." + name, t);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
+  std::vector<std::pair<std::string, Tensor>> out = buffers_;
+  if (recurse)
+    for (const auto& [child_name, child] : children_)
+      for (auto& [name, b] : child->named_buffers(true)) out.emplace_back(child_name + "." + name, b);
+  std::set<const TensorImpl*> seen;
+  std::erase_if(out, [&](const auto& named) { return !seen.insert(&named.second.impl()).second; });
+  return out;
+}
+
+std::vector<Tensor> Module::buffers(bool recurse) const {
+  std::vector<Tensor> out;
+  for (auto& [name, b] : named_buffers(recurse)) out.push_back(b);
+  return out;
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse, bool remove_duplicate) const {
@@ -68,6 +109,7 @@ void Module::to(Device device) {
     rebind(p, p.to(device));
     if (grad.defined()) p.set_grad(grad.to(device));
   }
+  for (Tensor& b : buffers()) rebind(b, b.to(device));
 }
 
 void Module::to(DType dtype) {
@@ -77,6 +119,8 @@ void Module::to(DType dtype) {
     rebind(p, p.to(dtype));
     p.set_grad(Tensor());
   }
+  for (Tensor& b : buffers())
+    if (is_floating(b.dtype())) rebind(b, b.to(dtype));
 }
 
 void Module::zero_grad(bool set_to_none) {
@@ -90,12 +134,12 @@ void Module::zero_grad(bool set_to_none) {
 StateDict Module::state_dict() const {
   NoGradGuard no_grad;
   StateDict out;
-  for (auto& [name, p] : named_parameters(true, false)) out.emplace_back(name, p.detach().clone());
+  for (auto& [name, t] : named_state()) out.emplace_back(name, t.detach().clone());
   return out;
 }
 
 void Module::load_state_dict(const StateDict& state, bool strict) {
-  const auto own = named_parameters(true, false);
+  const auto own = named_state();
   std::set<std::string> given;
   for (const auto& [name, t] : state) given.insert(name);
   std::string missing, unexpected;
@@ -106,9 +150,9 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
   for (const auto& [name, t] : state)
     if (!known.count(name)) unexpected += (unexpected.empty() ? "" : ", ") + name;
   NUDGE_CHECK(!strict || (missing.empty() && unexpected.empty()),
-              "load_state_dict: ", missing.empty() ? "" : "missing parameters: " + missing,
+              "load_state_dict: ", missing.empty() ? "" : "missing keys: " + missing,
               missing.empty() || unexpected.empty() ? "" : "; ",
-              unexpected.empty() ? "" : "unexpected parameters: " + unexpected);
+              unexpected.empty() ? "" : "unexpected keys: " + unexpected);
   for (const auto& [name, t] : state)
     for (const auto& [own_name, p] : own)
       if (own_name == name)

@@ -188,7 +188,7 @@ TEST_P(CheckpointTest, ModelRoundTripAndMismatchesLeaveTheModelUntouched) {
   EXPECT_TRUE(throws_error_with([&] { load(b, dir / "other.safetensors"); },
                                 {"does not fit the model", "\"0.weight\"", "[4, 3]", "[5, 3]"}));
   save(nn::Sequential(nn::Linear(3, 5)), dir / "fewer.safetensors");
-  EXPECT_TRUE(throws_error_with([&] { load(b, dir / "fewer.safetensors"); }, {"missing parameters: 1.weight, 1.bias"}));
+  EXPECT_TRUE(throws_error_with([&] { load(b, dir / "fewer.safetensors"); }, {"missing keys: 1.weight, 1.bias"}));
   std::string bytes = file_contents(dir / "a.safetensors");
   bytes[8] = '#';  // the JSON header's opening brace
   EXPECT_TRUE(throws_error_with([&] { load(b, dir.write("corrupt.safetensors", bytes)); }, {"not valid JSON"}));

@@ -79,6 +79,56 @@ def export(directory):
     return True
 
 
+def layers(directory):
+    """Each layer on fixed float64 weights and inputs: output, input and parameter gradients
+    (upstream gradient `upstream`), buffers after a training step, and eval-mode output. nudge's
+    Interop.LayersMatchPyTorch loads the same weights and compares (1e-6, float64)."""
+    torch.manual_seed(11)
+    out = {}
+
+    def run(name, layer, x, eval_input=None, training=True):
+        layer = layer.double()
+        for p in layer.parameters():  # weights away from their defaults (1s, 0s), so each one matters
+            with torch.no_grad():
+                p.add_(torch.randn_like(p) * 0.5)
+        for k, v in layer.state_dict().items():
+            out[f"{name}.state.{k}"] = v.detach().clone()
+        x = x.detach().clone()
+        if x.is_floating_point():
+            x.requires_grad_()
+        layer.train(training)
+        y = layer(x)
+        upstream = torch.randn_like(y)
+        y.backward(upstream)
+        out[f"{name}.input"] = x.detach()
+        out[f"{name}.upstream"] = upstream
+        out[f"{name}.output"] = y.detach()
+        if x.is_floating_point():
+            out[f"{name}.grad_input"] = x.grad
+        for k, p in layer.named_parameters():
+            out[f"{name}.grad.{k}"] = p.grad
+        for k, b in layer.named_buffers():
+            out[f"{name}.after.{k}"] = b.detach().clone()
+        if eval_input is not None:
+            layer.eval()
+            with torch.no_grad():
+                out[f"{name}.eval_input"] = eval_input
+                out[f"{name}.eval_output"] = layer(eval_input)
+
+    d = torch.float64
+    run("layernorm", torch.nn.LayerNorm([3, 4]), torch.randn(2, 5, 3, 4, dtype=d))
+    run("batchnorm", torch.nn.BatchNorm1d(4), torch.randn(6, 4, dtype=d) * 3 + 1, torch.randn(3, 4, dtype=d))
+    run("batchnorm_seq", torch.nn.BatchNorm1d(3, momentum=None), torch.randn(4, 3, 5, dtype=d), torch.randn(2, 3, 5, dtype=d))
+    run("embedding", torch.nn.Embedding(10, 3, padding_idx=0), torch.tensor([[1, 0, 3], [3, 9, 0]]))
+    # A Dropout + LayerNorm MLP (eval: dropout is the identity, so both sides compute the same).
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.LayerNorm(8), torch.nn.GELU(), torch.nn.Dropout(0.3),
+                              torch.nn.Linear(8, 2))
+    run("mlp", mlp, torch.randn(5, 4, dtype=d), training=False)
+    save_file({k: v.contiguous() for k, v in out.items()}, f"{directory}/torch_layers.safetensors")
+    print(f"layers: wrote {len(out)} tensors for nudge to compare")
+    return True
+
+
 if __name__ == "__main__":
     action, directory = sys.argv[1], sys.argv[2]
-    sys.exit(0 if {"check": check, "export": export}[action](directory) else 1)
+    sys.exit(0 if {"check": check, "export": export, "layers": layers}[action](directory) else 1)

@@ -28,3 +28,5 @@ run_case Interop.ExportForTorch
 "$python" "$here/torch_interop.py" check "$dir"
 "$python" "$here/torch_interop.py" export "$dir"
 run_case Interop.ImportFromTorch
+"$python" "$here/torch_interop.py" layers "$dir"
+run_case Interop.LayersMatchPyTorch
