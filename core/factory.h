@@ -1,6 +1,7 @@
 #pragma once
 /// Tensor creation, named as in PyTorch's C++ API.
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "core/generator.h"
@@ -23,6 +24,12 @@ Tensor arange(double start, double end, double step = 1, TensorOptions options =
 Tensor tensor(const std::vector<double>& values, TensorOptions options = {});
 /// A tensor of `shape` from row-major values: `tensor({1, 2, 3, 4}, {2, 2})`.
 Tensor tensor(const std::vector<double>& values, Shape shape, TensorOptions options = {});
+/// The same with the shape written in braces, so that `tensor({3.0}, {})` is a 0-d tensor (with
+/// only the Shape overload, `{}` could also be TensorOptions and would not compile).
+inline Tensor tensor(const std::vector<double>& values, std::initializer_list<std::int64_t> shape,
+                     TensorOptions options = {}) {
+  return tensor(values, Shape(shape), options);
+}
 /// Exact construction from typed data (int64 beyond 2^53, say); dtype follows T unless given.
 template <class T>
 Tensor from_vector(const std::vector<T>& values, Shape shape, TensorOptions options = TensorOptions(dtype_of<T>()));

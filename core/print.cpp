@@ -1,10 +1,12 @@
 // Printing in PyTorch's style: aligned values, nested brackets, "..." for large tensors, and
 // always the shape, dtype and device (a learner should never wonder where a tensor lives).
+#include <cctype>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
+#include "core/autograd/node.h"
 #include "core/tensor.h"
 
 namespace nudge {
@@ -103,6 +105,21 @@ struct Printer {
   }
 };
 
+/// "clamp_min" -> "ClampMinBackward": PyTorch's way of naming a grad_fn.
+std::string backward_name(const std::string& op) {
+  std::string out;
+  bool upper = true;
+  for (const char c : op) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
+  }
+  return out + "Backward";
+}
+
 }  // namespace
 
 std::string Tensor::str() const {
@@ -112,7 +129,11 @@ std::string Tensor::str() const {
       dtype() == DType::Int64 ? to_vector<std::int64_t>() : std::vector<std::int64_t>{};
   Printer p{shape(), values, ints, choose_style(values, dtype()), numel() > kSummarizeAbove, 0, {}};
   std::ostringstream suffix;
-  suffix << ", shape=" << shape_str(shape()) << ", dtype=" << dtype() << ", device=" << device() << ')';
+  suffix << ", shape=" << shape_str(shape()) << ", dtype=" << dtype() << ", device=" << device();
+  // As PyTorch: what produced it, or that it is a leaf that wants gradients.
+  if (grad_fn()) suffix << ", grad_fn=<" << backward_name(grad_fn()->name()) << '>';
+  else if (requires_grad()) suffix << ", requires_grad=True";
+  suffix << ')';
   if (dim() == 0) return "tensor(" + format_value(values[0], ints.empty() ? 0 : ints[0], p.style) + suffix.str();
   std::vector<std::int64_t> cells;
   p.visit_cells(0, 0, cells);

@@ -8,6 +8,7 @@
 
 namespace nudge::data {
 
+/// Designated initialisers follow the field order: `{.delimiter, .header, .dtype}`.
 struct CsvOptions {
   char delimiter = ',';
   /// The first line names the columns (otherwise they are named "0", "1", ...).

@@ -28,6 +28,8 @@
 
 namespace nudge::data {
 
+/// Designated initialisers follow the field order:
+/// `{.batch_size, .shuffle, .drop_last, .seed, .device, .pin_memory}`.
 struct DataLoaderOptions {
   std::int64_t batch_size = 1;
   bool shuffle = false;

@@ -11,6 +11,7 @@ struct Series {
   std::vector<double> x, y;
 };
 
+/// Designated initialisers follow the field order: `{.title, .x_label, .y_label, .log_y, .width, .height}`.
 struct PlotOptions {
   std::string title;
   std::string x_label = "epoch";

@@ -33,7 +33,7 @@ using BCEWithLogitsLoss = Loss<binary_cross_entropy_with_logits>;
 /// `nn::CrossEntropyLoss loss({.ignore_index = 0}); loss(logits, targets)`.
 class CrossEntropyLoss {
  public:
-  struct Options {
+  struct Options {  // designated initialisers in this order: {.reduction, .ignore_index}
     Reduction reduction = Reduction::Mean;
     std::int64_t ignore_index = -100;
   };

@@ -24,6 +24,7 @@ class LayerNorm : public Module {
   double eps_;
 };
 
+/// Designated initialisers follow the field order: `{.eps, .momentum, .affine, .track_running_stats}`.
 struct BatchNormOptions {
   double eps = 1e-5;
   /// Running statistics move by this fraction of each batch's; std::nullopt: a cumulative

@@ -9,6 +9,7 @@
 
 namespace nudge::optim {
 
+/// Designated initialisers follow the field order: `{.lr, .beta1, .beta2, .eps, .weight_decay}`.
 struct AdamOptions {
   double lr = 1e-3;
   double beta1 = 0.9;

@@ -171,7 +171,7 @@ class OneCycleLR : public Scheduler {
 /// lower is better) for more than `patience` epochs; then waits `cooldown` epochs.
 class ReduceLROnPlateau : public Scheduler {
  public:
-  struct Options {
+  struct Options {  // designated initialisers in this order: {.factor, .patience, .threshold, .cooldown, .min_lr}
     double factor = 0.1;
     std::int64_t patience = 10;
     double threshold = 1e-4;

@@ -12,6 +12,8 @@
 
 namespace nudge::optim {
 
+/// C++20 designated initialisers must follow the field order:
+/// `SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0, .weight_decay = 1e-4, .nesterov = true}`.
 struct SGDOptions {
   double lr = 0.01;
   double momentum = 0;

@@ -127,6 +127,23 @@ TEST(TensorPrint, LooksLikePyTorchWithShapeDtypeDevice) {
   EXPECT_EQ(zeros({0}).str(), "tensor([], shape=[0], dtype=float32, device=cpu)");
 }
 
+TEST(TensorPrint, ShowsRequiresGradAndGradFnAsPyTorchDoes) {
+  const Tensor w = tensor({1, 2}).requires_grad_();
+  EXPECT_EQ(w.str(), "tensor([1., 2.], shape=[2], dtype=float32, device=cpu, requires_grad=True)");
+  EXPECT_EQ((w * 2).str(), "tensor([2., 4.], shape=[2], dtype=float32, device=cpu, grad_fn=<MulBackward>)");
+  EXPECT_EQ(clamp_min(w, 1.5).str(),
+            "tensor([1.5000, 2.0000], shape=[2], dtype=float32, device=cpu, grad_fn=<ClampBackward>)");
+  EXPECT_EQ(w.detach().str(), "tensor([1., 2.], shape=[2], dtype=float32, device=cpu)");
+}
+
+TEST(TensorFactory, BracedShapesIncludingTheEmptyOneOfAZeroDimTensor) {
+  const Tensor scalar = tensor({3.0}, {});
+  EXPECT_EQ(scalar.dim(), 0);
+  EXPECT_EQ(scalar.item<float>(), 3.0f);
+  EXPECT_EQ(tensor({1, 2, 3, 4}, {2, 2}, kFloat64).shape(), (Shape{2, 2}));
+  EXPECT_TRUE(throws_error_with([] { tensor({1.0, 2.0}, {}); }, {"tensor", "2 values do not fill shape []"}));
+}
+
 TEST(TensorPrint, SummarisesLargeTensors) {
   const std::string s = arange(2000).str();
   EXPECT_EQ(s, "tensor([   0,    1,    2, ..., 1997, 1998, 1999], shape=[2000], dtype=int64, device=cpu)");
