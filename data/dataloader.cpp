@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/factory.h"
 
 namespace nudge::data {
 
@@ -28,7 +29,7 @@ DataLoader::DataLoader(std::shared_ptr<const TensorDataset> dataset, DataLoaderO
   NUDGE_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
   order_.resize(static_cast<std::size_t>(dataset_->size()));
   std::iota(order_.begin(), order_.end(), 0);
-  if (options_.device.is_cuda() && options_.pin_memory) {
+  if (options_.device.is_cuda() && options_.pin_memory && dataset_->device().is_cpu()) {
     for (int i = 0; i < kStagingBuffers; ++i) {
       auto staging = std::make_unique<Staging>();
       staging->input = pinned_rows(dataset_->inputs(), options_.batch_size);
@@ -48,6 +49,14 @@ std::int64_t DataLoader::num_batches() const {
 }
 
 void DataLoader::make_order(std::int64_t epoch) {
+  shuffle_order(epoch);
+  // A device-resident data set takes each batch's indices as a view of this one upload per epoch.
+  if (!dataset_->device().is_cpu())
+    device_order_ = from_vector(order_, {static_cast<std::int64_t>(order_.size())},
+                                TensorOptions(kInt64).device(dataset_->device()));
+}
+
+void DataLoader::shuffle_order(std::int64_t epoch) {
   std::iota(order_.begin(), order_.end(), 0);
   if (!options_.shuffle) return;
   // Fisher-Yates from a generator seeded by (seed, epoch) through SplitMix64's finaliser:
@@ -117,6 +126,10 @@ Batch DataLoader::load(std::int64_t batch_index) {
   position_ = batch_index + 1;
   const std::int64_t start = batch_index * options_.batch_size;
   const std::int64_t rows = std::min(options_.batch_size, dataset_->size() - start);
+  if (!dataset_->device().is_cpu()) {
+    Batch batch = dataset_->get(device_order_.narrow(0, start, rows));
+    return {batch.input.to(options_.device), batch.target.to(options_.device)};
+  }
   const std::vector<std::int64_t> indices(order_.begin() + start, order_.begin() + start + rows);
   if (staging_.empty()) {
     Batch batch = dataset_->get(indices);

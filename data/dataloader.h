@@ -37,9 +37,9 @@ struct DataLoaderOptions {
   bool drop_last = false;
   /// Seed of the shuffling generator: the same seed gives the same order, epoch after epoch.
   std::uint64_t seed = 0;
-  /// Where batches are delivered.
+  /// Where batches are delivered. A data set on this device already is gathered there.
   Device device = Device::cpu();
-  /// Stage CUDA batches in pinned memory and copy them asynchronously (ignored for the CPU).
+  /// Stage CUDA batches of a CPU data set in pinned memory and copy them asynchronously.
   bool pin_memory = true;
 };
 
@@ -96,11 +96,13 @@ class DataLoader {
   Batch load(std::int64_t batch_index);
   /// order_ for epoch `epoch`: the identity, or a shuffle seeded by (seed, epoch).
   void make_order(std::int64_t epoch);
+  void shuffle_order(std::int64_t epoch);
   struct Staging;  // pinned host buffers + an event, for one in-flight CUDA copy
 
   std::shared_ptr<const TensorDataset> dataset_;
   DataLoaderOptions options_;
   std::vector<std::int64_t> order_;
+  Tensor device_order_;  // order_ on the data set's device, when that is not the CPU
   std::int64_t epoch_ = 0, position_ = 0;
   bool epoch_finished_ = false;                    // an iterator stepped past the last batch of the current epoch
   bool resume_pending_ = false;                    // load_state_dict restored an unfinished epoch: begin() continues it

@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/factory.h"
+#include "core/ops.h"
 
 namespace nudge::data {
 
@@ -41,14 +43,15 @@ TensorDataset::TensorDataset(Tensor inputs, Tensor targets) {
               describe(targets));
   NUDGE_CHECK(inputs.size(0) == targets.size(0), "TensorDataset: inputs have ", inputs.size(0),
               " rows but targets have ", targets.size(0), " (", describe(inputs), ", ", describe(targets), ")");
-  NUDGE_CHECK(inputs.device().is_cpu() && targets.device().is_cpu(),
-              "TensorDataset: keep the data set on the CPU (the DataLoader moves batches to the device), got a ",
+  NUDGE_CHECK(inputs.device() == targets.device(), "TensorDataset: inputs and targets must be on one device, got a ",
               describe(inputs), " and a ", describe(targets));
   inputs_ = inputs.detach().contiguous();
   targets_ = targets.detach().contiguous();
 }
 
 void TensorDataset::gather_into(const std::vector<std::int64_t>& indices, Tensor& input_out, Tensor& target_out) const {
+  NUDGE_CHECK(device().is_cpu(), "TensorDataset::gather_into: the data set is on ", device(),
+              "; gather it there with get(indices)");
   check_destination(input_out, inputs_, indices.size(), "input");
   check_destination(target_out, targets_, indices.size(), "target");
   for (std::int64_t i : indices)
@@ -59,9 +62,15 @@ void TensorDataset::gather_into(const std::vector<std::int64_t>& indices, Tensor
 
 Batch TensorDataset::get(const std::vector<std::int64_t>& indices) const {
   const auto rows = static_cast<std::int64_t>(indices.size());
+  if (!device().is_cpu()) return get(from_vector(indices, {rows}, TensorOptions(kInt64).device(device())));
   Batch batch{rows_like(inputs_, rows), rows_like(targets_, rows)};
   gather_into(indices, batch.input, batch.target);
   return batch;
+}
+
+Batch TensorDataset::get(const Tensor& indices) const {
+  // index_select checks the range (a min and a max on the device: one synchronisation per batch).
+  return {index_select(inputs_, 0, indices), index_select(targets_, 0, indices)};
 }
 
 Batch TensorDataset::slice(std::int64_t start, std::int64_t length) const {

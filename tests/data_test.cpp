@@ -123,6 +123,34 @@ TEST_P(DataLoaderTest, PinnedStagingDeliversTheSameBatches) {
   EXPECT_EQ(ids.size(), 257u);
 }
 
+TEST_P(DataLoaderTest, ADataSetOnTheDeviceIsGatheredThereWithTheSameOrder) {
+  const TensorDataset host = numbered_dataset(101);
+  const TensorDataset resident(host.inputs().to(device()), host.targets().to(device()));
+  EXPECT_EQ(resident.device(), device());
+  DataLoader from_host(host, {.batch_size = 16, .shuffle = true, .seed = 9, .device = device()});
+  DataLoader on_device(resident, {.batch_size = 16, .shuffle = true, .seed = 9, .device = device()});
+  for (int epoch = 0; epoch < 2; ++epoch) EXPECT_EQ(epoch_ids(from_host, device()), epoch_ids(on_device, device()));
+  // Inputs follow their targets, and batches arrive on the device.
+  for (const Batch& batch : on_device) {
+    EXPECT_EQ(batch.input.device(), device());
+    const std::vector<std::int64_t> ids = batch.target.cpu().to_vector<std::int64_t>();
+    const std::vector<float> first_column = batch.input.select(1, 0).cpu().to_vector<float>();
+    for (std::size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(first_column[i], static_cast<float>(ids[i]));
+  }
+  // Resuming mid-epoch rebuilds the device order.
+  DataLoader resumed(resident, {.batch_size = 16, .shuffle = true, .seed = 9, .device = device()});
+  auto it = on_device.begin();
+  ++it;
+  resumed.load_state_dict(on_device.state_dict());
+  EXPECT_TRUE(all_close((*resumed.begin()).target, (*++it).target, 0, 0));
+  EXPECT_TRUE(values_are(resident.get({3, 0}).target, {3, 0}, 0));
+  EXPECT_TRUE(throws_error_with([&] { resident.get({101}); }, {"index 101", "101"}));
+  if (device().is_cuda()) {
+    EXPECT_TRUE(throws_error_with([&] { TensorDataset(host.inputs(), resident.targets()); },
+                                  {"TensorDataset", "one device", "cpu", "cuda"}));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, DataLoaderTest, ::testing::ValuesIn(test_devices()), device_param_name);
 
 TEST(TensorDataset, ChecksItsInputs) {
