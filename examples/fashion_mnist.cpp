@@ -22,6 +22,8 @@ struct Options {
   std::int64_t train_limit = 0, test_limit = 0;
   std::uint64_t seed = 0;
   std::string schedule = "cosine";
+  double dropout = 0;      // after each hidden layer's activation
+  bool layernorm = false;  // LayerNorm between each hidden Linear and its ReLU
   std::string save, resume;
 };
 
@@ -54,14 +56,22 @@ std::unique_ptr<nudge::optim::Optimizer> make_optimizer(const Options& o, std::v
   throw nudge::Error("--optimizer must be sgd or adam, got " + o.optimizer);
 }
 
-/// The MLP: Linear + ReLU for each hidden size (fused), then a Linear to the 10 classes.
-nudge::nn::Sequential build_model(std::int64_t inputs, const std::vector<std::int64_t>& hidden,
-                                  std::string& architecture) {
-  nudge::nn::Sequential model;
+/// The MLP: for each hidden size Linear + ReLU (one fused op), or Linear, LayerNorm, ReLU with
+/// --layernorm; Dropout after each with --dropout; then a Linear to the 10 classes.
+nudge::nn::Sequential build_model(std::int64_t inputs, const Options& o, std::string& architecture) {
+  namespace nn = nudge::nn;
+  nn::Sequential model;
   std::int64_t width = inputs;
   architecture = std::to_string(width);
-  for (std::int64_t h : hidden) {
-    model.push_back(nudge::nn::Linear(width, h, nudge::nn::Activation::ReLU));
+  for (std::int64_t h : o.hidden) {
+    if (o.layernorm) {
+      model.push_back(nn::Linear(width, h));
+      model.push_back(nn::LayerNorm({h}));
+      model.push_back(nn::ReLU());
+    } else {
+      model.push_back(nn::Linear(width, h, nn::Activation::ReLU));
+    }
+    if (o.dropout > 0) model.push_back(nn::Dropout(o.dropout));
     width = h;
     architecture += "-" + std::to_string(h);
   }
@@ -106,8 +116,9 @@ void plot_curves(const std::string& path, const nudge::monitor::MetricsLog& metr
 /// The settings a checkpoint records: resuming with a different value for any of them would not
 /// continue the same run.
 nudge::serialization::Metadata settings_of(const Options& o, const std::string& hidden) {
-  char lr[32], momentum[32];
+  char lr[32], momentum[32], dropout[32];
   std::snprintf(lr, sizeof lr, "%.17g", o.lr);
+  std::snprintf(dropout, sizeof dropout, "%.17g", o.dropout);
   std::snprintf(momentum, sizeof momentum, "%.17g", o.momentum);
   return {{"epochs", std::to_string(o.epochs)},
           {"batch", std::to_string(o.batch)},
@@ -117,7 +128,9 @@ nudge::serialization::Metadata settings_of(const Options& o, const std::string& 
           {"hidden", hidden},
           {"train-limit", std::to_string(o.train_limit)},
           {"schedule", o.schedule},
-          {"seed", std::to_string(o.seed)}};
+          {"seed", std::to_string(o.seed)},
+          {"dropout", dropout},
+          {"layernorm", o.layernorm ? "1" : "0"}};
 }
 
 /// With --resume, the run's settings come from the checkpoint. A flag given on the command line
@@ -132,11 +145,11 @@ void adopt_checkpoint_settings(const CLI::App& app, const nudge::serialization::
       throw nudge::Error("--" + key + " " + it->second + " conflicts with the checkpoint being resumed (" + key + " " +
                          value + "); drop the flag to continue that run, or start a new one without --resume");
   }
-  const auto get = [&](const char* key) {
+  const auto get = [&](const char* key, const char* absent = nullptr) {
     const auto it = saved.find(key);
-    if (it == saved.end())
-      throw nudge::FormatError(std::string("--resume: the checkpoint has no \"") + key + "\" setting");
-    return it->second;
+    if (it != saved.end()) return it->second;
+    if (absent != nullptr) return std::string(absent);  // a checkpoint from before the setting existed
+    throw nudge::FormatError(std::string("--resume: the checkpoint has no \"") + key + "\" setting");
   };
   o.epochs = std::stoi(get("epochs"));
   o.batch = std::stoll(get("batch"));
@@ -147,6 +160,8 @@ void adopt_checkpoint_settings(const CLI::App& app, const nudge::serialization::
   o.train_limit = std::stoll(get("train-limit"));
   o.schedule = get("schedule");
   o.seed = std::stoull(get("seed"));
+  o.dropout = std::stod(get("dropout", "0"));
+  o.layernorm = get("layernorm", "0") == "1";
 }
 
 }  // namespace
@@ -171,6 +186,9 @@ int main(int argc, char** argv) try {
       ->check(examples::integer_at_least(0));
   app.add_option("--schedule", o.schedule, "learning rate schedule: cosine (annealed to 0 over the epochs) or constant")
       ->check(CLI::IsMember({"cosine", "constant"}));
+  app.add_option("--dropout", o.dropout, "dropout probability after each hidden layer (0: none)")
+      ->check(CLI::Range(0.0, 0.99));
+  app.add_flag("--layernorm", o.layernorm, "LayerNorm between each hidden Linear and its ReLU");
   app.add_option("--seed", o.seed, "seed of the initialisation and the shuffling")
       ->check(examples::integer_at_least(0));
   app.add_option("--save", o.save,
@@ -193,17 +211,19 @@ int main(int argc, char** argv) try {
   // The model, its optimizer and schedule (all restored from the checkpoint with --resume).
   nudge::manual_seed(o.seed);
   std::string architecture;
-  nudge::nn::Sequential model = build_model(train.inputs().size(1), o.hidden, architecture);
+  nudge::nn::Sequential model = build_model(train.inputs().size(1), o, architecture);
   model.to(device);
   const auto optimizer = make_optimizer(o, model.parameters());
   nudge::optim::CosineAnnealingLR cosine(*optimizer, o.epochs);
   nudge::TrainingState state{&model, optimizer.get(), o.schedule == "cosine" ? &cosine : nullptr, &loader};
   state.settings = settings_of(o, hidden);
   if (!o.resume.empty()) std::printf("%s\n", nudge::load_checkpoint(o.resume, state).c_str());
-  std::printf("device: %s, %s ReLU MLP, %s lr %g (%s), batch %lld, %lld train / %lld test images (loaded in %.2f s)\n",
-              device.str().c_str(), architecture.c_str(), o.optimizer.c_str(), o.lr, o.schedule.c_str(),
-              static_cast<long long>(o.batch), static_cast<long long>(train.size()),
-              static_cast<long long>(test.size()), load_seconds);
+  std::printf(
+      "device: %s, %s ReLU MLP%s%s, %s lr %g (%s), batch %lld, %lld train / %lld test images (loaded in %.2f s)\n",
+      device.str().c_str(), architecture.c_str(), o.layernorm ? " + LayerNorm" : "",
+      o.dropout > 0 ? (" + dropout " + std::to_string(o.dropout).substr(0, 4)).c_str() : "", o.optimizer.c_str(), o.lr,
+      o.schedule.c_str(), static_cast<long long>(o.batch), static_cast<long long>(train.size()),
+      static_cast<long long>(test.size()), load_seconds);
 
   // Training: an epoch, its test accuracy, a checkpoint.
   nudge::monitor::MetricsLog metrics({"epoch", "train_loss", "test_accuracy", "seconds"}, common.csv);

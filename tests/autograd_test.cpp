@@ -14,6 +14,40 @@ class AutogradTest : public DeviceTest {
   }
 };
 
+// The README's custom op, verbatim: one node, its own backward, gradcheck passes.
+Tensor softsign(const Tensor& x) {
+  Tensor y;
+  {
+    NoGradGuard no_grad;  // the ops of the forward record nothing
+    y = x / (abs(x) + 1);
+  }
+  autograd::record("softsign", y, {&x}, [x_ = autograd::SavedTensor(x, "softsign")](const Tensor& g) {
+    const Tensor d = abs(x_.get()) + 1;
+    return autograd::Grads{g / (d * d)};  // one gradient per input
+  });
+  return y;
+}
+
+TEST(Autograd, ReadmeCustomOpPassesGradcheck) {
+  const auto check = autograd::gradcheck([](const std::vector<Tensor>& in) { return softsign(in[0]); },
+                                         {randn({3, 4}, kFloat64).requires_grad_()});
+  EXPECT_TRUE(check.ok) << check.report;
+  const Tensor x = tensor({-3.0, 0.0, 1.0}, kFloat64).requires_grad_();
+  const Tensor y = softsign(x);
+  EXPECT_EQ(y.grad_fn()->name(), "softsign");
+  EXPECT_TRUE(values_are(y, {-0.75, 0, 0.5}, 1e-15));
+  // A wrong backward is caught: gradcheck is not a test that cannot fail.
+  const auto wrong = autograd::gradcheck(
+      [](const std::vector<Tensor>& in) {
+        Tensor out = in[0] * 2.0;
+        Tensor detached = out.detach();
+        autograd::record("wrong", detached, {&in[0]}, [](const Tensor& g) { return autograd::Grads{g * 3.0}; });
+        return detached;
+      },
+      {randn({3}, kFloat64).requires_grad_()});
+  EXPECT_FALSE(wrong.ok);
+}
+
 TEST_P(AutogradTest, ScalarBackwardFillsLeafGradients) {
   Tensor a = leaf({2, 3}, {2}), b = leaf({4, 5}, {2});
   const Tensor loss = sum(a * b + a);

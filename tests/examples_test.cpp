@@ -192,6 +192,26 @@ TEST_P(ExamplesTest, FashionMnistSubsetLearns) {
       << conflict.output;
 }
 
+// The Dropout + LayerNorm variant learns too; its settings travel in the checkpoint.
+TEST_P(ExamplesTest, FashionMnistWithDropoutAndLayerNormLearns) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
+    GTEST_SKIP() << "no Fashion-MNIST at /usr/share/datasets/fashion-mnist (Debian: dataset-fashion-mnist)";
+  TempDir dir;
+  const ExampleRun r = run("fashion_mnist",
+                           "--epochs 1 --train-limit 10000 --test-limit 2000 --dropout 0.2 "
+                           "--layernorm --save " +
+                               (dir / "ckpt"));
+  EXPECT_GT(r.final.at("test_accuracy"), 0.75) << r.output;
+  EXPECT_NE(r.output.find("ReLU MLP + LayerNorm + dropout 0.20"), std::string::npos) << r.output;
+  const ExampleRun conflict =
+      run_example("fashion_mnist", "--device " + device().str() + " --dropout 0.5 --resume " + (dir / "ckpt"));
+  EXPECT_EQ(conflict.exit_code, 1);
+  EXPECT_NE(
+      conflict.output.find("--dropout 0.5 conflicts with the checkpoint being resumed (dropout 0.20000000000000001)"),
+      std::string::npos)
+      << conflict.output;
+}
+
 // A run that diverges stops with a clear message and exit 1, and leaves the last good checkpoint.
 TEST_P(ExamplesTest, FashionMnistDivergenceStopsAndKeepsTheCheckpoint) {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
@@ -246,6 +266,7 @@ TEST(ExamplesErrors, BadFlagsAreRefusedBeforeAnyWork) {
       {"fashion_mnist --train-limit -5", "--train-limit: must be at least 0, got -5"},
       {"fashion_mnist --lr inf", "--lr: must be a finite number >= 0"},
       {"fashion_mnist --optimizer sdg", "--optimizer: sdg not in {sgd,adam}"},
+      {"fashion_mnist --dropout 1.5", "--dropout: Value 1.5 not in range"},
       {"fashion_mnist --save /nonexistent/dir/ckpt",
        "--save /nonexistent/dir/ckpt: the folder /nonexistent/dir does not exist"},
       {"two_parameter --plot /nonexistent/curve.svg",
