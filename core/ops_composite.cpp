@@ -27,7 +27,7 @@ Tensor one_hot(const Tensor& indices, std::int64_t num_classes, DType dtype) {
   NUDGE_CHECK(indices.dtype() == kInt64, "one_hot: expects int64 class indices, got a ", describe(indices));
   NUDGE_CHECK(num_classes > 0, "one_hot: num_classes must be positive, got ", num_classes);
   if (indices.numel() > 0) {
-    const std::int64_t lo = -max(-indices).item<std::int64_t>(), hi = max(indices).item<std::int64_t>();
+    const std::int64_t lo = min(indices).item<std::int64_t>(), hi = max(indices).item<std::int64_t>();
     NUDGE_CHECK(lo >= 0 && hi < num_classes, "one_hot: class indices must be in [0, ", num_classes,
                 "), got values in [", lo, ", ", hi, "]");
   }

@@ -129,7 +129,7 @@ Tensor binary_cross_entropy(const Tensor& p, const Tensor& target, Reduction red
   check_same_shape(p, target, "binary_cross_entropy");
   if (p.numel() > 0) {
     NoGradGuard no_grad;
-    const double hi = max(p).item<double>(), lo = -max(-p).item<double>();
+    const double hi = max(p).item<double>(), lo = min(p).item<double>();
     NUDGE_CHECK(lo >= 0 && hi <= 1,
                 "binary_cross_entropy: all elements of input should be between 0 and 1, got values in [", lo, ", ", hi,
                 "] in a ", describe(p));

@@ -20,7 +20,7 @@ LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
 void LRScheduler::apply_rates() {
   auto& groups = optimizer_.param_groups();
   for (std::size_t i = 0; i < groups.size(); ++i) {
-    const double lr = rate_at(epoch_, base_lrs_[i]);
+    const double lr = group_rate_at(epoch_, base_lrs_[i], i);
     check_lr(lr, name());
     groups[i].lr = lr;
   }
@@ -89,13 +89,22 @@ double CosineAnnealingLR::rate_at(std::int64_t epoch, double base_lr) const {
   return eta_min_ + (base_lr - eta_min_) * (1 + std::cos(phase)) / 2;
 }
 
-LambdaLR::LambdaLR(Optimizer& optimizer, std::function<double(std::int64_t)> lambda)
-    : LRScheduler(optimizer), lambda_(std::move(lambda)) {
-  NUDGE_CHECK(lambda_ != nullptr, "LambdaLR: the lambda is empty");
+LambdaLR::LambdaLR(Optimizer& optimizer, Lambda lambda) : LambdaLR(optimizer, std::vector<Lambda>{std::move(lambda)}) {}
+
+LambdaLR::LambdaLR(Optimizer& optimizer, std::vector<Lambda> lambdas)
+    : LRScheduler(optimizer), lambdas_(std::move(lambdas)) {
+  const std::size_t groups = optimizer.param_groups().size();
+  NUDGE_CHECK(lambdas_.size() == 1 || lambdas_.size() == groups, "LambdaLR: expected ", groups,
+              " lambdas (one per parameter group), but got ", lambdas_.size());
+  for (const Lambda& l : lambdas_) NUDGE_CHECK(l != nullptr, "LambdaLR: a lambda is empty");
   apply_rates();
 }
 
-double LambdaLR::rate_at(std::int64_t epoch, double base_lr) const { return base_lr * lambda_(epoch); }
+double LambdaLR::rate_at(std::int64_t epoch, double base_lr) const { return base_lr * lambdas_[0](epoch); }
+
+double LambdaLR::group_rate_at(std::int64_t epoch, double base_lr, std::size_t group) const {
+  return base_lr * lambdas_[lambdas_.size() == 1 ? 0 : group](epoch);
+}
 
 LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor, std::int64_t total_iters)
     : LRScheduler(optimizer), start_factor_(start_factor), end_factor_(end_factor), total_iters_(total_iters) {
@@ -135,6 +144,12 @@ double SequentialLR::rate_at(std::int64_t epoch, double base_lr) const {
   std::size_t i = 0;
   while (i < milestones_.size() && epoch >= milestones_[i]) ++i;
   return schedulers_[i]->rate_at(epoch - (i == 0 ? 0 : milestones_[i - 1]), base_lr);
+}
+
+double SequentialLR::group_rate_at(std::int64_t epoch, double base_lr, std::size_t group) const {
+  std::size_t i = 0;
+  while (i < milestones_.size() && epoch >= milestones_[i]) ++i;
+  return schedulers_[i]->group_rate_at(epoch - (i == 0 ? 0 : milestones_[i - 1]), base_lr, group);
 }
 
 OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, Options options)

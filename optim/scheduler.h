@@ -44,6 +44,12 @@ class LRScheduler : public Scheduler {
 
   /// The rate at `epoch` for a group whose initial rate is `base_lr` (a pure function).
   virtual double rate_at(std::int64_t epoch, double base_lr) const = 0;
+  /// The same for parameter group `group`: rate_at, unless the schedule differs by group
+  /// (LambdaLR with one lambda per group).
+  virtual double group_rate_at(std::int64_t epoch, double base_lr, std::size_t group) const {
+    (void)group;
+    return rate_at(epoch, base_lr);
+  }
 
  protected:
   /// Sets every group's rate for the current epoch: each subclass's constructor ends with it.
@@ -94,12 +100,18 @@ class CosineAnnealingLR : public LRScheduler {
 /// nudge does not yet). A checkpoint saves the epoch, not the lambda: rebuild it the same way.
 class LambdaLR : public LRScheduler {
  public:
-  LambdaLR(Optimizer& optimizer, std::function<double(std::int64_t epoch)> lambda);
+  using Lambda = std::function<double(std::int64_t epoch)>;
+  /// One factor for every group: lr = base · lambda(epoch).
+  LambdaLR(Optimizer& optimizer, Lambda lambda);
+  /// One lambda per parameter group, in the optimizer's group order (PyTorch's lr_lambda list).
+  LambdaLR(Optimizer& optimizer, std::vector<Lambda> lambdas);
   const char* name() const override { return "LambdaLR"; }
+  /// With group 0's lambda.
   double rate_at(std::int64_t epoch, double base_lr) const override;
+  double group_rate_at(std::int64_t epoch, double base_lr, std::size_t group) const override;
 
  private:
-  std::function<double(std::int64_t)> lambda_;
+  std::vector<Lambda> lambdas_;  // one, or one per group
 };
 
 /// Linear warmup (or decay): lr = base · (start + (end − start) · min(epoch, total_iters) / total_iters).
@@ -126,6 +138,7 @@ class SequentialLR : public LRScheduler {
                std::vector<std::int64_t> milestones);
   const char* name() const override { return "SequentialLR"; }
   double rate_at(std::int64_t epoch, double base_lr) const override;
+  double group_rate_at(std::int64_t epoch, double base_lr, std::size_t group) const override;
 
  private:
   std::vector<std::shared_ptr<LRScheduler>> schedulers_;

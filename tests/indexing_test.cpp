@@ -160,6 +160,19 @@ TEST_P(IndexingTest, RandomIntegersAndMasks) {
   EXPECT_TRUE(throws_error_with([&] { randperm(-1, gen); }, {"randperm", "non-negative"}));
 }
 
+// Found by difftest under UBSan: the lowest int64 used to be negated on the host (to take a min
+// as −max(−x)), which is undefined; one_hot now takes min directly.
+TEST_P(IndexingTest, OneHotNamesOutOfRangeClassesIncludingTheLowestInt64) {
+  EXPECT_TRUE(values_are(one_hot(i64({2, 0}, {2}), 3, kFloat64), {0, 0, 1, 1, 0, 0}, 0));
+  const std::int64_t lowest = std::numeric_limits<std::int64_t>::lowest();
+  EXPECT_TRUE(throws_error_with(
+      [&] {
+        one_hot(i64({lowest, 1}, {2}), 2);
+      },
+      {"one_hot", "[0, 2)", "[-9223372036854775808, 1]"}));
+  EXPECT_TRUE(throws_error_with([&] { one_hot(i64({0, 2}, {2}), 2); }, {"one_hot", "[0, 2]"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, IndexingTest, ::testing::ValuesIn(test_devices()), device_param_name);
 
 }  // namespace

@@ -150,6 +150,28 @@ TEST(Schedulers, LambdaAndLinearMatchPyTorch) {
                                                    0.1466666666666667, 0.17333333333333337, 0.2, 0.2, 0.2}));
 }
 
+// PyTorch: LambdaLR(opt, [lambda e: 0.5 ** e, lambda e: 1 / (e + 1)]) over two groups (lr 0.4, 0.1).
+TEST(Schedulers, LambdaPerGroupMatchesPyTorch) {
+  Tensor a = zeros({1}).requires_grad_(), b = zeros({1}).requires_grad_();
+  optim::SGD opt({optim::ParamGroup({a}, 0.4), optim::ParamGroup({b}, 0.1)}, {.lr = 1.0});
+  optim::LambdaLR schedule(opt, {[](std::int64_t e) { return std::pow(0.5, static_cast<double>(e)); },
+                                 [](std::int64_t e) { return 1.0 / (static_cast<double>(e) + 1); }});
+  std::vector<double> first{opt.param_groups()[0].lr}, second{opt.param_groups()[1].lr};
+  for (int i = 0; i < 3; ++i) {
+    schedule.step();
+    first.push_back(opt.param_groups()[0].lr);
+    second.push_back(opt.param_groups()[1].lr);
+  }
+  EXPECT_TRUE(rates_match(first, {0.4, 0.2, 0.1, 0.05}));
+  EXPECT_TRUE(rates_match(second, {0.1, 0.05, 0.03333333333333333, 0.025}));
+  EXPECT_TRUE(throws_error_with(
+      [&] {
+        optim::LambdaLR three(opt, {[](std::int64_t) { return 1.0; }, [](std::int64_t) { return 1.0; },
+                                    [](std::int64_t) { return 1.0; }});
+      },
+      {"LambdaLR", "expected 2 lambdas", "got 3"}));
+}
+
 TEST(Schedulers, OneCycleMatchesPyTorchForRateAndMomentum) {
   Tensor p = zeros({1}).requires_grad_();
   optim::SGD sgd({p}, {.lr = 0.5, .momentum = 0.9});
