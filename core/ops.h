@@ -165,7 +165,8 @@ Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, co
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& condition, const Tensor& a, Scalar b);
 Tensor where(const Tensor& condition, Scalar a, const Tensor& b);
-/// x with `value` where mask is nonzero; the mask broadcasts to x's shape.
+/// x with `value` where mask is nonzero; x and mask broadcast together (as PyTorch's out-of-place
+/// masked_fill).
 Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value);
 
 // ---- operators ----------------------------------------------------------------------------------

@@ -76,10 +76,13 @@ Tensor gather_as(const Tensor& x, std::int64_t dim, const Tensor& index, const c
   check_index_tensor(x, index, name);
   if (x.dim() == 0) return gather_as(x.reshape({1}), dim, index.reshape({-1}), name).reshape(index.shape());
   const std::int64_t d = wrap_dim(dim, x.dim(), name);
-  check_index_shape(index, x, d, false, name, "input");
+  // An empty index gives an empty result whatever its rank (PyTorch's rule).
+  if (index.numel() > 0) check_index_shape(index, x, d, false, name, "input");
   Tensor out = empty(index.shape(), TensorOptions(x.dtype()).device(x.device()));
-  check_index_range(index, x.size(d), d, name);
-  run_index(IndexOp::Gather, out, index, dim_view(x, index.shape(), d), x.stride(d), "gather");
+  if (index.numel() > 0) {
+    check_index_range(index, x.size(d), d, name);
+    run_index(IndexOp::Gather, out, index, dim_view(x, index.shape(), d), x.stride(d), name);
+  }
   NUDGE_RECORD("gather", out, (&x), [index_ = SavedTensor(index, "gather"), shape = x.shape(), d](const Tensor& g) {
     return Grads{scatter_add(zeros(shape, TensorOptions(g.dtype()).device(g.device())), d, index_.get(), g)};
   });
@@ -95,20 +98,25 @@ Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, co
   detail::check_same_device_and_dtype(self, src, "scatter_add");
   if (self.dim() == 0) return scatter_add(self.reshape({1}), dim, index.reshape({-1}), src.reshape({-1})).reshape({});
   const std::int64_t d = wrap_dim(dim, self.dim(), "scatter_add");
-  check_index_shape(index, self, d, false, "scatter_add", "self");
-  check_index_shape(index, src, d, true, "scatter_add", "src");
+  if (index.numel() > 0) {  // an empty index adds nothing, whatever its rank (PyTorch's rule)
+    check_index_shape(index, self, d, false, "scatter_add", "self");
+    check_index_shape(index, src, d, true, "scatter_add", "src");
+  }
   Tensor out;
   {
     NoGradGuard no_grad;
     out = self.clone();
   }
-  check_index_range(index, self.size(d), d, "scatter_add");
-  const Tensor source = make_tensor(src.storage(), index.shape(), src.strides(), src.storage_offset(), src.dtype());
-  Tensor target = dim_view(out, index.shape(), d);
-  run_index(IndexOp::ScatterAdd, target, index, source, out.stride(d), "scatter_add");
+  if (index.numel() > 0) {
+    check_index_range(index, self.size(d), d, "scatter_add");
+    const Tensor source = make_tensor(src.storage(), index.shape(), src.strides(), src.storage_offset(), src.dtype());
+    Tensor target = dim_view(out, index.shape(), d);
+    run_index(IndexOp::ScatterAdd, target, index, source, out.stride(d), "scatter_add");
+  }
   NUDGE_RECORD("scatter_add", out, (&self, &src),
                [index_ = SavedTensor(index, "scatter_add"), src_shape = src.shape(), d](const Tensor& g) {
                  const Tensor& idx = index_.get();
+                 if (idx.numel() == 0) return Grads{g, zeros(src_shape, TensorOptions(g.dtype()).device(g.device()))};
                  Tensor grad_src = gather(g, d, idx);
                  if (grad_src.shape() != src_shape) {  // the index covered only the front block of src
                    Tensor padded = zeros(src_shape, TensorOptions(g.dtype()).device(g.device()));
@@ -167,8 +175,7 @@ Tensor where(const Tensor& condition, Scalar a, const Tensor& b) {
 Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
   detail::check_defined(x, "masked_fill");
   detail::check_defined(mask, "masked_fill");
-  NUDGE_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(), "masked_fill: the mask ",
-              describe(mask), " does not broadcast to the input ", describe(x));
+  broadcast_shapes(x.shape(), mask.shape(), "masked_fill");  // the error names this op
   NUDGE_CHECK(is_floating(x.dtype()) || value.is_integral(), "masked_fill: an int64 tensor cannot take the value ",
               value.to_double(), " (nudge does not promote dtypes)");
   return where(mask, full({}, value, TensorOptions(x.dtype()).device(x.device())), x);

@@ -98,11 +98,18 @@ TEST_P(IndexingTest, WhereAndMaskedFill) {
   const Tensor x = f64({1, 2}, {2}).requires_grad_();
   masked_fill(x, f64({0, 1}, {2}), 0.0).sum().backward();
   EXPECT_TRUE(values_are(x.grad(), {1, 0}, 0));
+  EXPECT_TRUE(values_are(masked_fill(f64({1}, {1}), f64({1, 0}, {2}), 0.0), {0, 1}, 0));  // broadcast, as PyTorch
   EXPECT_TRUE(throws_error_with(
       [&] {
-        masked_fill(f64({1}, {1}), f64({1, 0}, {2}), 0.0);
+        masked_fill(f64({1, 2}, {2}), f64({1, 0, 1}, {3}), 0.0);
       },
-      {"masked_fill", "does not broadcast"}));
+      {"masked_fill", "[2]", "[3]"}));
+  // An empty index of any rank gathers nothing (PyTorch's rule), also backward.
+  const Tensor v = f64({1, 2}, {2}).requires_grad_();
+  const Tensor none = gather(v, 0, i64({}, {1, 0}));
+  EXPECT_EQ(none.shape(), (Shape{1, 0}));
+  none.sum().backward();
+  EXPECT_TRUE(values_are(v.grad(), {0, 0}, 0));
   EXPECT_TRUE(throws_error_with([&] { where(mask, a, ones({4}, options(kFloat32))); }, {"where", "float32"}));
   EXPECT_TRUE(throws_error_with([&] { masked_fill(i64({1}, {1}), i64({1}, {1}), 0.5); }, {"masked_fill", "int64"}));
 }

@@ -144,6 +144,28 @@ def torch_op(name, o, a):
         if not a[0].is_floating_point():
             raise RuntimeError("the generator clamps float tensors only")
         return torch.clamp(a[0], o["lo"], o["hi"])
+    if name in ("cat", "stack"):
+        if a[0].dtype != a[1].dtype:
+            raise RuntimeError("mixed dtypes")
+        if name == "cat" and (a[0].dim() == 0 or a[0].dim() != a[1].dim()):
+            raise RuntimeError("nudge's cat takes tensors of one rank (PyTorch also skips legacy empty 1-d ones)")
+        return getattr(torch, name)([a[0], a[1]], o["dim"])
+    if name == "where_gt":
+        if a[1].dtype != a[2].dtype:
+            raise RuntimeError("mixed dtypes")
+        return torch.where(a[0] > 0, a[1], a[2])
+    if name == "masked_fill_gt":
+        if not a[1].is_floating_point():
+            raise RuntimeError("the generator fills float tensors only")
+        return a[1].masked_fill(a[0] > 0, o["scalar"])
+    if name == "index_select":
+        return torch.index_select(a[0], o["dim"], a[1])
+    if name == "gather":
+        return torch.gather(a[0], o["dim"], a[1])
+    if name == "split_part":
+        if a[0].dim() == 0:
+            raise RuntimeError("split of a 0-d tensor")
+        return torch.split(a[0], o["size"], o["dim"])[o["part"]]
     if name == "matmul":
         return torch.matmul(a[0], a[1])
     if name == "linear":
@@ -417,6 +439,25 @@ def random_op(rng, values):
             if rng.random() < 0.3:
                 o["shape"] = [2] + o["shape"]
         return o
+    if kind < 0.80 and rng.random() < 0.5:
+        name = pick(["cat", "stack", "where_gt", "masked_fill_gt", "index_select", "gather", "split_part"])
+        i = pick(anyt)
+        t = values[i]
+        if name in ("cat", "stack"):
+            j = pick(anyt)
+            return {"op": name, "args": [i, j], "dim": pick_dim(rng, t) if name == "cat" else
+                    rng.randrange(-t.dim() - 1, t.dim() + 1)}
+        if name in ("where_gt", "masked_fill_gt"):
+            args = [i, pick(anyt)] + ([pick(anyt)] if name == "where_gt" else [])
+            o = {"op": name, "args": args}
+            if name == "masked_fill_gt":
+                o["scalar"] = pick([0.0, -1.5, 2.0])
+            return o
+        if name in ("index_select", "gather"):
+            if not ints:
+                return None
+            return {"op": name, "args": [i, pick(ints)], "dim": pick_dim(rng, t)}
+        return {"op": name, "args": [i], "dim": pick_dim(rng, t), "size": pick([1, 2, 3]), "part": pick([0, -1])}
     if kind < 0.85 and floats:
         name = pick(["matmul", "linear", "softmax", "log_softmax"])
         if name in ("softmax", "log_softmax"):

@@ -125,6 +125,17 @@ const std::map<std::string, OpFn>& ops() {
          const auto bound = [&](const char* key) { return o[key].is_null() ? std::optional<Scalar>() : std::optional<Scalar>(o[key].get<double>()); };
          return clamp(a[0], bound("lo"), bound("hi"));
        }},
+      {"cat", [](const json& o, const auto& a) { return cat({a[0], a[1]}, o["dim"].get<std::int64_t>()); }},
+      {"stack", [](const json& o, const auto& a) { return stack({a[0], a[1]}, o["dim"].get<std::int64_t>()); }},
+      {"where_gt", [](const json&, const auto& a) { return where(gt(a[0], 0), a[1], a[2]); }},
+      {"masked_fill_gt", [](const json& o, const auto& a) { return masked_fill(a[1], gt(a[0], 0), o["scalar"].get<double>()); }},
+      {"index_select", [](const json& o, const auto& a) { return index_select(a[0], o["dim"].get<std::int64_t>(), a[1]); }},
+      {"gather", [](const json& o, const auto& a) { return gather(a[0], o["dim"].get<std::int64_t>(), a[1]); }},
+      {"split_part", [](const json& o, const auto& a) {
+         const std::vector<Tensor> parts = split(a[0], o["size"].get<std::int64_t>(), o["dim"].get<std::int64_t>());
+         const std::int64_t part = o["part"].get<std::int64_t>();
+         return parts.at(static_cast<std::size_t>(part < 0 ? static_cast<std::int64_t>(parts.size()) + part : part));
+       }},
       {"matmul", [](const json&, const auto& a) { return matmul(a[0], a[1]); }},
       {"linear", [](const json&, const auto& a) { return linear(a[0], a[1], a.size() > 2 ? a[2] : Tensor()); }},
       {"softmax", [](const json& o, const auto& a) { return softmax(a[0], o["dim"].get<std::int64_t>()); }},
