@@ -12,7 +12,11 @@ namespace nudge::nn {
 class ModuleList : public Module {
  public:
   ModuleList() = default;
-  template <class... Modules> explicit ModuleList(Modules&&... modules) {
+  /// `ModuleList(Linear(2, 3), ReLU())`. Never a copy constructor: `ModuleList b(a)` copies the
+  /// list (sharing its modules), it does not append `a` to a new one.
+  template <class... Modules>
+  requires(sizeof...(Modules) != 1 ||
+           !(std::is_base_of_v<ModuleList, std::decay_t<Modules>> || ...)) explicit ModuleList(Modules&&... modules) {
     (push_back(std::forward<Modules>(modules)), ...);
   }
 

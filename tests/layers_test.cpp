@@ -142,6 +142,10 @@ TEST(Layers, ModuleListRegistersItsModules) {
   EXPECT_TRUE(throws_error_with([&] { list[3]; }, {"ModuleList", "index 3", "3 modules"}));
   list.eval();
   EXPECT_FALSE(list[2]->is_training());
+  // Copying a non-const list copies it (sharing the modules); it does not nest the list in a new one.
+  nn::ModuleList copy(list);
+  EXPECT_EQ(copy.size(), 3u);
+  EXPECT_EQ(copy.named_parameters()[0].first, "0.weight");
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, LayersTest, ::testing::ValuesIn(test_devices()), device_param_name);
