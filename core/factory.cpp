@@ -33,10 +33,12 @@ Tensor ones_like(const Tensor& t) { return empty_like(t).fill_(1); }
 
 Tensor arange(std::int64_t end, TensorOptions options) {
   NUDGE_CHECK(end >= 0, "arange: end must be >= 0, got ", end);
+  NUDGE_CHECK(options.dtype() != kBool, "arange: not defined for bool");
   return from_host({end}, options, [](std::int64_t i, auto tag) { return static_cast<decltype(tag)>(i); });
 }
 
 Tensor arange(double start, double end, double step, TensorOptions options) {
+  NUDGE_CHECK(options.dtype() != kBool, "arange: not defined for bool");
   NUDGE_CHECK(step != 0 && std::isfinite(start) && std::isfinite(end) && std::isfinite(step),
               "arange: invalid range start=", start, " end=", end, " step=", step);
   const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));

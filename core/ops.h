@@ -26,6 +26,8 @@ Tensor sin(const Tensor& x);
 Tensor cos(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
+/// −1, 0 or 1 by the sign of x; 0 for NaN (as PyTorch 1.13). Its gradient is 0.
+Tensor sign(const Tensor& x);
 /// 1 / (1 + e^-x), computed without overflow for large |x|.
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
@@ -60,19 +62,41 @@ Tensor div(Scalar a, const Tensor& b);
 /// Elementwise max/min; a NaN in either operand gives NaN.
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
-/// Comparison masks: 1 where true, 0 where false, in the operands' dtype (nudge has no bool).
+
+// ---- comparisons and masks (core/ops_compare.cpp): bool results, no gradient ---------------------
+/// Elementwise comparisons, broadcast; operands of one dtype (any, bool included). NaN compares
+/// false, except with ne. A scalar must be exact in the tensor's dtype (an int64 tensor takes
+/// integers, a bool tensor 0/1).
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor eq(const Tensor& a, Scalar b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, Scalar b);
 Tensor lt(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, Scalar b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, Scalar b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, Scalar b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, Scalar b);
+/// True where x is NaN (never for int64 and bool).
+Tensor isnan(const Tensor& x);
+/// Logical connectives of any dtype (nonzero, NaN included, is true), with a bool result.
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_xor(const Tensor& a, const Tensor& b);
+Tensor logical_not(const Tensor& x);
 
 // ---- reductions -------------------------------------------------------------------------------
-/// Sum of all elements (0-dim result; 0 for an empty tensor).
+/// Sum of all elements (0-dim result; 0 for an empty tensor). A bool mask sums as int64 (a count).
 Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim = false);
-/// Float dtypes only.
+/// Whether any (all) elements are true, i.e. nonzero; a bool result. Empty: any false, all true.
+Tensor any(const Tensor& x);
+Tensor any(const Tensor& x, std::int64_t dim, bool keepdim = false);
+Tensor all(const Tensor& x);
+Tensor all(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Float dtypes, and bool masks: the fraction that is true, as float32 (PyTorch requires a cast).
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// Largest element (NaN if any element is NaN); throws on an empty tensor.
@@ -183,6 +207,30 @@ inline Tensor operator*(Scalar a, const Tensor& b) { return mul(b, a); }
 inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
 inline Tensor operator/(const Tensor& a, Scalar b) { return div(a, b); }
 inline Tensor operator/(Scalar a, const Tensor& b) { return div(a, b); }
+/// Comparison operators return bool masks, as in PyTorch: `where(x > 0, x, 0.1 * x)`.
+inline Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
+inline Tensor operator==(const Tensor& a, Scalar b) { return eq(a, b); }
+inline Tensor operator==(Scalar a, const Tensor& b) { return eq(b, a); }
+inline Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
+inline Tensor operator!=(const Tensor& a, Scalar b) { return ne(a, b); }
+inline Tensor operator!=(Scalar a, const Tensor& b) { return ne(b, a); }
+inline Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
+inline Tensor operator<(const Tensor& a, Scalar b) { return lt(a, b); }
+inline Tensor operator<(Scalar a, const Tensor& b) { return gt(b, a); }
+inline Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
+inline Tensor operator<=(const Tensor& a, Scalar b) { return le(a, b); }
+inline Tensor operator<=(Scalar a, const Tensor& b) { return ge(b, a); }
+inline Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
+inline Tensor operator>(const Tensor& a, Scalar b) { return gt(a, b); }
+inline Tensor operator>(Scalar a, const Tensor& b) { return lt(b, a); }
+inline Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
+inline Tensor operator>=(const Tensor& a, Scalar b) { return ge(a, b); }
+inline Tensor operator>=(Scalar a, const Tensor& b) { return le(b, a); }
+/// Mask algebra on bool tensors (other dtypes: the logical_* functions).
+Tensor operator~(const Tensor& x);
+Tensor operator&(const Tensor& a, const Tensor& b);
+Tensor operator|(const Tensor& a, const Tensor& b);
+Tensor operator^(const Tensor& a, const Tensor& b);
 inline Tensor& operator+=(Tensor& a, const Tensor& b) { return a.add_(b); }
 inline Tensor& operator+=(Tensor& a, Scalar b) { return a.add_(b); }
 inline Tensor& operator-=(Tensor& a, const Tensor& b) { return a.sub_(b); }

@@ -22,6 +22,13 @@ inline void check_floating(const Tensor& t, const char* op) {
   NUDGE_CHECK(is_floating(t.dtype()), op, ": expects a float32 or float64 tensor, got a ", describe(t));
 }
 
+/// Arithmetic refuses bool masks: nudge does not promote, so a mask becomes numbers explicitly.
+inline void check_numeric(const Tensor& t, const char* op) {
+  NUDGE_CHECK(t.dtype() != DType::Bool, op, ": arithmetic on a bool tensor is not supported, got a ", describe(t),
+              "; convert the mask with .to(kFloat32) (nudge does not promote dtypes), select with where(), or "
+              "combine masks with logical_and/logical_or/logical_not");
+}
+
 /// In-place ops are not recorded in the graph: refuse them where a gradient would be lost.
 inline void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
   if (!GradMode::is_enabled()) return;

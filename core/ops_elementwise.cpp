@@ -23,10 +23,6 @@ const char* binary_name(BinaryOp op) {
     case BinaryOp::Div: return "div";
     case BinaryOp::Maximum: return "maximum";
     case BinaryOp::Minimum: return "minimum";
-    case BinaryOp::Eq: return "eq";
-    case BinaryOp::Lt: return "lt";
-    case BinaryOp::Gt: return "gt";
-    case BinaryOp::KeepWhere: return "where";
   }
   return "binary";
 }
@@ -35,6 +31,7 @@ Tensor unary(UnaryOp op, const Tensor& x, Scalar scalar = 0) {
   const char* name = unary_name(op);
   detail::check_defined(x, name);
   if (!unary_takes_int64(op)) detail::check_floating(x, name);
+  detail::check_numeric(x, name);
   Tensor out = empty(x.shape(), TensorOptions(x.dtype()).device(x.device()));
   if (x.numel() == 0) return out;
   UnaryCall call{op, x.dtype(), scalar, detail::make_strided_loop<2>(x.shape(), {&out, &x}, name)};
@@ -44,6 +41,7 @@ Tensor unary(UnaryOp op, const Tensor& x, Scalar scalar = 0) {
 
 void check_binary_dtype(BinaryOp op, const Tensor& a) {
   if (op == BinaryOp::Div) detail::check_floating(a, binary_name(op));
+  detail::check_numeric(a, binary_name(op));
 }
 
 /// Writes op(a, b) into `out`, whose shape is the broadcast shape.
@@ -83,6 +81,7 @@ Tensor binary(BinaryOp op, const Tensor& a, Scalar s, bool scalar_first = false)
 
 void binary_inplace(BinaryOp op, Tensor& self, const Tensor& other, const char* name) {
   detail::check_same_device_and_dtype(self, other, name);
+  detail::check_numeric(self, name);
   detail::check_inplace(self, &other, name);
   NUDGE_CHECK(broadcast_shapes(self.shape(), other.shape(), name) == self.shape(), name, ": the result of a ",
               describe(self), " and a ", describe(other), " does not fit in place (", shape_str(self.shape()), ")");
@@ -94,6 +93,7 @@ void binary_inplace(BinaryOp op, Tensor& self, const Tensor& other, const char* 
 
 void binary_inplace(BinaryOp op, Tensor& self, Scalar s, const char* name) {
   detail::check_defined(self, name);
+  detail::check_numeric(self, name);
   detail::check_inplace(self, nullptr, name);
   detail::check_writable(self, name);
   self.storage()->bump_version();
@@ -102,7 +102,8 @@ void binary_inplace(BinaryOp op, Tensor& self, Scalar s, const char* name) {
 
 }  // namespace
 
-Tensor detail::keep_where(const Tensor& value, const Tensor& mask) { return binary(BinaryOp::KeepWhere, value, mask); }
+// Backward formulas select with where(mask, value, 0) rather than multiplying by a mask, so an inf
+// or NaN in `value` never turns a zero of the mask into NaN.
 
 // ---- forward and backward, side by side ----------------------------------------------------
 // Each backward gets the output's gradient `g` and returns one gradient per input, in the
@@ -112,7 +113,6 @@ using autograd::Grads;
 using autograd::needs_grad;
 using autograd::record;
 using autograd::SavedTensor;
-using detail::keep_where;
 
 Tensor neg(const Tensor& x) {
   Tensor y = unary(UnaryOp::Neg, x);
@@ -168,8 +168,14 @@ Tensor abs(const Tensor& x) {
   Tensor y = unary(UnaryOp::Abs, x);
   NUDGE_RECORD("abs", y, (&x), [x_ = SavedTensor(x, "abs")](const Tensor& g) {
     const Tensor& v = x_.get();
-    return Grads{g * (gt(v, 0) - lt(v, 0))};  // sign(x); 0 at 0, as in PyTorch
+    return Grads{g * sign(v)};  // 0 at 0 and at NaN, as in PyTorch
   });
+  return y;
+}
+
+Tensor sign(const Tensor& x) {
+  Tensor y = unary(UnaryOp::Sign, x);
+  NUDGE_RECORD("sign", y, (&x), [](const Tensor& g) { return Grads{zeros_like(g)}; });
   return y;
 }
 
@@ -283,7 +289,7 @@ Tensor div(Scalar a, const Tensor& b) {
 // all of it, selected rather than multiplied by a mask so an infinite gradient leaves 0 behind;
 // where either operand is NaN, both get it.
 namespace {
-Tensor tie_split(const Tensor& g, const Tensor& x, const Tensor& z) { return g * (1 - eq(x, z) * 0.5); }
+Tensor tie_split(const Tensor& g, const Tensor& x, const Tensor& z) { return where(eq(x, z), g * 0.5, g); }
 }  // namespace
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
@@ -293,7 +299,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
                  const Tensor& x = a_.get();
                  const Tensor& z = b_.get();
                  const Tensor shared = tie_split(g, x, z);
-                 return Grads{keep_where(shared, 1 - lt(x, z)), keep_where(shared, 1 - gt(x, z))};
+                 return Grads{where(lt(x, z), 0, shared), where(gt(x, z), 0, shared)};
                });
   return y;
 }
@@ -305,7 +311,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
                  const Tensor& x = a_.get();
                  const Tensor& z = b_.get();
                  const Tensor shared = tie_split(g, x, z);
-                 return Grads{keep_where(shared, 1 - gt(x, z)), keep_where(shared, 1 - lt(x, z))};
+                 return Grads{where(gt(x, z), 0, shared), where(lt(x, z), 0, shared)};
                });
   return y;
 }
@@ -314,6 +320,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 // constants), none outside or where x is NaN (PyTorch's clamp rule).
 Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max) {
   detail::check_defined(x, "clamp");
+  detail::check_numeric(x, "clamp");
   NUDGE_CHECK(min || max, "clamp: at least one of min and max must be given");
   for (const std::optional<Scalar>& b : {min, max})
     NUDGE_CHECK(!b || is_floating(x.dtype()) || b->is_integral(), "clamp: an int64 tensor cannot take the bound ",
@@ -328,24 +335,15 @@ Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> m
   }
   NUDGE_RECORD("clamp", y, (&x), [x_ = SavedTensor(x, "clamp"), min, max](const Tensor& g) {
     const Tensor& v = x_.get();
-    Tensor inside = full(v.shape(), 1, TensorOptions(v.dtype()).device(v.device()));
-    if (min) inside = inside * (gt(v, *min) + eq(v, *min));
-    if (max) inside = inside * (lt(v, *max) + eq(v, *max));
-    return Grads{keep_where(g, inside)};
+    Tensor inside = min ? ge(v, *min) : le(v, *max);  // false where v is NaN
+    if (min && max) inside = inside & le(v, *max);
+    return Grads{where(inside, g, 0)};
   });
   return y;
 }
 
 Tensor clamp_min(const Tensor& x, Scalar min) { return clamp(x, min, std::nullopt); }
 Tensor clamp_max(const Tensor& x, Scalar max) { return clamp(x, std::nullopt, max); }
-
-// Comparison masks are piecewise constant: no gradient flows through them.
-Tensor eq(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Eq, a, b); }
-Tensor eq(const Tensor& a, Scalar b) { return binary(BinaryOp::Eq, a, b); }
-Tensor lt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Lt, a, b); }
-Tensor lt(const Tensor& a, Scalar b) { return binary(BinaryOp::Lt, a, b); }
-Tensor gt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Gt, a, b); }
-Tensor gt(const Tensor& a, Scalar b) { return binary(BinaryOp::Gt, a, b); }
 
 Tensor& Tensor::add_(const Tensor& other) {
   binary_inplace(BinaryOp::Add, *this, other, "add_");

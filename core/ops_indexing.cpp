@@ -96,6 +96,7 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) { return g
 Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
   check_index_tensor(self, index, "scatter_add");
   detail::check_same_device_and_dtype(self, src, "scatter_add");
+  detail::check_numeric(self, "scatter_add");
   if (self.dim() == 0) return scatter_add(self.reshape({1}), dim, index.reshape({-1}), src.reshape({-1})).reshape({});
   const std::int64_t d = wrap_dim(dim, self.dim(), "scatter_add");
   if (index.numel() > 0) {  // an empty index adds nothing, whatever its rank (PyTorch's rule)
@@ -176,7 +177,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
   detail::check_defined(x, "masked_fill");
   detail::check_defined(mask, "masked_fill");
   broadcast_shapes(x.shape(), mask.shape(), "masked_fill");  // the error names this op
-  NUDGE_CHECK(is_floating(x.dtype()) || value.is_integral(), "masked_fill: an int64 tensor cannot take the value ",
+  NUDGE_CHECK(x.dtype() != kInt64 || value.is_integral(), "masked_fill: an int64 tensor cannot take the value ",
               value.to_double(), " (nudge does not promote dtypes)");
   return where(mask, full({}, value, TensorOptions(x.dtype()).device(x.device())), x);
 }

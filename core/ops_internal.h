@@ -7,12 +7,6 @@
 
 namespace nudge::detail {
 
-/// `value` where `mask` > 0 (or NaN), else 0: PyTorch's `where(mask, value, 0)` for the masks the
-/// backward formulas build. Unlike `value * mask`, an inf or NaN in `value` never turns a zero of
-/// the mask into NaN (relu's gradient at x ≤ 0 under an infinite upstream gradient stays 0).
-/// Broadcasts like a binary op; records no gradient.
-Tensor keep_where(const Tensor& value, const Tensor& mask);
-
 /// dL/dz of y = act(z) from dL/dy, y and (for an activation whose gradient needs it) z, through
 /// the activation table of kernels/functors.h (the formula the fused Dense backward uses too), in
 /// ONE kernel; with `bias_grad`, also the column sums of dL/dz for a [rows, cols] y (the bias

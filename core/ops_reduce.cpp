@@ -24,6 +24,12 @@ struct ReduceResult {
 
 ReduceResult reduce(ReduceOp op, const Tensor& x, std::optional<std::int64_t> dim, bool keepdim, const char* name) {
   detail::check_defined(x, name);
+  if (x.dtype() == kBool) {
+    // As PyTorch: a mask sums as int64 (a count); its max and min stay bool.
+    ReduceResult r = reduce(op, x.to(kInt64), dim, keepdim, name);
+    if (op != ReduceOp::Sum) r.values = r.values.to(kBool);
+    return r;
+  }
   const Tensor input = x.contiguous();
   std::int64_t outer = 1, reduce = x.numel(), inner = 1;
   Shape out_shape;
@@ -62,6 +68,8 @@ ReduceResult reduce(ReduceOp op, const Tensor& x, std::optional<std::int64_t> di
 
 Tensor mean_of(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
   detail::check_defined(x, "mean");
+  // The fraction of a mask that is true, in the default float dtype (PyTorch asks for a cast here).
+  if (x.dtype() == kBool) return mean_of(x.to(kFloat32), dim, keepdim);
   detail::check_floating(x, "mean");
   Tensor total = dim ? sum(x, *dim, keepdim) : sum(x);
   const std::int64_t count = x.numel() == 0 ? 0 : x.numel() / std::max<std::int64_t>(total.numel(), 1);
@@ -103,6 +111,12 @@ Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
   return y;
 }
 
+// any and all count the true (nonzero) elements: an empty any is false, an empty all true.
+Tensor any(const Tensor& x) { return gt(sum(ne(x, 0)), 0); }
+Tensor any(const Tensor& x, std::int64_t dim, bool keepdim) { return gt(sum(ne(x, 0), dim, keepdim), 0); }
+Tensor all(const Tensor& x) { return eq(sum(logical_not(x)), 0); }
+Tensor all(const Tensor& x, std::int64_t dim, bool keepdim) { return eq(sum(logical_not(x), dim, keepdim), 0); }
+
 // mean is sum then div: both record, so its gradient needs no formula of its own.
 Tensor mean(const Tensor& x) { return mean_of(x, std::nullopt, false); }
 Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) { return mean_of(x, dim, keepdim); }
@@ -114,9 +128,8 @@ Tensor extreme_of_all(ReduceOp op, const Tensor& x, const char* name) {
   NUDGE_RECORD(name, y, (&x), [x_ = SavedTensor(x, name), y_ = SavedTensor(y, name, true)](const Tensor& g) {
     const Tensor& v = x_.get();
     const Tensor& m = y_.get();
-    const Tensor is_nan = 1 - eq(v, v), extreme_is_nan = 1 - eq(m, m);
-    const Tensor winners = eq(v, m) + is_nan * extreme_is_nan;
-    return Grads{detail::keep_where(g / sum(winners), winners)};
+    const Tensor winners = eq(v, m) | (isnan(v) & isnan(m));
+    return Grads{where(winners, g / sum(winners).to(g.dtype()), 0)};
   });
   return y;
 }
@@ -135,8 +148,7 @@ std::tuple<Tensor, Tensor> extreme_along(ReduceOp op, const Tensor& x, std::int6
                    positions_shape[d] = shape[d];
                    const Tensor positions = arange(shape[d], options.dtype(kInt64)).view(positions_shape);
                    const Tensor winner = keepdim ? idx.get() : idx.get().unsqueeze(d);
-                   return Grads{detail::keep_where(expand_reduced(g, shape, d, keepdim),
-                                                   eq(positions, winner).to(options.dtype()))};
+                   return Grads{where(eq(positions, winner), expand_reduced(g, shape, d, keepdim), 0)};
                  });
   }
   return {r.values, r.indices};
@@ -217,7 +229,7 @@ Tensor std(const Tensor& x, std::optional<std::int64_t> dim, bool unbiased, bool
       "std", y, (&x),
       [x_ = SavedTensor(x, "std"), y_ = SavedTensor(y, "std", true), dim, keepdim, divisor = divisor](const Tensor& g) {
         const Tensor& s = y_.get();
-        const Tensor grad_var = detail::keep_where(g / (s * 2), 1 - eq(s, 0));
+        const Tensor grad_var = where(ne(s, 0), g / (s * 2), 0);
         return Grads{variance_backward(grad_var, x_.get(), dim, keepdim, divisor)};
       });
   return y;
@@ -248,12 +260,11 @@ Tensor norm_of(const Tensor& x, double p, std::optional<std::int64_t> dim, bool 
                  const bool kept = keepdim || !dim;  // a full reduction's 0-d result expands as is
                  const Tensor ge = expand_reduced(g, v.shape(), d, kept);
                  const Tensor n = expand_reduced(y_.get(), v.shape(), d, kept);
-                 const Tensor sign = gt(v, 0) - lt(v, 0);
-                 if (p == 1) return Grads{ge * sign};
-                 if (p == 2) return Grads{detail::keep_where(ge * v / n, 1 - eq(n, 0))};
+                 if (p == 1) return Grads{ge * sign(v)};
+                 if (p == 2) return Grads{where(ne(n, 0), ge * v / n, 0)};
                  const Tensor winners = eq(abs(v), n);
-                 const Tensor count = dim ? sum(winners, *d, true) : sum(winners);
-                 return Grads{detail::keep_where(ge * sign / count, winners)};
+                 const Tensor count = (dim ? sum(winners, *d, true) : sum(winners)).to(v.dtype());
+                 return Grads{where(winners, ge * sign(v) / count, 0)};
                });
   return y;
 }
@@ -265,6 +276,8 @@ Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim) { return 
 
 Tensor Tensor::sum() const { return nudge::sum(*this); }
 Tensor Tensor::sum(std::int64_t dim, bool keepdim) const { return nudge::sum(*this, dim, keepdim); }
+Tensor Tensor::any() const { return nudge::any(*this); }
+Tensor Tensor::all() const { return nudge::all(*this); }
 Tensor Tensor::mean() const { return nudge::mean(*this); }
 Tensor Tensor::mean(std::int64_t dim, bool keepdim) const { return nudge::mean(*this, dim, keepdim); }
 Tensor Tensor::max() const { return nudge::max(*this); }

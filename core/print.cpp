@@ -16,9 +16,10 @@ namespace {
 constexpr std::int64_t kSummarizeAbove = 1000;  // elements, as PyTorch's threshold
 constexpr std::int64_t kEdgeItems = 3;
 
-enum class Style { Integer, WholeFloat, Fixed, Scientific };
+enum class Style { Boolean, Integer, WholeFloat, Fixed, Scientific };
 
 Style choose_style(const std::vector<double>& values, DType dtype) {
+  if (dtype == DType::Bool) return Style::Boolean;
   if (dtype == DType::Int64) return Style::Integer;
   double max_abs = 0, min_abs = INFINITY;
   bool whole = true;
@@ -39,6 +40,7 @@ std::string format_value(double v, std::int64_t i, Style style) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   switch (style) {
+    case Style::Boolean: return v != 0 ? "True" : "False";
     case Style::Integer: std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(i)); break;
     case Style::WholeFloat: std::snprintf(buf, sizeof buf, "%.0f.", v); break;
     case Style::Fixed: std::snprintf(buf, sizeof buf, "%.4f", v); break;

@@ -14,7 +14,9 @@ class Scalar {
 
   /// The value as element type T (exact for int64 when constructed from an integer).
   template <class T> T to() const {
-    if constexpr (std::is_integral_v<T>) {
+    if constexpr (std::is_same_v<T, bool>) {
+      return is_int_ ? i_ != 0 : f_ != 0;  // nonzero, NaN included, is true
+    } else if constexpr (std::is_integral_v<T>) {
       if (is_int_) return static_cast<T>(i_);
       // Out-of-range doubles saturate and NaN gives 0 (the float -> int64 rule of kernels/functors.h);
       // callers that must refuse them (fill_) check first.

@@ -129,6 +129,8 @@ class Tensor {
   // ---- op methods (same as the free functions in core/ops.h) ------------------------------
   Tensor sum() const;
   Tensor sum(std::int64_t dim, bool keepdim = false) const;
+  Tensor any() const;
+  Tensor all() const;
   Tensor mean() const;
   Tensor mean(std::int64_t dim, bool keepdim = false) const;
   Tensor max() const;

@@ -13,15 +13,28 @@
 namespace nudge::kernels {
 
 /// visit_dtype for the float dtypes, the one switch every float-only backend entry goes through:
-/// calls `f(float{})` or `f(double{})`; an int64 call (core rejects those first) is an error
-/// naming `what`.
+/// calls `f(float{})` or `f(double{})`; an int64 or bool call (core rejects those first) is an
+/// error naming `what`.
 template <class F> void visit_float_dtype(DType t, const char* what, F&& f) {
   switch (t) {
     case DType::Float32: return f(float{});
     case DType::Float64: return f(double{});
-    case DType::Int64: break;
+    case DType::Int64:
+    case DType::Bool: break;
   }
-  NUDGE_FAIL(what, ": int64 is not supported");
+  NUDGE_FAIL(what, ": ", dtype_name(t), " is not supported");
+}
+
+/// visit_dtype for the dtypes that hold numbers (not bool), the switch every arithmetic backend
+/// entry goes through; a bool call (core converts or rejects those first) is an error naming `what`.
+template <class F> void visit_numeric_dtype(DType t, const char* what, F&& f) {
+  switch (t) {
+    case DType::Float32: return f(float{});
+    case DType::Float64: return f(double{});
+    case DType::Int64: return f(std::int64_t{});
+    case DType::Bool: break;
+  }
+  NUDGE_FAIL(what, ": bool is not supported");
 }
 
 /// Most dims an elementwise loop handles after coalescing (PyTorch allows 25; 8 covers every
@@ -61,9 +74,10 @@ inline bool unary_takes_int64(UnaryOp op) {
   }
   return false;
 }
-/// KeepWhere(value, mask) = value where mask > 0 or is NaN, else 0: a select, not a multiply, so an
-/// inf or NaN value never leaks through a zero mask (the backward formulas use it as torch.where).
-enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Maximum, Minimum, Eq, Lt, Gt, KeepWhere };
+enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Maximum, Minimum };
+/// Predicates with a bool result: comparisons, and the logical connectives, which treat any
+/// nonzero value (NaN included) as true.
+enum class CompareOp : std::uint8_t { Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor };
 enum class ReduceOp : std::uint8_t { Sum, Max, Min };
 
 /// out = op(in) elementwise; `scalar` is the exponent for Pow.
@@ -87,6 +101,22 @@ struct BinaryScalarCall {
   DType dtype;
   Scalar scalar;
   bool scalar_first = false;
+  StridedLoop<2> loop;  // {out, in}
+};
+
+/// out = op(a, b) elementwise into a bool `out`; a and b of `dtype`, broadcast to out's shape.
+struct CompareCall {
+  CompareOp op;
+  DType dtype;
+  StridedLoop<3> loop;  // {out, a, b}
+};
+
+/// out = op(in, scalar) into a bool `out` (the scalar is always the right-hand side: core swaps
+/// `2 < x` into `x > 2`).
+struct CompareScalarCall {
+  CompareOp op;
+  DType dtype;
+  Scalar scalar;
   StridedLoop<2> loop;  // {out, in}
 };
 

@@ -20,6 +20,8 @@
   X(unary, UnaryCall)                            \
   X(binary, BinaryCall)                          \
   X(binary_scalar, BinaryScalarCall)             \
+  X(compare, CompareCall)                        \
+  X(compare_scalar, CompareScalarCall)           \
   X(copy, CopyCall)                              \
   X(fill, FillCall)                              \
   X(reduce, ReduceCall)                          \

@@ -115,7 +115,8 @@ template <class T> NUDGE_HD T activation_grad(Activation kind, const ActivationS
       const T e = exp_(bz);
       return bz > T(a.threshold) ? g : g * e / (e + T(1));
     }
-    case Activation::ELU: return z > T(0) ? g : g * T(a.param) * exp_(z);
+    // Tested as PyTorch's elu_backward does (z ≤ 0), so a NaN input passes g on unchanged.
+    case Activation::ELU: return z <= T(0) ? g * T(a.param) * exp_(z) : g;
   }
   return g;
 }
@@ -202,17 +203,35 @@ struct Maximum {
 struct Minimum {
   template <class T> NUDGE_HD T operator()(T a, T b) const { return isnan_(a) || a < b ? a : b; }
 };
+
+// ---- predicates (bool results) -----------------------------------------------------------------
+// IEEE comparisons: anything compared with NaN is false, except Ne, which is true.
 struct Eq {
-  template <class T> NUDGE_HD T operator()(T a, T b) const { return a == b ? T(1) : T(0); }
+  template <class T> NUDGE_HD bool operator()(T a, T b) const { return a == b; }
+};
+struct Ne {
+  template <class T> NUDGE_HD bool operator()(T a, T b) const { return a != b; }
 };
 struct Lt {
-  template <class T> NUDGE_HD T operator()(T a, T b) const { return a < b ? T(1) : T(0); }
+  template <class T> NUDGE_HD bool operator()(T a, T b) const { return a < b; }
+};
+struct Le {
+  template <class T> NUDGE_HD bool operator()(T a, T b) const { return a <= b; }
 };
 struct Gt {
-  template <class T> NUDGE_HD T operator()(T a, T b) const { return a > b ? T(1) : T(0); }
+  template <class T> NUDGE_HD bool operator()(T a, T b) const { return a > b; }
 };
-struct KeepWhere {
-  template <class T> NUDGE_HD T operator()(T value, T mask) const { return mask <= T(0) ? T(0) : value; }
+struct Ge {
+  template <class T> NUDGE_HD bool operator()(T a, T b) const { return a >= b; }
+};
+struct LogicalAnd {
+  template <class T> NUDGE_HD bool operator()(T a, T b) const { return a != T(0) && b != T(0); }
+};
+struct LogicalOr {
+  template <class T> NUDGE_HD bool operator()(T a, T b) const { return a != T(0) || b != T(0); }
+};
+struct LogicalXor {
+  template <class T> NUDGE_HD bool operator()(T a, T b) const { return (a != T(0)) != (b != T(0)); }
 };
 
 /// f(x, s) and f(s, x) as unary functors: a tensor-scalar op is a unary map.
@@ -226,13 +245,22 @@ template <class F, class T> struct ScalarFirst {
   T s;
   NUDGE_HD T operator()(T x) const { return f(s, x); }
 };
+/// A predicate against a scalar right-hand side, as a unary map T -> bool.
+template <class F, class T> struct CompareWithScalar {
+  F f;
+  T s;
+  NUDGE_HD bool operator()(T x) const { return f(x, s); }
+};
 
 /// Dtype conversion for copies. Float to int64 follows one rule on both backends (C++ leaves it
 /// undefined, and x86 and the GPU disagree): truncate toward zero, saturate out-of-range values
 /// and ±inf to INT64_MIN/INT64_MAX, NaN to 0 (what the GPU's conversion instruction does).
+/// To bool: nonzero is true, NaN included; from bool: 0 or 1.
 template <class To> struct Cast {
   template <class From> NUDGE_HD To operator()(From x) const {
-    if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
+    if constexpr (std::is_same_v<To, bool>) {
+      return x != From(0);  // PyTorch's rule: nonzero, NaN included, is true
+    } else if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
       if (x != x) return To(0);
       // 2^63 is exact in float and double; every float below it converts without overflow.
       constexpr From limit = From(9223372036854775808.0);
@@ -317,11 +345,27 @@ template <class T, class K> void visit_binary(BinaryOp op, K&& k) {
       NUDGE_FAIL("div has no kernel for ", dtype_name(dtype_of<T>()));
     case BinaryOp::Maximum: return k(Maximum{});
     case BinaryOp::Minimum: return k(Minimum{});
-    case BinaryOp::Eq: return k(Eq{});
-    case BinaryOp::Lt: return k(Lt{});
-    case BinaryOp::Gt: return k(Gt{});
-    case BinaryOp::KeepWhere: return k(KeepWhere{});
   }
+}
+
+/// Calls `k(functor)` with the predicate of `op` (every dtype, bool included).
+template <class K> void visit_compare(CompareOp op, K&& k) {
+  switch (op) {
+    case CompareOp::Eq: return k(Eq{});
+    case CompareOp::Ne: return k(Ne{});
+    case CompareOp::Lt: return k(Lt{});
+    case CompareOp::Le: return k(Le{});
+    case CompareOp::Gt: return k(Gt{});
+    case CompareOp::Ge: return k(Ge{});
+    case CompareOp::LogicalAnd: return k(LogicalAnd{});
+    case CompareOp::LogicalOr: return k(LogicalOr{});
+    case CompareOp::LogicalXor: return k(LogicalXor{});
+  }
+}
+
+/// A predicate against a scalar as a unary functor T -> bool.
+template <class T, class K> void visit_compare_scalar(CompareOp op, Scalar scalar, K&& k) {
+  visit_compare(op, [&](auto f) { k(CompareWithScalar<decltype(f), T>{f, scalar.to<T>()}); });
 }
 
 /// A tensor-scalar op as a unary functor.

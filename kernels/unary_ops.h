@@ -14,6 +14,10 @@ struct Neg {
 struct Abs {
   template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? neg_(x) : x; }
 };
+/// −1, 0 or 1; 0 for NaN (PyTorch's sign, whose NaN rule abs's gradient relies on).
+struct Sign {
+  template <class T> NUDGE_HD T operator()(T x) const { return x > T(0) ? T(1) : x < T(0) ? T(-1) : T(0); }
+};
 struct Relu {
   // NaN stays NaN (x > 0 is false for NaN, so test the other way round).
   template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? T(0) : x; }
@@ -71,6 +75,7 @@ template <class T> struct PowScalar {
 #define NUDGE_UNARY_OPS(X)               \
   X(Neg, "neg", Neg{}, false)            \
   X(Abs, "abs", Abs{}, false)            \
+  X(Sign, "sign", Sign{}, false)         \
   X(Relu, "relu", Relu{}, false)         \
   X(Exp, "exp", Exp{}, true)             \
   X(Log, "log", Log{}, true)             \

@@ -32,7 +32,7 @@ Tensor Embedding::forward(const Tensor& indices) {
   Tensor rows = index_select(weight, 0, indices.reshape({-1}));
   if (padding_idx_) {
     // The padding rows' values as they are, their gradient cut: where(not padding, rows, rows.detach()).
-    const Tensor not_padding = 1 - eq(indices.reshape({-1, 1}), *padding_idx_);
+    const Tensor not_padding = ne(indices.reshape({-1, 1}), *padding_idx_);
     rows = where(not_padding, rows, rows.detach());
   }
   return rows.reshape(out_shape);

@@ -28,12 +28,13 @@ const char* safetensors_dtype(DType dtype) {
     case DType::Float32: return "F32";
     case DType::Float64: return "F64";
     case DType::Int64: return "I64";
+    case DType::Bool: return "BOOL";
   }
   return "?";
 }
 
 bool parse_dtype(const std::string& name, DType& out) {
-  for (DType d : {kFloat32, kFloat64, kInt64})
+  for (DType d : {kFloat32, kFloat64, kInt64, kBool})
     if (name == safetensors_dtype(d)) {
       out = d;
       return true;
@@ -125,7 +126,7 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& sou
         " needs dtype, shape and data_offsets");
     Entry e{name, kFloat32, {}, 0, 0};
     NUDGE_CHECK_AS(FormatError, info["dtype"].is_string() && parse_dtype(info["dtype"].get<std::string>(), e.dtype),
-                   what, " has dtype ", info["dtype"].dump(), "; nudge reads F32, F64 and I64");
+                   what, " has dtype ", info["dtype"].dump(), "; nudge reads F32, F64, I64 and BOOL");
     const json& shape = info["shape"];
     NUDGE_CHECK_AS(FormatError, shape.is_array(), what, ": shape must be an array");
     for (const json& d : shape) {
@@ -169,6 +170,12 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& sou
                  " bytes after the last tensor (corrupt file?)");
 
   for (const Entry& e : entries) {
+    if (e.dtype == kBool) {  // a C++ bool must hold 0 or 1; any other byte is a corrupt file
+      const auto* first = bytes.data() + data_start + e.begin;
+      const auto* bad = std::find_if(first, first + (e.end - e.begin), [](auto b) { return std::uint8_t(b) > 1; });
+      NUDGE_CHECK_AS(FormatError, bad == first + (e.end - e.begin), where, ": tensor \"", e.name,
+                     "\" is BOOL but holds the byte ", int(std::uint8_t(*bad)), " (only 0 and 1 are booleans)");
+    }
     Tensor t = empty(e.shape, TensorOptions(e.dtype));
     if (e.end > e.begin) std::memcpy(t.data_ptr(), bytes.data() + data_start + e.begin, e.end - e.begin);
     file.tensors.emplace_back(e.name, t.to(device));

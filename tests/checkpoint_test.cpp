@@ -117,7 +117,7 @@ TEST(Safetensors, BrokenFilesAreClearErrors) {
       {header_with("{\"w\": [1, 2"), {"not valid JSON"}},
       {header_with("[1]"), {"must be a JSON object"}},
       {header_with(R"({"w":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}})") + "ab",
-       {"\"w\"", "\"BF16\"", "F32, F64 and I64"}},
+       {"\"w\"", "\"BF16\"", "F32, F64, I64 and BOOL"}},
       {header_with(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})") + "abcd", {"needs 8 bytes", "span 4"}},
       {header_with(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})") + "abcd", {"integers from 0"}},
       {header_with(R"({"w":{"dtype":"F32","shape":[1]}})"), {"needs dtype, shape and data_offsets"}},

@@ -118,7 +118,8 @@ std::vector<OpCase> op_cases() {
        positive},
       {"scalar_masks", 1,
        [](I x) {
-         return Inputs{gt(x[0], 0.5), lt(x[0], 0.5), eq(x[0], 1.0)};
+         return Inputs{gt(x[0], 0.5), lt(x[0], 0.5), eq(x[0], 1.0),   ne(x[0], 1.0),
+                       le(x[0], 0.5), ge(x[0], 0.5), sign(x[0] - 0.5)};
        }},
       {"add", 2, [](I x) { return Inputs{x[0] + x[1]}; }},
       {"sub", 2, [](I x) { return Inputs{x[0] - x[1]}; }},
@@ -128,7 +129,26 @@ std::vector<OpCase> op_cases() {
       {"minimum", 2, [](I x) { return Inputs{minimum(x[0], x[1])}; }},
       {"masks", 2,
        [](I x) {
-         return Inputs{eq(x[0], x[0]), lt(x[0], x[1]), gt(x[0], x[1])};
+         // Bool results, also through the logical ops, reductions and conversions of masks.
+         const Tensor p = lt(x[0], x[1]), q = gt(x[0], 0.5);
+         return Inputs{eq(x[0], x[0]),
+                       p,
+                       gt(x[0], x[1]),
+                       ne(x[0], x[1]),
+                       le(x[0], x[1]),
+                       ge(x[0], x[1]),
+                       p & q,
+                       p | q,
+                       p ^ q,
+                       ~p,
+                       logical_and(x[0], x[1]),
+                       isnan(x[0]),
+                       sum(p),
+                       mean(p),
+                       any(p),
+                       all(q),
+                       p.to(kFloat64),
+                       where(p, q, ~q)};
        }},
       {"inplace", 2,
        [](I x) {

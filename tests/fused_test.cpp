@@ -19,10 +19,8 @@ Tensor composed_activation(const Tensor& z, const ActivationSpec& act) {
     case Activation::GELUTanh: return 0.5 * z * (1 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z)));
     case Activation::SiLU: return z * sigmoid(z);
     case Activation::LeakyReLU: return relu(z) - act.param * relu(-z);
-    case Activation::Softplus: {  // z itself past the threshold (βz stays small enough for exp here)
-      const Tensor linear_part = gt(z * act.param, act.threshold);
-      return log1p(exp(z * act.param)) / act.param * (1 - linear_part) + z * linear_part;
-    }
+    case Activation::Softplus:  // z itself past the threshold
+      return where(z * act.param > act.threshold, z, log1p(exp(z * act.param)) / act.param);
     case Activation::ELU: return relu(z) + act.param * expm1(-relu(-z));
     case Activation::GELU: break;
   }

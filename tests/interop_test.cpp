@@ -23,7 +23,8 @@ TEST(Interop, ExportForTorch) {
   const Tensor x = randn({5, 4});
   NoGradGuard no_grad;
   save(model, dir + "/model.safetensors");
-  save({{"input", x}, {"output", model(x)}}, dir + "/io.safetensors");
+  const Tensor y = model(x);
+  save({{"input", x}, {"output", y}, {"positive", y > 0}}, dir + "/io.safetensors");
 }
 
 TEST(Interop, ImportFromTorch) {
@@ -33,10 +34,14 @@ TEST(Interop, ImportFromTorch) {
   nn::Sequential model = mlp();
   load(model, dir + "/torch_model.safetensors");
   const serialization::NamedTensors io = load(dir + "/torch_io.safetensors");
-  Tensor input, output;
-  for (const auto& [name, t] : io) (name == "input" ? input : output) = t;
+  Tensor input, output, positive;
+  for (const auto& [name, t] : io) (name == "input" ? input : name == "output" ? output : positive) = t;
   NoGradGuard no_grad;
   EXPECT_TRUE(all_close(model(input), output, 1e-5, 1e-5));
+  // PyTorch's torch.bool mask arrives as a bool tensor with the same values.
+  ASSERT_TRUE(positive.defined());
+  EXPECT_EQ(positive.dtype(), kBool);
+  EXPECT_TRUE(all(positive == (output > 0)).item<bool>());
   for (const Device d : test_devices()) {
     if (d.is_cuda() && !cuda::is_available()) continue;
     nn::Sequential on_device = mlp();
@@ -83,14 +88,20 @@ void expect_layer_matches(nn::Module& layer, const TorchLayers& torch_side, cons
   const Tensor y = layer(x);
   EXPECT_TRUE(all_close(y.cpu(), torch_side(name + ".output"), kTol, kTol));
   y.backward(torch_side(name + ".upstream").to(device));
-  if (is_floating(x.dtype())) EXPECT_TRUE(all_close(x.grad().cpu(), torch_side(name + ".grad_input"), kTol, kTol));
+  if (is_floating(x.dtype())) {
+    EXPECT_TRUE(all_close(x.grad().cpu(), torch_side(name + ".grad_input"), kTol, kTol));
+  }
   for (const auto& [param, grad] : torch_side.with_prefix(name + ".grad.")) {
     for (const auto& [own, p] : layer.named_parameters())
-      if (own == param) EXPECT_TRUE(all_close(p.grad().cpu(), grad, kTol, kTol)) << "gradient of " << param;
+      if (own == param) {
+        EXPECT_TRUE(all_close(p.grad().cpu(), grad, kTol, kTol)) << "gradient of " << param;
+      }
   }
   for (const auto& [buffer, value] : torch_side.with_prefix(name + ".after.")) {
     for (const auto& [own, b] : layer.named_buffers())
-      if (own == buffer) EXPECT_TRUE(all_close(b.cpu().to(value.dtype()), value, kTol, kTol)) << "buffer " << buffer;
+      if (own == buffer) {
+        EXPECT_TRUE(all_close(b.cpu().to(value.dtype()), value, kTol, kTol)) << "buffer " << buffer;
+      }
   }
   for (const auto& [key, eval_input] : torch_side.with_prefix(name + ".eval_input")) {
     (void)key;

@@ -5,23 +5,37 @@
 namespace nudge::kernels::cpu {
 
 void unary(int, const UnaryCall& call) {
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_numeric_dtype(call.dtype, unary_name(call.op), [&](auto tag) {
     using T = decltype(tag);
     fn::visit_unary<T>(call.op, call.scalar, [&](auto f) { map_unary<T, T>(call.loop, f); });
   });
 }
 
 void binary(int, const BinaryCall& call) {
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_numeric_dtype(call.dtype, "binary op", [&](auto tag) {
     using T = decltype(tag);
     fn::visit_binary<T>(call.op, [&](auto f) { map_binary<T>(call.loop, f); });
   });
 }
 
 void binary_scalar(int, const BinaryScalarCall& call) {
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_numeric_dtype(call.dtype, "binary op", [&](auto tag) {
     using T = decltype(tag);
     fn::visit_binary_scalar<T>(call.op, call.scalar, call.scalar_first, [&](auto f) { map_unary<T, T>(call.loop, f); });
+  });
+}
+
+void compare(int, const CompareCall& call) {
+  visit_dtype(call.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    fn::visit_compare(call.op, [&](auto f) { map_binary<T, decltype(f), bool>(call.loop, f); });
+  });
+}
+
+void compare_scalar(int, const CompareScalarCall& call) {
+  visit_dtype(call.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    fn::visit_compare_scalar<T>(call.op, call.scalar, [&](auto f) { map_unary<bool, T>(call.loop, f); });
   });
 }
 

@@ -29,22 +29,25 @@ template <int N, class F> void for_each_element(const StridedLoop<N>& loop, F f)
 
 void index(int, const IndexCall& call) {
   if (call.loop.numel == 0) return;
-  visit_dtype(call.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    const std::int64_t* idx = operand<const std::int64_t>(call.loop, 1);
-    if (call.op == IndexOp::Gather) {
+  const std::int64_t* idx = operand<const std::int64_t>(call.loop, 1);
+  if (call.op == IndexOp::Gather) {
+    visit_dtype(call.dtype, [&](auto tag) {  // a gather moves elements: bool included
+      using T = decltype(tag);
       T* out = operand<T>(call.loop, 0);
       const T* self = operand<const T>(call.loop, 2);
       for_each_element(
           call.loop, [&](const std::int64_t(&off)[3]) { out[off[0]] = self[off[2] + idx[off[1]] * call.dim_stride]; });
-    } else {
-      T* target = operand<T>(call.loop, 0);
-      const T* src = operand<const T>(call.loop, 2);
-      for_each_element(call.loop, [&](const std::int64_t(&off)[3]) {
-        T& slot = target[off[0] + idx[off[1]] * call.dim_stride];
-        slot = fn::add_(slot, src[off[2]]);
-      });
-    }
+    });
+    return;
+  }
+  visit_numeric_dtype(call.dtype, "scatter_add", [&](auto tag) {
+    using T = decltype(tag);
+    T* target = operand<T>(call.loop, 0);
+    const T* src = operand<const T>(call.loop, 2);
+    for_each_element(call.loop, [&](const std::int64_t(&off)[3]) {
+      T& slot = target[off[0] + idx[off[1]] * call.dim_stride];
+      slot = fn::add_(slot, src[off[2]]);
+    });
   });
 }
 

@@ -22,9 +22,9 @@ template <class Out, class In, class F> void map_unary(const StridedLoop<2>& loo
   }
 }
 
-/// out[i] = f(a[i], b[i]).
-template <class T, class F> void map_binary(const StridedLoop<3>& loop, F f) {
-  T* out = kernels::operand<T>(loop, 0);
+/// out[i] = f(a[i], b[i]) with operands of type T and results of type Out.
+template <class T, class F, class Out = T> void map_binary(const StridedLoop<3>& loop, F f) {
+  Out* out = kernels::operand<Out>(loop, 0);
   const T* a = kernels::operand<const T>(loop, 1);
   const T* b = kernels::operand<const T>(loop, 2);
   if (loop.contiguous) {

@@ -46,7 +46,7 @@ template <class T, class R> void reduce_rows(const ReduceCall& call, R reducer) 
 }  // namespace
 
 void reduce(int, const ReduceCall& call) {
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_numeric_dtype(call.dtype, "reduction", [&](auto tag) {
     using T = decltype(tag);
     fn::visit_reducer<T>(call.op, [&](auto reducer) { reduce_rows<T>(call, reducer); });
   });

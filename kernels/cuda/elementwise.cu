@@ -25,18 +25,21 @@ __global__ void map1_dense(std::int64_t n, Out* __restrict__ out, const In* __re
   for (std::int64_t i = nvec * V + first; i < n; i += stride) out[i] = f(in[i]);
 }
 
-template <int V, class T, class F>
-__global__ void map2_dense(std::int64_t n, T* __restrict__ out, const T* __restrict__ a, const T* __restrict__ b, F f) {
+/// out[i] = f(a[i], b[i]) over dense arrays: operands of type T, results of type Out (bool for
+/// the predicates).
+template <int V, class Out, class T, class F>
+__global__ void map2_dense(std::int64_t n, Out* __restrict__ out, const T* __restrict__ a, const T* __restrict__ b,
+                           F f) {
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
   const std::int64_t first = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const std::int64_t nvec = n / V;
   for (std::int64_t i = first; i < nvec; i += stride) {
     const Vec<T, V> x = reinterpret_cast<const Vec<T, V>*>(a)[i];
     const Vec<T, V> y = reinterpret_cast<const Vec<T, V>*>(b)[i];
-    Vec<T, V> z;
+    Vec<Out, V> z;
 #pragma unroll
     for (int j = 0; j < V; ++j) z.v[j] = f(x.v[j], y.v[j]);
-    reinterpret_cast<Vec<T, V>*>(out)[i] = z;
+    reinterpret_cast<Vec<Out, V>*>(out)[i] = z;
   }
   for (std::int64_t i = nvec * V + first; i < n; i += stride) out[i] = f(a[i], b[i]);
 }
@@ -50,12 +53,12 @@ template <class Out, class In, class F> __global__ void map1_strided(StridedLoop
   }
 }
 
-template <class T, class F> __global__ void map2_strided(StridedLoop<3> loop, F f) {
+template <class Out, class T, class F> __global__ void map2_strided(StridedLoop<3> loop, F f) {
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
   for (std::int64_t i = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < loop.numel; i += stride) {
     std::int64_t off[3];
     kernels::strided_offsets(loop, i, off);
-    kernels::operand<T>(loop, 0)[off[0]] =
+    kernels::operand<Out>(loop, 0)[off[0]] =
         f(kernels::operand<const T>(loop, 1)[off[1]], kernels::operand<const T>(loop, 2)[off[2]]);
   }
 }
@@ -101,21 +104,20 @@ template <class Out, class In, class F> void launch_map1(int device, const Strid
   NUDGE_CUDA_CHECK_LAUNCH();
 }
 
-template <class T, class F> void launch_map2(int device, const StridedLoop<3>& loop, F f) {
+template <class T, class Out = T, class F> void launch_map2(int device, const StridedLoop<3>& loop, F f) {
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
   if (loop.numel == 0) return;
   if (loop.contiguous) {
-    constexpr int V = 16 / sizeof(T);
-    T* out = static_cast<T*>(loop.data[0]);
+    constexpr int V = 16 / sizeof(T);  // 128-bit operand loads; the (narrower) results follow
+    Out* out = static_cast<Out*>(loop.data[0]);
     const T* a = static_cast<const T*>(loop.data[1]);
     const T* b = static_cast<const T*>(loop.data[2]);
-    const std::size_t bytes = sizeof(T) * V;
-    if (aligned_to(out, bytes) && aligned_to(a, bytes) && aligned_to(b, bytes))
+    if (aligned_to(out, sizeof(Out) * V) && aligned_to(a, sizeof(T) * V) && aligned_to(b, sizeof(T) * V))
       map2_dense<V><<<grid_for(loop.numel / V, ctx), kBlockThreads, 0, ctx.stream>>>(loop.numel, out, a, b, f);
     else map2_dense<1><<<grid_for(loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(loop.numel, out, a, b, f);
   } else {
-    map2_strided<T><<<grid_for(loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(loop, f);
+    map2_strided<Out, T><<<grid_for(loop.numel, ctx), kBlockThreads, 0, ctx.stream>>>(loop, f);
   }
   NUDGE_CUDA_CHECK_LAUNCH();
 }
@@ -123,24 +125,38 @@ template <class T, class F> void launch_map2(int device, const StridedLoop<3>& l
 }  // namespace
 
 void unary(int device, const UnaryCall& call) {
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_numeric_dtype(call.dtype, unary_name(call.op), [&](auto tag) {
     using T = decltype(tag);
     fn::visit_unary<T>(call.op, call.scalar, [&](auto f) { launch_map1<T, T>(device, call.loop, f); });
   });
 }
 
 void binary(int device, const BinaryCall& call) {
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_numeric_dtype(call.dtype, "binary op", [&](auto tag) {
     using T = decltype(tag);
     fn::visit_binary<T>(call.op, [&](auto f) { launch_map2<T>(device, call.loop, f); });
   });
 }
 
 void binary_scalar(int device, const BinaryScalarCall& call) {
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_numeric_dtype(call.dtype, "binary op", [&](auto tag) {
     using T = decltype(tag);
     fn::visit_binary_scalar<T>(call.op, call.scalar, call.scalar_first,
                                [&](auto f) { launch_map1<T, T>(device, call.loop, f); });
+  });
+}
+
+void compare(int device, const CompareCall& call) {
+  visit_dtype(call.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    fn::visit_compare(call.op, [&](auto f) { launch_map2<T, bool>(device, call.loop, f); });
+  });
+}
+
+void compare_scalar(int device, const CompareScalarCall& call) {
+  visit_dtype(call.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    fn::visit_compare_scalar<T>(call.op, call.scalar, [&](auto f) { launch_map1<bool, T>(device, call.loop, f); });
   });
 }
 

@@ -54,13 +54,16 @@ void index(int device, const IndexCall& call) {
   if (call.loop.numel == 0) return;
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
-  visit_dtype(call.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    const unsigned grid = grid_for(call.loop.numel, ctx);
-    if (call.op == IndexOp::Gather)
-      gather_kernel<T><<<grid, kBlockThreads, 0, ctx.stream>>>(call.loop, call.dim_stride);
-    else scatter_add_kernel<T><<<grid, kBlockThreads, 0, ctx.stream>>>(call.loop, call.dim_stride);
-  });
+  const unsigned grid = grid_for(call.loop.numel, ctx);
+  if (call.op == IndexOp::Gather) {
+    visit_dtype(call.dtype, [&](auto tag) {  // a gather moves elements: bool included
+      gather_kernel<decltype(tag)><<<grid, kBlockThreads, 0, ctx.stream>>>(call.loop, call.dim_stride);
+    });
+  } else {
+    visit_numeric_dtype(call.dtype, "scatter_add", [&](auto tag) {
+      scatter_add_kernel<decltype(tag)><<<grid, kBlockThreads, 0, ctx.stream>>>(call.loop, call.dim_stride);
+    });
+  }
   NUDGE_CUDA_CHECK_LAUNCH();
 }
 

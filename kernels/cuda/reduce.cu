@@ -202,7 +202,7 @@ template <class T, class R> void launch_reduce(int device, const ReduceCall& cal
 }  // namespace
 
 void reduce(int device, const ReduceCall& call) {
-  visit_dtype(call.dtype, [&](auto tag) {
+  visit_numeric_dtype(call.dtype, "reduction", [&](auto tag) {
     using T = decltype(tag);
     fn::visit_reducer<T>(call.op, [&](auto reducer) { launch_reduce<T>(device, call, reducer); });
   });

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 TORCH_MAJOR = int(torch.__version__.split(".")[0])
-FLOAT_OPS_UNARY = ["neg", "exp", "expm1", "log", "log1p", "sqrt", "abs", "sigmoid", "tanh", "relu"]
+FLOAT_OPS_UNARY = ["neg", "exp", "expm1", "log", "log1p", "sqrt", "abs", "sign", "sigmoid", "tanh", "relu"]
 # Activations with their parameter choices: name -> (PyTorch call, parameter sets).
 ACTIVATIONS = {
     "gelu": (lambda x, o: F.gelu(x), [{}]),
@@ -44,7 +44,11 @@ ACTIVATIONS = {
                                                                        {"beta": 2.0, "threshold": 5.0}]),
     "elu": (lambda x, o: F.elu(x, o["alpha"]), [{"alpha": 1.0}, {"alpha": 0.7}]),
 }
-FLOAT_OPS_BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "eq", "lt", "gt"]
+COMPARISONS = ["eq", "ne", "lt", "le", "gt", "ge"]
+FLOAT_OPS_BINARY = ["add", "sub", "mul", "div", "maximum", "minimum"] + COMPARISONS
+# Ops on bool masks (and, for the logical ones, any dtype).
+MASK_OPS = ["logical_and", "logical_or", "logical_xor", "logical_not", "any", "all", "any_dim", "all_dim", "sum", "mean",
+            "where", "masked_fill", "to_float64", "eq", "ne", "max", "argmax_dim"]
 SPECIALS = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 1e300, -1e300, 1e-300, math.inf, -math.inf, math.nan]
 
 
@@ -90,10 +94,26 @@ def torch_op(name, o, a):
         if name == "div" and not a[0].is_floating_point():
             raise RuntimeError("integer division")
         return getattr(torch, name)(a[0], a[1])
-    if name in ("eq", "lt", "gt"):
+    if name in COMPARISONS or name in ("logical_and", "logical_or", "logical_xor"):
         if a[0].dtype != a[1].dtype:
             raise RuntimeError("mixed dtypes")
-        return getattr(torch, name)(a[0], a[1]).to(a[0].dtype)
+        return getattr(torch, name)(a[0], a[1])
+    if name in ("logical_not", "isnan", "any", "all"):
+        return getattr(torch, name)(a[0])
+    if name in ("any_dim", "all_dim"):
+        return getattr(torch, name[:3])(a[0], o["dim"], keepdim=o["keepdim"])
+    if name == "where":
+        if a[0].dtype != torch.bool or a[1].dtype != a[2].dtype:
+            raise RuntimeError("the generator passes a bool condition and values of one dtype")
+        return torch.where(a[0], a[1], a[2])
+    if name == "masked_fill":
+        if a[0].dtype != torch.bool:
+            raise RuntimeError("the generator passes a bool mask")
+        if not a[1].is_floating_point() and a[1].dtype != torch.bool:
+            raise RuntimeError("the generator fills float and bool tensors only")
+        return a[1].masked_fill(a[0], o["scalar"])
+    if name == "to_float64":
+        return a[0].to(torch.float64)
     if name == "add_scalar":
         return a[0] + o["scalar"]
     if name == "mul_scalar":
@@ -244,10 +264,11 @@ def _shape_error():
 def make_inputs(program, dtype_override=None):
     tensors = []
     for spec in program["inputs"]:
-        dtype = {"float64": torch.float64, "float32": torch.float32, "int64": torch.int64}[spec.get("dtype", "float64")]
+        dtype = {"float64": torch.float64, "float32": torch.float32, "int64": torch.int64,
+                 "bool": torch.bool}[spec.get("dtype", "float64")]
         if dtype_override is not None and dtype.is_floating_point:
             dtype = dtype_override
-        if dtype == torch.int64:
+        if dtype in (torch.int64, torch.bool):
             values = [int(v) for v in spec["values"]]
         else:
             values = [dec_float(v) for v in spec["values"]]
@@ -294,7 +315,7 @@ def decode_nudge(result):
         for r in result.get(group) or []:
             if r is None:
                 continue
-            if r["dtype"] == "int64":
+            if r["dtype"] in ("int64", "bool"):
                 r["values"] = [int(v) for v in r["values"]]
             else:
                 r["values"] = [dec_float(v) for v in r["values"]]
@@ -341,6 +362,8 @@ def random_shape(rng):
 def random_input(rng, dtype, special_rate):
     shape = random_shape(rng)
     n = math.prod(shape)
+    if rng.random() < 0.06:
+        return {"shape": shape, "dtype": "bool", "values": [rng.choice(["0", "1"]) for _ in range(n)], "grad": False}
     if rng.random() < 0.15:
         values = [rng.choice([-100, -1, 0, 0, 1, 1, 2, 3]) for _ in range(n)]
         return {"shape": shape, "dtype": "int64", "values": [str(v) for v in values], "grad": False}
@@ -366,8 +389,11 @@ def random_op(rng, values):
     """An op dict over existing tensor indices (it may be invalid: PyTorch decides)."""
     floats = [i for i, t in enumerate(values) if t.is_floating_point()]
     ints = [i for i, t in enumerate(values) if t.dtype == torch.int64]
+    masks = [i for i, t in enumerate(values) if t.dtype == torch.bool]
     anyt = list(range(len(values)))
     pick = rng.choice
+    if masks and rng.random() < 0.3:
+        return random_mask_op(rng, values, masks, anyt)
     kind = rng.random()
     if kind < 0.22 and floats:
         i = pick(floats)
@@ -501,6 +527,24 @@ def random_op(rng, values):
     return {"op": name, "args": [i, pick(others)]} if others else None
 
 
+def random_mask_op(rng, values, masks, anyt):
+    """An op that reads a bool mask: logic, counting, selecting, converting."""
+    pick = rng.choice
+    name = pick(MASK_OPS)
+    i = pick(masks)
+    if name in ("logical_and", "logical_or", "logical_xor", "eq", "ne"):
+        return {"op": name, "args": [i, pick(masks if rng.random() < 0.8 else anyt)]}
+    if name in ("any_dim", "all_dim", "argmax_dim"):
+        return {"op": name, "args": [i], "dim": pick_dim(rng, values[i]), "keepdim": rng.random() < 0.4}
+    if name == "where":
+        a = pick(anyt)
+        same = [j for j in anyt if values[j].dtype == values[a].dtype]
+        return {"op": name, "args": [i, a, pick(same)]}
+    if name == "masked_fill":
+        return {"op": name, "args": [i, pick(anyt)], "scalar": pick([0.0, -1.5, 1.0])}
+    return {"op": name, "args": [i]}
+
+
 def generate(seed, dtype="float64"):
     rng = random.Random(seed)
     special_rate = rng.choice([0.0, 0.1, 0.3])
@@ -520,8 +564,6 @@ def generate(seed, dtype="float64"):
                     program["ops"].append(o)
                     return program
                 continue
-            if result.dtype == torch.bool:
-                continue
             program["ops"].append(o)
             values.append(result)
             break
@@ -534,7 +576,7 @@ def magnitude(program, upto):
     """The largest finite |value| among the inputs: the scale a reordered sum may err by."""
     m = 1.0
     for spec in program["inputs"]:
-        if spec.get("dtype") == "int64":
+        if spec.get("dtype") in ("int64", "bool"):
             continue
         for v in spec["values"]:
             x = dec_float(v)
@@ -619,6 +661,13 @@ def documented(program, t, n, message):
     if "gelu" in ops and "gradient" in message and program["inputs"][0]["dtype"] == "float32":
         # torch.ops.aten.gelu_backward(g.t(), x) is all zeros in float32 on this PyTorch 1.13 build.
         return "PyTorch 1.13's float32 GELU backward returns zeros for a non-contiguous upstream gradient (its bug)"
+    if any(o["op"] == "norm" and o["p"] == "inf" for o in program["ops"]) and message.startswith("gradient") and \
+            re.search(r": nan vs nudge -?0\.0", message):
+        return ("a NaN upstream gradient through the ∞-norm: PyTorch multiplies it by the mask of largest elements "
+                "(NaN everywhere), nudge selects (NaN at those elements, 0 elsewhere), as for max")
+    if "elu" in ops and message.startswith("gradient") and "NaN position" in message:
+        # F.elu(x).backward() at x = NaN: 1.0 for a 3-element x, NaN for a 16-element one (verified).
+        return "ELU's gradient at a NaN input: PyTorch 1.13 gives g in its scalar loop, NaN in its vectorised one; nudge g"
     if {"var", "var_dim", "std", "std_dim"} & set(ops) and (
             ("gradient" in message and "nudge nan" in message) or
             (message.startswith("backward raises") and ("StdBackward" in message or "VarBackward" in message))):
@@ -646,6 +695,14 @@ def documented(program, t, n, message):
         return "matmul takes 1-D to 3-D operands (batched 3-D); PyTorch broadcasts any number of batch dims"
     if nudge_first and ("linear: bias" in nerr or "linear: input" in nerr):
         return "linear takes weight [out, in] and bias [out]; PyTorch's F.linear also takes a 1-D weight, any bias shape"
+    terr = t.get("error", "")
+    if nudge_first and "arithmetic on a bool tensor" in nerr:
+        return "arithmetic on bool masks is refused (PyTorch promotes them, or reads + as or): .to(dtype) or logical ops"
+    torch_first = "error" in t and ("error" not in n or n["at"] > t["at"])
+    if torch_first and "mean(): could not infer output dtype" in terr:
+        return "mean of a bool mask is the fraction that is true (float32); PyTorch asks for a cast first"
+    if torch_first and re.search(r"arg(max|min)_cpu\" not implemented for 'Bool'", terr):
+        return "argmax/argmin of a bool mask give the first True (False); PyTorch 1.13 has no kernel for them"
     if "error" in n and "error" not in t and "in-place" in nerr and "requires grad" in nerr:
         return "in-place ops are never recorded: refused on tensors that require grad"
     return None
@@ -709,7 +766,7 @@ def shrink(program, fails):
                 else:
                     spec["grad"] = True
             for i, v in enumerate(spec["values"]):
-                for simple in (["0", "1"] if spec.get("dtype") == "int64" else [enc_float(0.0), enc_float(1.0)]):
+                for simple in (["0", "1"] if spec.get("dtype") in ("int64", "bool") else [enc_float(0.0), enc_float(1.0)]):
                     if v == simple:
                         break
                     spec["values"][i] = simple
@@ -747,7 +804,7 @@ def accuracy_problem(program, t32, t64, n32):
         if o["op"] not in ULP_JUDGED or any(a >= inputs for a in o["args"]):
             continue
         ref, tv, nv = t64["values"][k], t32["values"][k], n32["values"][k]
-        if ref["dtype"] == "int64" or len(ref["values"]) != len(nv["values"]):
+        if ref["dtype"] in ("int64", "bool") or len(ref["values"]) != len(nv["values"]):
             continue
         floor_scale = max([abs(x) for x in ref["values"] if math.isfinite(x)] + [0.0])
         for i, (r, a, b) in enumerate(zip(ref["values"], tv["values"], nv["values"])):

@@ -36,16 +36,17 @@ std::string hex(double v) {
 DType dtype_of_name(const std::string& name) {
   if (name == "float32") return kFloat32;
   if (name == "int64") return kInt64;
+  if (name == "bool") return kBool;
   return kFloat64;
 }
 
-std::string name_of(DType dtype) { return dtype == kFloat32 ? "float32" : dtype == kInt64 ? "int64" : "float64"; }
+std::string name_of(DType dtype) { return std::string(dtype_name(dtype)); }
 
 Shape shape_of(const json& j) { return j.get<std::vector<std::int64_t>>(); }
 
 json encode(const Tensor& t) {
   json values = json::array();
-  if (t.dtype() == kInt64) {
+  if (t.dtype() == kInt64 || t.dtype() == kBool) {
     for (const std::int64_t v : t.to_vector<std::int64_t>()) values.push_back(std::to_string(v));
   } else {
     for (const double v : t.to_vector<double>()) values.push_back(hex(v));
@@ -76,6 +77,7 @@ const std::map<std::string, OpFn>& ops() {
       {"expm1", [](const json&, const auto& a) { return expm1(a[0]); }},
       {"sqrt", [](const json&, const auto& a) { return sqrt(a[0]); }},
       {"abs", [](const json&, const auto& a) { return abs(a[0]); }},
+      {"sign", [](const json&, const auto& a) { return sign(a[0]); }},
       {"sigmoid", [](const json&, const auto& a) { return sigmoid(a[0]); }},
       {"tanh", [](const json&, const auto& a) { return tanh(a[0]); }},
       {"sin", [](const json&, const auto& a) { return sin(a[0]); }},
@@ -103,6 +105,21 @@ const std::map<std::string, OpFn>& ops() {
       {"eq", [](const json&, const auto& a) { return eq(a[0], a[1]); }},
       {"lt", [](const json&, const auto& a) { return lt(a[0], a[1]); }},
       {"gt", [](const json&, const auto& a) { return gt(a[0], a[1]); }},
+      {"ne", [](const json&, const auto& a) { return ne(a[0], a[1]); }},
+      {"le", [](const json&, const auto& a) { return le(a[0], a[1]); }},
+      {"ge", [](const json&, const auto& a) { return ge(a[0], a[1]); }},
+      {"logical_and", [](const json&, const auto& a) { return logical_and(a[0], a[1]); }},
+      {"logical_or", [](const json&, const auto& a) { return logical_or(a[0], a[1]); }},
+      {"logical_xor", [](const json&, const auto& a) { return logical_xor(a[0], a[1]); }},
+      {"logical_not", [](const json&, const auto& a) { return logical_not(a[0]); }},
+      {"isnan", [](const json&, const auto& a) { return isnan(a[0]); }},
+      {"any", [](const json&, const auto& a) { return any(a[0]); }},
+      {"all", [](const json&, const auto& a) { return all(a[0]); }},
+      {"any_dim", [](const json& o, const auto& a) { return any(a[0], o["dim"].get<std::int64_t>(), o["keepdim"].get<bool>()); }},
+      {"all_dim", [](const json& o, const auto& a) { return all(a[0], o["dim"].get<std::int64_t>(), o["keepdim"].get<bool>()); }},
+      {"where", [](const json&, const auto& a) { return where(a[0], a[1], a[2]); }},
+      {"masked_fill", [](const json& o, const auto& a) { return masked_fill(a[1], a[0], o["scalar"].get<double>()); }},
+      {"to_float64", [](const json&, const auto& a) { return a[0].to(kFloat64); }},
       {"clamp_min", [](const json& o, const auto& a) { return clamp_min(a[0], o["scalar"].get<double>()); }},
       {"sum", [](const json&, const auto& a) { return sum(a[0]); }},
       {"sum_dim", [](const json& o, const auto& a) { return sum(a[0], o["dim"].get<std::int64_t>(), o["keepdim"].get<bool>()); }},

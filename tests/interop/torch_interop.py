@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64}
+DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64, "BOOL": torch.bool}
 
 try:
     from safetensors.torch import load_file, save_file  # the reference implementation, where installed
@@ -64,7 +64,10 @@ def check(directory):
         got = model(io["input"])
     error = (got - io["output"]).abs().max().item()
     print(f"nudge -> torch: {READER} loaded the nudge checkpoint; max |torch - nudge| = {error:.3g}")
-    return error <= 1e-5
+    # nudge's bool mask (output > 0) reads as torch.bool with the same values.
+    mask_ok = io["positive"].dtype == torch.bool and torch.equal(io["positive"], io["output"] > 0)
+    print(f"nudge -> torch: a BOOL mask {'matches' if mask_ok else 'DOES NOT match'}")
+    return error <= 1e-5 and mask_ok
 
 
 def export(directory):
@@ -74,7 +77,7 @@ def export(directory):
     with torch.no_grad():
         y = model(x)
     save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, f"{directory}/torch_model.safetensors")
-    save_file({"input": x, "output": y}, f"{directory}/torch_io.safetensors")
+    save_file({"input": x, "output": y, "positive": y > 0}, f"{directory}/torch_io.safetensors")
     print(f"torch -> nudge: wrote a PyTorch state dict ({READER.replace('reader', 'writer')})")
     return True
 
