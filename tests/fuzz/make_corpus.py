@@ -33,6 +33,8 @@ write("safetensors", "overflow_shape", safetensors(
     {"w": {"dtype": "F32", "shape": [4611686018427387905], "data_offsets": [0, 4]}}, b"abcd"))
 write("safetensors", "overflow_pair", safetensors(
     {"w": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 0]}}))
+write("safetensors", "bool_mask", safetensors({"m": {"dtype": "BOOL", "shape": [2, 3], "data_offsets": [0, 6]}},
+                                              bytes([1, 0, 1, 1, 0, 2])))  # the 2 is refused
 write("safetensors", "truncated", safetensors(
     {"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, f32)[:-5])
 
