@@ -33,6 +33,8 @@ bool allow_tf32() { return tf32_allowed.load(); }
 
 void synchronize(int device) { dispatch::runtime(Device::cuda(device)).synchronize(device); }
 
+void* stream(int device) { return dispatch::runtime(Device::cuda(device)).stream(device); }
+
 std::size_t free_memory(int device) {
   if (device >= device_count()) return 0;
   return dispatch::runtime(Device::cuda(device)).free_memory(device);

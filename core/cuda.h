@@ -20,6 +20,9 @@ bool allow_tf32();
 std::size_t free_memory(int device = 0);
 /// Waits for all nudge work queued on `device`.
 void synchronize(int device = 0);
+/// The CUDA stream (a cudaStream_t) nudge queues `device`'s work on, in order: a library that
+/// launches its own device work on it (NCCL in nudge::distributed) is ordered with nudge's ops.
+void* stream(int device = 0);
 
 /// A marker in a device's queue of nudge work (a cudaEvent_t): record it after some work, then
 /// wait for that work (synchronize) or time it (elapsed_ms between two recorded events).

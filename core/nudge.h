@@ -3,6 +3,7 @@
 #include "core/autograd/engine.h"
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/gradcheck.h"
+#include "core/autograd/hooks.h"
 #include "core/autograd/node.h"
 #include "core/cuda.h"
 #include "core/cuda_graph.h"

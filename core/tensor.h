@@ -20,7 +20,8 @@ namespace nudge {
 
 namespace autograd {
 class Node;
-}
+struct LeafHooks;
+}  // namespace autograd
 
 /// The state behind a Tensor handle. Views have their own TensorImpl over a shared Storage.
 struct TensorImpl {
@@ -34,6 +35,7 @@ struct TensorImpl {
   std::shared_ptr<TensorImpl> grad;                // accumulated gradient (leaves)
   std::shared_ptr<autograd::Node> grad_fn;         // the op that produced this tensor (non-leaves)
   std::weak_ptr<autograd::Node> grad_accumulator;  // a leaf's sink; weak, as the sink owns the leaf
+  std::shared_ptr<autograd::LeafHooks> hooks;      // a leaf's post-accumulate hooks (autograd/hooks.h)
 };
 
 class Tensor {

@@ -27,8 +27,15 @@ DataLoader::DataLoader(std::shared_ptr<const TensorDataset> dataset, DataLoaderO
     : dataset_(std::move(dataset)), options_(options) {
   NUDGE_CHECK(dataset_ != nullptr, "DataLoader: the data set is null");
   NUDGE_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
+  NUDGE_CHECK(options_.num_replicas >= 1 && options_.rank >= 0 && options_.rank < options_.num_replicas,
+              "DataLoader: rank must lie in [0, num_replicas), got rank ", options_.rank, " of ",
+              options_.num_replicas);
+  NUDGE_CHECK(options_.num_replicas == 1 || dataset_->size() >= options_.num_replicas || !options_.drop_last,
+              "DataLoader: ", dataset_->size(), " examples cannot be dealt to ", options_.num_replicas,
+              " ranks with drop_last");
   order_.resize(static_cast<std::size_t>(dataset_->size()));
   std::iota(order_.begin(), order_.end(), 0);
+  if (options_.num_replicas > 1) deal_shard();
   if (options_.device.is_cuda() && options_.pin_memory && dataset_->device().is_cpu()) {
     for (int i = 0; i < kStagingBuffers; ++i) {
       auto staging = std::make_unique<Staging>();
@@ -43,8 +50,14 @@ DataLoader::~DataLoader() {
   for (auto& staging : staging_) staging->copied.synchronize();
 }
 
+std::int64_t DataLoader::num_samples() const {
+  const std::int64_t n = dataset_->size(), r = options_.num_replicas;
+  if (r == 1) return n;
+  return options_.drop_last ? n / r : (n + r - 1) / r;
+}
+
 std::int64_t DataLoader::num_batches() const {
-  const std::int64_t n = dataset_->size(), b = options_.batch_size;
+  const std::int64_t n = num_samples(), b = options_.batch_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -57,8 +70,25 @@ void DataLoader::make_order(std::int64_t epoch) {
 }
 
 void DataLoader::shuffle_order(std::int64_t epoch) {
+  order_.resize(static_cast<std::size_t>(dataset_->size()));
   std::iota(order_.begin(), order_.end(), 0);
-  if (!options_.shuffle) return;
+  if (options_.shuffle) shuffle(epoch);
+  if (options_.num_replicas > 1) deal_shard();
+}
+
+void DataLoader::deal_shard() {
+  // PyTorch's DistributedSampler: pad by repeating the start (or cut the tail), then every
+  // num_replicas-th example from `rank`.
+  const auto replicas = static_cast<std::size_t>(options_.num_replicas);
+  const std::size_t total = static_cast<std::size_t>(num_samples()) * replicas;
+  std::vector<std::int64_t> padded(order_);
+  for (std::size_t i = 0; padded.size() < total; ++i) padded.push_back(order_[i % order_.size()]);
+  padded.resize(total);
+  order_.clear();
+  for (std::size_t i = static_cast<std::size_t>(options_.rank); i < total; i += replicas) order_.push_back(padded[i]);
+}
+
+void DataLoader::shuffle(std::int64_t epoch) {
   // Fisher-Yates from a generator seeded by (seed, epoch) through SplitMix64's finaliser:
   // reproducible for a seed, new every epoch, and recomputable for any epoch on resume.
   std::uint64_t z = options_.seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(epoch);
@@ -125,7 +155,7 @@ void DataLoader::load_state_dict(const NamedTensors& state) {
 Batch DataLoader::load(std::int64_t batch_index) {
   position_ = batch_index + 1;
   const std::int64_t start = batch_index * options_.batch_size;
-  const std::int64_t rows = std::min(options_.batch_size, dataset_->size() - start);
+  const std::int64_t rows = std::min(options_.batch_size, num_samples() - start);
   if (!dataset_->device().is_cpu()) {
     Batch batch = dataset_->get(device_order_.narrow(0, start, rows));
     return {batch.input.to(options_.device), batch.target.to(options_.device)};

@@ -29,7 +29,7 @@
 namespace nudge::data {
 
 /// Designated initialisers follow the field order:
-/// `{.batch_size, .shuffle, .drop_last, .seed, .device, .pin_memory}`.
+/// `{.batch_size, .shuffle, .drop_last, .seed, .device, .pin_memory, .num_replicas, .rank}`.
 struct DataLoaderOptions {
   std::int64_t batch_size = 1;
   bool shuffle = false;
@@ -41,6 +41,13 @@ struct DataLoaderOptions {
   Device device = Device::cpu();
   /// Stage CUDA batches of a CPU data set in pinned memory and copy them asynchronously.
   bool pin_memory = true;
+  /// Distributed training (PyTorch's DistributedSampler): the epoch's order, the same permutation
+  /// on every rank, is dealt out like cards, example i to rank i mod num_replicas, so the ranks
+  /// see disjoint shards of equal size. Without drop_last the order is first padded by repeating
+  /// its start (every rank gets ceil(n / num_replicas) examples); with it, the tail that does not
+  /// divide evenly is dropped.
+  std::int64_t num_replicas = 1;
+  std::int64_t rank = 0;
 };
 
 class DataLoader {
@@ -79,6 +86,8 @@ class DataLoader {
   std::int64_t batch_size() const { return options_.batch_size; }
   const TensorDataset& dataset() const { return *dataset_; }
   const DataLoaderOptions& options() const { return options_; }
+  /// Examples per epoch on this rank (the data set's size without sharding).
+  std::int64_t num_samples() const;
   /// The example indices of the current epoch, in delivery order.
   const std::vector<std::int64_t>& order() const { return order_; }
   /// Epochs begun so far (1 during the first), and batches delivered in the current one.
@@ -97,6 +106,10 @@ class DataLoader {
   /// order_ for epoch `epoch`: the identity, or a shuffle seeded by (seed, epoch).
   void make_order(std::int64_t epoch);
   void shuffle_order(std::int64_t epoch);
+  /// Fisher-Yates over order_, seeded by (seed, epoch).
+  void shuffle(std::int64_t epoch);
+  /// Keeps this rank's shard of order_ (DataLoaderOptions::num_replicas).
+  void deal_shard();
   struct Staging;  // pinned host buffers + an event, for one in-flight CUDA copy
 
   std::shared_ptr<const TensorDataset> dataset_;

@@ -79,6 +79,9 @@ struct DeviceRuntime {
   void (*graph_replay)(void* graph) = nullptr;
   void (*graph_destroy)(void* graph) noexcept = nullptr;
   bool (*is_capturing)(int index) = nullptr;
+  /// The queue nudge's work on device `index` goes to (a cudaStream_t), for libraries that must
+  /// order their own device work with it (NCCL).
+  void* (*stream)(int index) = nullptr;
 };
 
 namespace dispatch {

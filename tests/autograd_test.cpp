@@ -48,6 +48,34 @@ TEST(Autograd, ReadmeCustomOpPassesGradcheck) {
   EXPECT_FALSE(wrong.ok);
 }
 
+// The hooks distributed training relies on: after each accumulation, in order; removed with their
+// handle; a callback queued from a hook runs once the whole graph is done.
+TEST(Autograd, PostAccumulateHooksAndQueuedCallbacks) {
+  Tensor w = tensor({1.0, 2.0}, kFloat64).requires_grad_();
+  Tensor b = tensor({0.5}, kFloat64).requires_grad_();
+  std::vector<std::string> events;
+  autograd::HookHandle on_w = autograd::add_post_accumulate_grad_hook(w, [&](const Tensor& leaf) {
+    events.push_back("w " + std::to_string(leaf.grad().to_vector<double>()[0]));
+    autograd::queue_callback([&] { events.push_back("end, b.grad " + std::to_string(b.grad().item<double>())); });
+  });
+  autograd::HookHandle second =
+      autograd::add_post_accumulate_grad_hook(w, [&](const Tensor&) { events.push_back("w2"); });
+  (sum(w * 3) + b * 2).sum().backward();
+  EXPECT_EQ(events, (std::vector<std::string>{"w 3.000000", "w2", "end, b.grad 2.000000"}));
+  events.clear();
+  second.remove();
+  (w * w).sum().backward();  // accumulates: 3 + 2·1
+  EXPECT_EQ(events, (std::vector<std::string>{"w 5.000000", "end, b.grad 2.000000"}));
+  events.clear();
+  { autograd::HookHandle gone = std::move(on_w); }
+  (w * w).sum().backward();
+  EXPECT_TRUE(events.empty());
+  EXPECT_TRUE(
+      throws_error_with([] { autograd::queue_callback([] {}); }, {"queue_callback", "no backward() is running"}));
+  EXPECT_TRUE(throws_error_with([&] { (void)autograd::add_post_accumulate_grad_hook(w * 2, [](const Tensor&) {}); },
+                                {"add_post_accumulate_grad_hook", "leaf", "produced by an op"}));
+}
+
 TEST_P(AutogradTest, ScalarBackwardFillsLeafGradients) {
   Tensor a = leaf({2, 3}, {2}), b = leaf({4, 5}, {2});
   const Tensor loss = sum(a * b + a);

@@ -69,6 +69,39 @@ TEST_P(DataLoaderTest, EverySampleExactlyOncePerEpoch) {
   }
 }
 
+// Distributed training's shards, as PyTorch's DistributedSampler deals them: 10 examples to 3 ranks
+// are padded to 12 by repeating the start (or cut to 9 with drop_last), then dealt round-robin.
+TEST_P(DataLoaderTest, ShardsFollowPyTorchsDistributedSampler) {
+  const std::vector<std::vector<std::int64_t>> padded = {{0, 3, 6, 9}, {1, 4, 7, 0}, {2, 5, 8, 1}};
+  const std::vector<std::vector<std::int64_t>> dropped = {{0, 3, 6}, {1, 4, 7}, {2, 5, 8}};
+  for (std::int64_t rank = 0; rank < 3; ++rank) {
+    DataLoader loader(numbered_dataset(10), {.batch_size = 2, .device = device(), .num_replicas = 3, .rank = rank});
+    EXPECT_EQ(loader.num_samples(), 4);
+    EXPECT_EQ(loader.num_batches(), 2);
+    EXPECT_EQ(epoch_ids(loader, device()), padded[static_cast<std::size_t>(rank)]);
+    DataLoader cut(numbered_dataset(10),
+                   {.batch_size = 2, .drop_last = true, .device = device(), .num_replicas = 3, .rank = rank});
+    EXPECT_EQ(cut.num_batches(), 1);  // 3 examples: one full batch, the short one dropped
+    EXPECT_EQ(cut.order(), dropped[static_cast<std::size_t>(rank)]);
+  }
+  // Shuffled: every rank deals from the same permutation of the epoch (the single loader's).
+  DataLoader whole(numbered_dataset(10), {.batch_size = 4, .shuffle = true, .seed = 3, .device = device()});
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    const std::vector<std::int64_t> permutation = epoch_ids(whole, device());
+    for (std::int64_t rank = 0; rank < 3; ++rank) {
+      DataLoader shard(
+          numbered_dataset(10),
+          {.batch_size = 4, .shuffle = true, .seed = 3, .device = device(), .num_replicas = 3, .rank = rank});
+      for (int e = 0; e < epoch; ++e) epoch_ids(shard, device());
+      std::vector<std::int64_t> expected;
+      for (std::size_t i = static_cast<std::size_t>(rank); i < 12; i += 3) expected.push_back(permutation[i % 10]);
+      EXPECT_EQ(epoch_ids(shard, device()), expected) << "rank " << rank << " epoch " << epoch;
+    }
+  }
+  EXPECT_TRUE(throws_error_with([&] { DataLoader bad(numbered_dataset(4), {.num_replicas = 2, .rank = 2}); },
+                                {"rank must lie in [0, num_replicas)", "rank 2 of 2"}));
+}
+
 TEST_P(DataLoaderTest, DropLastSkipsTheShortBatch) {
   DataLoader loader(numbered_dataset(103), {.batch_size = 10, .shuffle = true, .drop_last = true, .device = device()});
   EXPECT_EQ(loader.num_batches(), 10);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "core/autograd/hooks.h"
 #include "core/autograd/node.h"
 #include "core/ops.h"
 
@@ -35,7 +36,8 @@ void check_finite(const Tensor& grad, const Node& node, std::size_t input) {
 
 void backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) {
   std::shared_ptr<Node> root_node = gradient_edge(root);
-  NoGradGuard no_grad;  // backward formulas are not themselves recorded
+  NoGradGuard no_grad;              // backward formulas are not themselves recorded
+  detail::CallbackScope callbacks;  // what hooks queue (autograd/hooks.h) runs once the graph is done
 
   // Count, for every reachable node, how many edges lead into it.
   std::unordered_map<Node*, int> dependencies;
@@ -88,6 +90,7 @@ void backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) 
       }
     }
   }
+  callbacks.run();
 }
 
 }  // namespace nudge::autograd

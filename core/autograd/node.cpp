@@ -1,5 +1,7 @@
 #include "core/autograd/node.h"
 
+#include "core/autograd/hooks.h"
+
 #include "core/ops.h"
 
 namespace nudge::autograd {
@@ -37,6 +39,7 @@ Grads AccumulateGrad::apply(const Tensor& grad_output) {
   } else {
     Tensor(leaf_->grad).add_(grad_output);
   }
+  detail::run_post_accumulate_hooks(leaf_);
   return {};
 }
 

@@ -260,7 +260,8 @@ DeviceRuntime runtime() {
                        .capture_end = capture_end,
                        .graph_replay = graph_replay,
                        .graph_destroy = graph_destroy,
-                       .is_capturing = stream_is_capturing};
+                       .is_capturing = stream_is_capturing,
+                       .stream = [](int index) -> void* { return context(index).stream; }};
 }
 
 }  // namespace nudge::kernels::cuda
