@@ -120,7 +120,9 @@ NamedTensors DataLoader::state_dict() const {
           {"dataset_size", state_scalar(dataset_->size())},
           {"batch_size", state_scalar(options_.batch_size)},
           {"shuffle", state_scalar(std::int64_t{options_.shuffle})},
-          {"drop_last", state_scalar(std::int64_t{options_.drop_last})}};
+          {"drop_last", state_scalar(std::int64_t{options_.drop_last})},
+          {"num_replicas", state_scalar(options_.num_replicas)},
+          {"rank", state_scalar(options_.rank)}};
 }
 
 void DataLoader::load_state_dict(const NamedTensors& state) {
@@ -136,6 +138,15 @@ void DataLoader::load_state_dict(const NamedTensors& state) {
   expect("batch_size", options_.batch_size);
   expect("shuffle", options_.shuffle);
   expect("drop_last", options_.drop_last);
+  // A shard (distributed training) resumes only as the same shard; states saved before sharding
+  // existed are of a one-process loader.
+  if (reader.has("num_replicas")) {
+    expect("num_replicas", options_.num_replicas);
+    expect("rank", options_.rank);
+  } else {
+    NUDGE_CHECK(options_.num_replicas == 1, who, ": the state is of a one-process loader, this one is rank ",
+                options_.rank, " of ", options_.num_replicas);
+  }
   const std::int64_t epoch = reader.int64("epoch"), position = reader.int64("batches_delivered");
   const std::int64_t finished = reader.int64("epoch_finished");
   NUDGE_CHECK(epoch >= 0 && position >= 0 && position <= num_batches() && (epoch > 0 || position == 0) &&

@@ -100,6 +100,11 @@ TEST_P(DataLoaderTest, ShardsFollowPyTorchsDistributedSampler) {
   }
   EXPECT_TRUE(throws_error_with([&] { DataLoader bad(numbered_dataset(4), {.num_replicas = 2, .rank = 2}); },
                                 {"rank must lie in [0, num_replicas)", "rank 2 of 2"}));
+  // A shard's saved position restores only into the same shard.
+  DataLoader rank1(numbered_dataset(10), {.batch_size = 2, .num_replicas = 3, .rank = 1});
+  DataLoader rank2(numbered_dataset(10), {.batch_size = 2, .num_replicas = 3, .rank = 2});
+  EXPECT_TRUE(throws_error_with([&] { rank2.load_state_dict(rank1.state_dict()); },
+                                {"the state is of a loader with rank 1, this one has 2"}));
 }
 
 TEST_P(DataLoaderTest, DropLastSkipsTheShortBatch) {
