@@ -96,6 +96,9 @@ void DistributedDataParallel::on_gradient(std::size_t param) {
   }
   if (ready_[param]) return;
   ready_[param] = true;
+  // MPI progresses a collective only inside MPI calls: a poll of those in flight lets them advance
+  // while backward computes (NCCL's run by themselves; their poll is a cheap event query).
+  for (std::size_t k = 0; k < next_bucket_; ++k) buckets_[k].work.is_completed();
   Bucket& b = buckets_[bucket_of_[param]];
   const Tensor& p = params_[param];
   {
