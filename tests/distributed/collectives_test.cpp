@@ -15,7 +15,7 @@ Tensor ramp(std::int64_t n, DType dtype) { return (arange(n, TensorOptions(kInt6
 TEST(Collectives, AllReduceSumsAndAveragesEveryDtypeAndSize) {
   const double w = world(), rank_sum = w * (w - 1) / 2;
   for (DType dtype : {kFloat32, kFloat64, kInt64}) {
-    for (std::int64_t n : {0, 1, 7, 1027, 100003}) {
+    for (std::int64_t n : {0, 1, 7, 1027, 100003, 1200007}) {  // the last goes as several 4 MiB messages
       SCOPED_TRACE(std::string(dtype_name(dtype)) + " n=" + std::to_string(n));
       Tensor t = ramp(n, dtype);
       group().all_reduce(t);
@@ -37,6 +37,9 @@ TEST(Collectives, BroadcastCopiesTheRootsTensor) {
     group().broadcast(t, root);
     EXPECT_TRUE(all(t == full({3, 5}, root + 1, TensorOptions(dtype))).item<bool>()) << dtype_name(dtype);
   }
+  Tensor big = full({1500001}, rank() + 1, TensorOptions(kFloat64));  // several messages
+  group().broadcast(big, root);
+  EXPECT_EQ(sum(big == root + 1).item<std::int64_t>(), 1500001);
   EXPECT_TRUE(throws_error_with([&] { group().broadcast(zeros({1}), world()); }, {"is not a rank"}));
 }
 
