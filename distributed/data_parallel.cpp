@@ -68,14 +68,16 @@ std::vector<std::vector<std::size_t>> DistributedDataParallel::bucket_layout() c
 // Every rank must average the same buckets in the same order: compare each rank's parameter
 // count, sizes and dtypes with rank 0's before any training (one all_gather).
 void DistributedDataParallel::check_same_model_everywhere() {
-  std::int64_t elements = 0, shape_hash = 0;
+  std::int64_t elements = 0;
+  std::uint64_t shape_hash = 0;  // unsigned: wraps by definition
   for (const Tensor& p : params_) {
     elements += p.numel();
-    for (const std::int64_t d : p.shape()) shape_hash = shape_hash * 31 + d + 1;
-    shape_hash = shape_hash * 7 + static_cast<std::int64_t>(p.dtype());
+    for (const std::int64_t d : p.shape()) shape_hash = shape_hash * 31 + static_cast<std::uint64_t>(d) + 1;
+    shape_hash = shape_hash * 7 + static_cast<std::uint64_t>(p.dtype());
   }
-  const Tensor mine = from_vector<std::int64_t>({static_cast<std::int64_t>(params_.size()), elements, shape_hash}, {3},
-                                                TensorOptions(kInt64));
+  const Tensor mine = from_vector<std::int64_t>(
+      {static_cast<std::int64_t>(params_.size()), elements, static_cast<std::int64_t>(shape_hash)}, {3},
+      TensorOptions(kInt64));
   const Tensor all = group_.all_gather(mine);
   const std::vector<std::int64_t> v = all.to_vector<std::int64_t>();
   for (int r = 0; r < group_.size(); ++r)
