@@ -38,10 +38,6 @@ class ProcessGroup::Backend {
                          std::chrono::milliseconds timeout) = 0;
 };
 
-/// The transport of this build: MPI when compiled in (also for a plain ./program: a world of one),
-/// a single process otherwise.
-std::unique_ptr<ProcessGroup::Backend> make_world_backend();
-
 /// A Work that is already done (single process, empty tensors).
 std::shared_ptr<Work::Impl> completed_work();
 
