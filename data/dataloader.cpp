@@ -138,11 +138,13 @@ void DataLoader::load_state_dict(const NamedTensors& state) {
   expect("batch_size", options_.batch_size);
   expect("shuffle", options_.shuffle);
   expect("drop_last", options_.drop_last);
-  // A shard (distributed training) resumes only as the same shard; states saved before sharding
-  // existed are of a one-process loader.
+  // A shard (distributed training) resumes among as many ranks. Its position is every rank's (each
+  // deals its shard from the same permutation, in as many batches), so one rank's saved state --
+  // rank 0 writes the checkpoints -- resumes any rank, on its own shard: "rank" is informative only.
+  // States saved before sharding existed are of a one-process loader.
   if (reader.has("num_replicas")) {
     expect("num_replicas", options_.num_replicas);
-    expect("rank", options_.rank);
+    (void)reader.int64("rank");
   } else {
     NUDGE_CHECK(options_.num_replicas == 1, who, ": the state is of a one-process loader, this one is rank ",
                 options_.rank, " of ", options_.num_replicas);

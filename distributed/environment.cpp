@@ -1,6 +1,7 @@
 #include "distributed/environment.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "core/cuda.h"
@@ -26,7 +27,7 @@ Environment::~Environment() {
   if (abort)
     std::fprintf(stderr,
                  "nudge::distributed: rank %d is leaving by an exception: aborting the job, so that the other "
-                 "ranks do not wait for it\n",
+                 "ranks do not wait for it (to print its message first, catch it and call Environment::abort)\n",
                  group_->rank());
   group_.reset();
 #ifdef NUDGE_WITH_MPI
@@ -34,6 +35,15 @@ Environment::~Environment() {
 #else
   (void)abort;
 #endif
+}
+
+void Environment::abort(int exit_code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+#ifdef NUDGE_WITH_MPI
+  if (group_->size() > 1) mpi::abort_job(exit_code);
+#endif
+  std::exit(exit_code);
 }
 
 Device Environment::device() const {

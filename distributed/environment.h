@@ -4,7 +4,12 @@
 ///   int main() {
 ///     nudge::distributed::Environment env;          // MPI_Init (under mpirun/srun), or a world of one
 ///     const Device device = env.device();           // cuda:<local rank> on a GPU node, else cpu
-///     ...
+///     try {
+///       ...
+///     } catch (const std::exception& e) {
+///       std::fprintf(stderr, "error: %s\n", e.what());
+///       env.abort(1);                               // every rank stops, after this one said why
+///     }
 ///   }                                              // MPI_Finalize (MPI_Abort when leaving by an exception)
 ///
 /// A plain `./program` is a world of one. A build without MPI is too, and says so in description().
@@ -23,6 +28,10 @@ class Environment {
   ~Environment();
   Environment(const Environment&) = delete;
   Environment& operator=(const Environment&) = delete;
+
+  /// Ends the whole job with `exit_code`: every rank, not only this one (the others would wait for
+  /// it in their next collective until the timeout). For an error caught on one rank.
+  [[noreturn]] void abort(int exit_code);
 
   int rank() const { return group_->rank(); }
   int world_size() const { return group_->size(); }

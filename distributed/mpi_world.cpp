@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <thread>
@@ -250,6 +251,14 @@ void finalize(bool abort) {
   if (abort) MPI_Abort(MPI_COMM_WORLD, 1);
   MPI_Finalize();
   initialized_here = false;
+}
+
+void abort_job(int exit_code) {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::exit(exit_code);
 }
 
 int local_rank() {

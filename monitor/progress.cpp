@@ -22,7 +22,6 @@ ProgressBar::ProgressBar(int epochs, std::int64_t batches_per_epoch, std::FILE* 
 
 ProgressBar::ProgressBar(int epochs, std::int64_t batches_per_epoch, std::FILE* out, bool interactive)
     : epochs_(epochs), batches_(batches_per_epoch), out_(out), interactive_(interactive) {
-  NUDGE_CHECK(out != nullptr, "ProgressBar: no output stream");
   NUDGE_CHECK(epochs > 0 && batches_per_epoch > 0, "ProgressBar: epochs and batches per epoch must be positive, got ",
               epochs, " and ", batches_per_epoch);
 }
@@ -47,13 +46,14 @@ void ProgressBar::update(std::int64_t batch, std::int64_t samples, const std::fu
     due = next_quarter_ <= 3 && batch * 4 >= batches_ * next_quarter_;
     while (batch * 4 >= batches_ * next_quarter_) ++next_quarter_;
   }
-  if (!due) return;
+  if (!due || silent()) return;
   last_draw_ = now;
   last_loss_ = loss();
   draw(batch, last_loss_, false);
 }
 
 void ProgressBar::finish_epoch(const std::string& summary, double loss) {
+  if (silent()) return;
   if (!std::isnan(loss)) last_loss_ = loss;
   draw(last_batch_, last_loss_, true);
   if (!summary.empty()) {

@@ -13,7 +13,9 @@ namespace nudge::monitor {
 
 class ProgressBar {
  public:
-  /// `out`: where to draw; `interactive`: redraw in place (defaults to whether `out` is a terminal).
+  /// `out`: where to draw, or nullptr for a bar that draws nothing and never calls `loss` (the
+  /// ranks other than 0 of a distributed job: `env.rank() == 0 ? stdout : nullptr`);
+  /// `interactive`: redraw in place (defaults to whether `out` is a terminal).
   ProgressBar(int epochs, std::int64_t batches_per_epoch, std::FILE* out = stdout);
   ProgressBar(int epochs, std::int64_t batches_per_epoch, std::FILE* out, bool interactive);
 
@@ -27,6 +29,8 @@ class ProgressBar {
   void finish_epoch(const std::string& summary = "", double loss = NAN);
 
   bool interactive() const { return interactive_; }
+  /// Draws nothing (made with out == nullptr).
+  bool silent() const { return out_ == nullptr; }
   /// The text of the last line drawn (for tests).
   const std::string& last_line() const { return last_line_; }
 

@@ -100,11 +100,26 @@ TEST_P(DataLoaderTest, ShardsFollowPyTorchsDistributedSampler) {
   }
   EXPECT_TRUE(throws_error_with([&] { DataLoader bad(numbered_dataset(4), {.num_replicas = 2, .rank = 2}); },
                                 {"rank must lie in [0, num_replicas)", "rank 2 of 2"}));
-  // A shard's saved position restores only into the same shard.
-  DataLoader rank1(numbered_dataset(10), {.batch_size = 2, .num_replicas = 3, .rank = 1});
-  DataLoader rank2(numbered_dataset(10), {.batch_size = 2, .num_replicas = 3, .rank = 2});
-  EXPECT_TRUE(throws_error_with([&] { rank2.load_state_dict(rank1.state_dict()); },
-                                {"the state is of a loader with rank 1, this one has 2"}));
+  // One rank's saved position (rank 0 writes checkpoints) resumes every rank, each on its own shard
+  // of the same epoch; the number of ranks must match.
+  DataLoader rank0(numbered_dataset(10), {.batch_size = 2, .shuffle = true, .seed = 5, .num_replicas = 3, .rank = 0});
+  DataLoader rank2(numbered_dataset(10), {.batch_size = 2, .shuffle = true, .seed = 5, .num_replicas = 3, .rank = 2});
+  (void)epoch_ids(rank0, Device::cpu());
+  (void)epoch_ids(rank2, Device::cpu());
+  auto first_batch = rank0.begin();  // epoch 2: one batch delivered, then the run is saved
+  (void)*first_batch;
+  const std::vector<std::int64_t> rank2_epoch2 = [&] {
+    DataLoader reference(numbered_dataset(10), rank2.options());
+    (void)epoch_ids(reference, Device::cpu());
+    return epoch_ids(reference, Device::cpu());
+  }();
+  DataLoader resumed(numbered_dataset(10), rank2.options());
+  resumed.load_state_dict(rank0.state_dict());
+  EXPECT_EQ(epoch_ids(resumed, Device::cpu()),
+            std::vector<std::int64_t>(rank2_epoch2.begin() + 2, rank2_epoch2.end()));  // rank 2's shard, batch 2 on
+  DataLoader two_ranks(numbered_dataset(10), {.batch_size = 2, .shuffle = true, .seed = 5, .num_replicas = 2});
+  EXPECT_TRUE(throws_error_with([&] { two_ranks.load_state_dict(rank0.state_dict()); },
+                                {"the state is of a loader with num_replicas 3, this one has 2"}));
 }
 
 TEST_P(DataLoaderTest, DropLastSkipsTheShortBatch) {

@@ -59,6 +59,20 @@ TEST(ProgressBar, RedrawsInPlaceOnATerminal) {
   EXPECT_EQ(monitor::format_duration(65.4), "1:05");
 }
 
+// The bar of a distributed job's other ranks: nothing drawn, the loss (a device sync) never read.
+TEST(ProgressBar, WithoutAStreamIsSilent) {
+  monitor::ProgressBar bar(1, 4, nullptr);
+  EXPECT_TRUE(bar.silent());
+  EXPECT_FALSE(bar.interactive());
+  int loss_reads = 0;
+  bar.start_epoch(1);
+  for (int b = 1; b <= 4; ++b) bar.update(b, 8, [&] { return ++loss_reads, 1.0; });
+  bar.finish_epoch("accuracy 1", 0.5);
+  EXPECT_EQ(loss_reads, 0);
+  EXPECT_EQ(bar.last_line(), "");
+  EXPECT_FALSE(monitor::ProgressBar(1, 4, stdout, false).silent());
+}
+
 TEST(MetricsLog, StreamsCsvRows) {
   TempDir dir;
   {

@@ -4,7 +4,7 @@
 set -uo pipefail
 mpiexec=$1
 probe=$2
-for mode in exit skip; do
+for mode in exit skip abort; do
   start=$(date +%s)
   output=$(timeout 120 "$mpiexec" -n 2 --oversubscribe "$probe" "$mode" 2>&1)
   status=$?
@@ -21,5 +21,9 @@ for mode in exit skip; do
   if [ "$mode" = exit ] && ! echo "$output" | grep -qiE "did not complete within|exit(ed|ing) (improperly|without)|non-zero status"; then
     echo "FAILED: mode exit: no message about the rank that exited"; exit 1
   fi
+  if [ "$mode" = abort ] && { ! echo "$output" | grep -q "rank 1: rank 1's own error" ||
+                              echo "$output" | grep -q "did not complete within"; }; then
+    echo "FAILED: mode abort: rank 1's message missing, or rank 0 waited for its timeout"; exit 1
+  fi
 done
-echo "a failing rank ends the job with an error, in both modes"
+echo "a failing rank ends the job with an error, in every mode"

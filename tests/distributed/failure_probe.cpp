@@ -3,6 +3,8 @@
 //   failure_probe exit   rank 1 exits (without MPI_Finalize) before an all_reduce the others wait in
 //   failure_probe skip   rank 1 never calls that all_reduce: the others' wait times out (2 s), and the
 //                        error leaving the Environment's scope aborts the whole job (rank 1 included)
+//   failure_probe abort  rank 1 meets an error of its own, prints it and calls Environment::abort(5):
+//                        the whole job ends at once (rank 0 never reaches its timeout)
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -21,6 +23,7 @@ int run(const std::string& mode) {
     env.group().all_reduce(t);  // everyone alive: completes
     if (env.rank() == 1) {
       if (mode == "exit") std::_Exit(7);
+      if (mode == "abort") throw nudge::Error("rank 1's own error");
       std::this_thread::sleep_for(std::chrono::seconds(30));  // "skip": busy elsewhere
       return 0;
     }
@@ -29,6 +32,7 @@ int run(const std::string& mode) {
     return 0;
   } catch (const nudge::Error& e) {
     std::fprintf(stderr, "rank %d: %s\n", env.rank(), e.what());
+    if (mode == "abort") env.abort(5);
     throw;  // leaving the Environment's scope by an exception aborts the job (MPI_Abort)
   }
 }
