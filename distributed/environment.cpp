@@ -16,7 +16,7 @@ Environment::Environment(ProcessGroupOptions options) {
 #ifdef NUDGE_WITH_MPI
   owns_mpi_ = mpi::initialize();
   local_rank_ = mpi::local_rank();
-  group_ = std::make_unique<ProcessGroup>(mpi::make_backend(), options);
+  group_ = std::make_unique<ProcessGroup>(mpi::make_backend(options.timeout), options);
 #else
   group_ = std::make_unique<ProcessGroup>(make_single_process_backend("nudge built without MPI"), options);
 #endif

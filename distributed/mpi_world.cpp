@@ -104,7 +104,8 @@ class MpiWork : public Work::Impl {
 
 class MpiBackend : public ProcessGroup::Backend {
  public:
-  MpiBackend() {
+  /// `timeout`: how long an NCCL collective may run before its communicator is aborted.
+  explicit MpiBackend(std::chrono::milliseconds timeout) : timeout_(timeout) {
     MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);  // errors become DistributedError, not an abort
     MPI_Comm_rank(comm_, &rank_);
@@ -211,7 +212,8 @@ class MpiBackend : public ProcessGroup::Backend {
     nccl::UniqueId id{};
     if (rank_ == 0) id = nccl::make_unique_id();
     check_mpi(MPI_Bcast(id.data(), static_cast<int>(id.size()), MPI_BYTE, 0, comm_), "MPI_Bcast of the NCCL id");
-    return *nccl_.emplace(device, std::make_unique<nccl::Communicator>(device, rank_, size_, id)).first->second;
+    return *nccl_.emplace(device, std::make_unique<nccl::Communicator>(device, rank_, size_, id, timeout_))
+                .first->second;
   }
   std::map<int, std::unique_ptr<nccl::Communicator>> nccl_;
 #else
@@ -229,6 +231,7 @@ class MpiBackend : public ProcessGroup::Backend {
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
+  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace
@@ -270,6 +273,8 @@ int local_rank() {
   return rank;
 }
 
-std::unique_ptr<ProcessGroup::Backend> make_backend() { return std::make_unique<MpiBackend>(); }
+std::unique_ptr<ProcessGroup::Backend> make_backend(std::chrono::milliseconds timeout) {
+  return std::make_unique<MpiBackend>(timeout);
+}
 
 }  // namespace nudge::distributed::mpi

@@ -1,5 +1,6 @@
 #pragma once
 /// Internal: the MPI job this process belongs to (compiled only with NUDGE_WITH_MPI).
+#include <chrono>
 #include <memory>
 
 #include "backend.h"
@@ -16,7 +17,8 @@ void finalize(bool abort);
 [[noreturn]] void abort_job(int exit_code);
 /// Rank among the processes of this node (MPI_COMM_TYPE_SHARED), for choosing cuda:<local rank>.
 int local_rank();
-/// The world communicator as a backend: MPI for CPU tensors, NCCL for CUDA ones (when built).
-std::unique_ptr<ProcessGroup::Backend> make_backend();
+/// The world communicator as a backend: MPI for CPU tensors, NCCL for CUDA ones (when built), whose
+/// collectives are aborted after `timeout`.
+std::unique_ptr<ProcessGroup::Backend> make_backend(std::chrono::milliseconds timeout);
 
 }  // namespace nudge::distributed::mpi

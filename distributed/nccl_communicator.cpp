@@ -1,14 +1,10 @@
-// NCCL collectives on nudge's CUDA stream. Completion is observed through a CUDA event recorded
-// after each collective; a communicator that reports an asynchronous error, or a collective
-// still running at the group's timeout, is aborted (ncclCommAbort) so that no kernel waits forever.
+// NCCL collectives on nudge's CUDA stream, followed by a watchdog thread (nccl_communicator.h).
 #include "nccl_communicator.h"
 
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
-#include <algorithm>
 #include <cstring>
-#include <thread>
 
 #include "core/cuda.h"
 
@@ -53,54 +49,42 @@ class CurrentDevice {
   int previous_ = 0;
 };
 
+/// A CUDA event on `device`, destroyed with its last owner (the Work, or the watchdog's list).
+std::shared_ptr<void> record_event(int device, cudaStream_t stream) {
+  cudaEvent_t event = nullptr;
+  check_cuda(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreate");
+  std::shared_ptr<void> owned(event, [device](void* e) {
+    CurrentDevice on(device);
+    cudaEventDestroy(static_cast<cudaEvent_t>(e));
+  });
+  check_cuda(cudaEventRecord(event, stream), "cudaEventRecord");
+  return owned;
+}
+
+/// The Work of a collective on nudge's stream. Waiting costs the host nothing: every later nudge op
+/// on the device is queued behind the collective. The tensors may be freed as soon as wait returns:
+/// nudge's allocator reuses device memory in the order of that same stream.
 class NcclWork : public Work::Impl {
  public:
-  NcclWork(int device, ncclComm_t comm) : device_(device), comm_(comm) {
-    CurrentDevice on(device);
-    check_cuda(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming), "cudaEventCreate");
-    check_cuda(cudaEventRecord(event_, static_cast<cudaStream_t>(cuda::stream(device))), "cudaEventRecord");
-  }
-  ~NcclWork() override {
-    CurrentDevice on(device_);
-    cudaEventDestroy(event_);
-  }
-  NcclWork(const NcclWork&) = delete;
-  NcclWork& operator=(const NcclWork&) = delete;
+  /// `event`: recorded after the collective; null when it was captured into a graph.
+  NcclWork(std::shared_ptr<const Failure> failure, int device, std::shared_ptr<void> event)
+      : failure_(std::move(failure)), device_(device), event_(std::move(event)) {}
 
   bool test() override {
+    failure_->throw_if_set();
+    if (event_ == nullptr) return true;  // captured into a CUDA graph: it runs at each replay
     CurrentDevice on(device_);
-    ncclResult_t async = ncclSuccess;
-    check_nccl(ncclCommGetAsyncError(comm_, &async), "ncclCommGetAsyncError");
-    check_nccl(async, "an NCCL collective");
-    const cudaError_t state = cudaEventQuery(event_);
+    const cudaError_t state = cudaEventQuery(static_cast<cudaEvent_t>(event_.get()));
     if (state == cudaErrorNotReady) return false;
     check_cuda(state, "cudaEventQuery");
     return true;
   }
-
-  // Waits on the host, polling: a collective hung on a dead rank becomes an error after the timeout
-  // (its communicator aborted) instead of a stream that never drains.
-  void wait(std::chrono::milliseconds timeout) override {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto pause = std::chrono::microseconds(1);
-    while (!test()) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ncclCommAbort(comm_);
-        throw DistributedError(detail::concat("distributed: the ", what, " did not complete within ", timeout.count(),
-                                              " ms: another rank failed, exited or never made this call; the NCCL "
-                                              "communicator was aborted"));
-      }
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::microseconds(200));
-    }
-  }
-
-  std::vector<Tensor> buffers;  // alive until the collective has run
+  void wait(std::chrono::milliseconds) override { failure_->throw_if_set(); }
 
  private:
+  std::shared_ptr<const Failure> failure_;
   int device_;
-  ncclComm_t comm_;
-  cudaEvent_t event_ = nullptr;
+  std::shared_ptr<void> event_;
 };
 
 }  // namespace
@@ -114,53 +98,116 @@ UniqueId make_unique_id() {
   return out;
 }
 
-Communicator::Communicator(int device, int rank, int size, const UniqueId& id) : device_(device) {
+Communicator::Communicator(int device, int rank, int size, const UniqueId& id, std::chrono::milliseconds timeout)
+    : device_(device), timeout_(timeout) {
   CurrentDevice on(device);
   ncclUniqueId nccl_id;
   std::memcpy(&nccl_id, id.data(), id.size());
   ncclComm_t comm = nullptr;
   check_nccl(ncclCommInitRank(&comm, size, nccl_id, rank), "ncclCommInitRank");
   comm_ = comm;
+  watchdog_ = std::thread([this] { watch(); });
+}
+
+void Failure::throw_if_set() const {
+  std::lock_guard lock(mutex_);
+  if (!message_.empty()) throw DistributedError(message_);
+}
+
+bool Failure::is_set() const {
+  std::lock_guard lock(mutex_);
+  return !message_.empty();
+}
+
+void Failure::set(std::string message) {
+  std::lock_guard lock(mutex_);
+  if (message_.empty()) message_ = std::move(message);
 }
 
 Communicator::~Communicator() {
-  if (comm_ == nullptr) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  watchdog_.join();
+  in_flight_.clear();
   CurrentDevice on(device_);
-  ncclCommDestroy(static_cast<ncclComm_t>(comm_));
+  if (!failure_->is_set()) ncclCommDestroy(static_cast<ncclComm_t>(comm_));  // an aborted one is freed already
+}
+
+void Communicator::abort_locked(const std::string& why) {
+  if (failure_->is_set()) return;
+  failure_->set(why + "; the NCCL communicator of cuda:" + std::to_string(device_) +
+                " was aborted, and every later collective on it fails");
+  ncclCommAbort(static_cast<ncclComm_t>(comm_));
+  in_flight_.clear();
+}
+
+// The watchdog: every 10 ms, forget the collectives whose events have passed; abort on a collective
+// past its deadline or an asynchronous NCCL error. Aborting also ends the NCCL kernel the stream is
+// blocked behind, so a host thread waiting on that stream returns. None of its calls touches nudge's
+// stream: they are legal while the main thread captures a graph (capture mode ThreadLocal).
+void Communicator::watch() {
+  cudaSetDevice(device_);
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, std::chrono::milliseconds(10));
+    if (stopping_ || failure_->is_set() || in_flight_.empty()) continue;
+    while (!in_flight_.empty() &&
+           cudaEventQuery(static_cast<cudaEvent_t>(in_flight_.front().event.get())) != cudaErrorNotReady)
+      in_flight_.pop_front();
+    ncclResult_t async = ncclSuccess;
+    ncclCommGetAsyncError(static_cast<ncclComm_t>(comm_), &async);
+    if (async != ncclSuccess && async != ncclInProgress) {
+      abort_locked(detail::concat("distributed: an NCCL collective failed: ", ncclGetErrorString(async),
+                                  " (another rank may have died)"));
+    } else if (!in_flight_.empty() && std::chrono::steady_clock::now() > in_flight_.front().deadline) {
+      abort_locked(detail::concat("distributed: the ", in_flight_.front().what, " did not complete within ",
+                                  timeout_.count(), " ms: another rank failed, exited or never made this call"));
+    }
+  }
+}
+
+template <class Launch> std::shared_ptr<Work::Impl> Communicator::run(const std::string& what, Launch launch) {
+  CurrentDevice on(device_);
+  const auto stream = static_cast<cudaStream_t>(cuda::stream(device_));
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  check_cuda(cudaStreamIsCapturing(stream, &capture), "cudaStreamIsCapturing");
+  std::lock_guard lock(mutex_);
+  failure_->throw_if_set();
+  check_nccl(launch(static_cast<ncclComm_t>(comm_), stream), what.c_str());
+  // Captured: the collective runs at each replay, where the graph's own rules apply; nothing to watch.
+  if (capture != cudaStreamCaptureStatusNone) return std::make_shared<NcclWork>(failure_, device_, nullptr);
+  std::shared_ptr<void> event = record_event(device_, stream);
+  in_flight_.push_back({event, std::chrono::steady_clock::now() + timeout_, what});
+  return std::make_shared<NcclWork>(failure_, device_, std::move(event));
 }
 
 std::shared_ptr<Work::Impl> Communicator::all_reduce(const Tensor& tensor, ReduceOp op) {
-  CurrentDevice on(device_);
-  const auto stream = static_cast<cudaStream_t>(cuda::stream(device_));
-  check_nccl(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), static_cast<std::size_t>(tensor.numel()),
-                           nccl_type(tensor.dtype()), op == ReduceOp::Average ? ncclAvg : ncclSum,
-                           static_cast<ncclComm_t>(comm_), stream),
-             "ncclAllReduce");
-  auto work = std::make_shared<NcclWork>(device_, static_cast<ncclComm_t>(comm_));
-  work->buffers = {tensor};
-  return work;
+  return run(
+      detail::concat("NCCL all_reduce of ", tensor.numel(), " ", dtype_name(tensor.dtype()), " on cuda:", device_),
+      [&](ncclComm_t comm, cudaStream_t stream) {
+        return ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), static_cast<std::size_t>(tensor.numel()),
+                             nccl_type(tensor.dtype()), op == ReduceOp::Average ? ncclAvg : ncclSum, comm, stream);
+      });
 }
 
 std::shared_ptr<Work::Impl> Communicator::broadcast(const Tensor& tensor, int root) {
-  CurrentDevice on(device_);
-  const auto stream = static_cast<cudaStream_t>(cuda::stream(device_));
-  check_nccl(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), static_cast<std::size_t>(tensor.numel()),
-                           nccl_type(tensor.dtype()), root, static_cast<ncclComm_t>(comm_), stream),
-             "ncclBroadcast");
-  auto work = std::make_shared<NcclWork>(device_, static_cast<ncclComm_t>(comm_));
-  work->buffers = {tensor};
-  return work;
+  return run(
+      detail::concat("NCCL broadcast of ", tensor.numel(), " ", dtype_name(tensor.dtype()), " on cuda:", device_),
+      [&](ncclComm_t comm, cudaStream_t stream) {
+        return ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), static_cast<std::size_t>(tensor.numel()),
+                             nccl_type(tensor.dtype()), root, comm, stream);
+      });
 }
 
 std::shared_ptr<Work::Impl> Communicator::all_gather(const Tensor& in, const Tensor& out) {
-  CurrentDevice on(device_);
-  const auto stream = static_cast<cudaStream_t>(cuda::stream(device_));
-  check_nccl(ncclAllGather(in.data_ptr(), out.data_ptr(), static_cast<std::size_t>(in.numel()), nccl_type(in.dtype()),
-                           static_cast<ncclComm_t>(comm_), stream),
-             "ncclAllGather");
-  auto work = std::make_shared<NcclWork>(device_, static_cast<ncclComm_t>(comm_));
-  work->buffers = {in, out};
-  return work;
+  return run(detail::concat("NCCL all_gather of ", in.numel(), " ", dtype_name(in.dtype()), " on cuda:", device_),
+             [&](ncclComm_t comm, cudaStream_t stream) {
+               return ncclAllGather(in.data_ptr(), out.data_ptr(), static_cast<std::size_t>(in.numel()),
+                                    nccl_type(in.dtype()), comm, stream);
+             });
 }
 
 }  // namespace nudge::distributed::nccl

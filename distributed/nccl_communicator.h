@@ -1,9 +1,23 @@
 #pragma once
 /// Internal: an NCCL communicator over one CUDA device per rank (compiled with NUDGE_WITH_NCCL).
 /// Its collectives are queued on nudge's stream for that device (cuda::stream), so they run
-/// after the kernels that produced their input and before those that read their output.
+/// after the kernels that produced their input and before those that read their output: waiting
+/// for one costs the host nothing, and a collective made while that stream is captured into a
+/// CUDA graph becomes part of the graph (NCCL 2.9 and later allow it).
+///
+/// A watchdog thread follows the collectives in flight. When one has not finished within the
+/// group's timeout, or NCCL reports an asynchronous error (a peer died), it aborts the
+/// communicator -- which also ends the NCCL kernel a stream was blocked behind, so a host waiting
+/// on that stream (reading a loss, say) returns -- and every later use of this communicator throws
+/// a DistributedError saying what happened.
 #include <array>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
 
 #include "backend.h"
 
@@ -14,9 +28,22 @@ using UniqueId = std::array<char, 128>;  // NCCL_UNIQUE_ID_BYTES
 /// A fresh id (rank 0 makes it; the others receive it over MPI).
 UniqueId make_unique_id();
 
+/// Why a communicator was aborted: shared with its Works, which may outlive it.
+class Failure {
+ public:
+  /// Throws the DistributedError that aborted the communicator, if one did.
+  void throw_if_set() const;
+  bool is_set() const;
+  void set(std::string message);
+
+ private:
+  mutable std::mutex mutex_;
+  std::string message_;
+};
+
 class Communicator {
  public:
-  Communicator(int device, int rank, int size, const UniqueId& id);
+  Communicator(int device, int rank, int size, const UniqueId& id, std::chrono::milliseconds timeout);
   ~Communicator();
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
@@ -27,8 +54,27 @@ class Communicator {
   std::shared_ptr<Work::Impl> all_gather(const Tensor& in, const Tensor& out);
 
  private:
+  /// A collective in flight: done when its event (recorded after it on the stream) has passed.
+  struct InFlight {
+    std::shared_ptr<void> event;  // cudaEvent_t, shared with the collective's Work
+    std::chrono::steady_clock::time_point deadline;
+    std::string what;
+  };
+  /// Queues `launch` (an NCCL call on nudge's stream) and returns its Work; `what` names it in errors.
+  template <class Launch> std::shared_ptr<Work::Impl> run(const std::string& what, Launch launch);
+  void watch();
+  /// With mutex_ held: ncclCommAbort, and every later use throws `why`.
+  void abort_locked(const std::string& why);
+
   int device_;
   void* comm_ = nullptr;  // ncclComm_t
+  std::chrono::milliseconds timeout_;
+  std::shared_ptr<Failure> failure_ = std::make_shared<Failure>();
+  std::mutex mutex_;  // guards in_flight_ and stopping_, and every NCCL call on comm_
+  std::condition_variable wake_;
+  std::deque<InFlight> in_flight_;
+  bool stopping_ = false;
+  std::thread watchdog_;
 };
 
 }  // namespace nudge::distributed::nccl

@@ -51,7 +51,9 @@ class Work {
 
 struct ProcessGroupOptions {
   /// How long a collective may take before wait() gives up with a DistributedError (a rank that
-  /// died or skipped the call would otherwise hang the others forever).
+  /// died or skipped the call would otherwise hang the others forever). A CUDA collective still
+  /// running after it has its NCCL communicator aborted by a watchdog thread: the stream behind it
+  /// drains, and the next use of the group throws.
   std::chrono::milliseconds timeout = std::chrono::minutes(5);
   /// Before each collective called by the user, check with one small extra message that every
   /// rank passes the same op, dtype, device type and element count: a mismatch is a clear error

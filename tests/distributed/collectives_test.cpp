@@ -121,5 +121,25 @@ TEST(CollectivesCuda, AllReduceBroadcastAndAllGatherOnTheDevice) {
   for (int r = 0; r < world(); ++r) EXPECT_TRUE(values_are(gathered[r].cpu(), {double(r), double(r)}, 0));
 }
 
+// NCCL 2.9+ collectives can be captured: the all-reduce becomes part of the graph and runs at each
+// replay (not at capture), in stream order with the kernels around it.
+TEST(CollectivesCuda, AnAllReduceCapturedInAGraphRunsAtEachReplay) {
+  if (skip_without_a_gpu_per_rank()) GTEST_SKIP() << "no GPU for every rank";
+  const Device device = environment->device();
+  Tensor t = full({1027}, 1.0, TensorOptions(kFloat64).device(device));
+  cuda::Graph graph;
+  graph.capture(
+      [&] {
+        t.mul_(2.0);
+        group().all_reduce(t);
+      },
+      device.index());
+  EXPECT_TRUE(values_are(t.cpu().narrow(0, 0, 2), {1, 1}, 0)) << "capturing runs nothing";
+  graph.replay();
+  graph.replay();
+  const double once = 2.0 * world();
+  EXPECT_TRUE(values_are(t.cpu().narrow(0, 1025, 2), {once * once, once * once}, 0));
+}
+
 }  // namespace
 }  // namespace nudge::testing
