@@ -88,13 +88,18 @@ void DistributedDataParallel::check_same_model_everywhere() {
 
 void DistributedDataParallel::on_gradient(std::size_t param) {
   if (!sync_) return;
-  if (!in_backward_) {
-    // The first gradient of this backward: start over, and have the engine call back at its end.
+  // The first gradient of a backward: start over, and have the engine call back at its end. A
+  // backward that threw never called back; the engine dropped the callback, and with it the token.
+  if (!in_backward_ || backward_token_.expired()) {
+    // The buckets that backward sent are still in flight: their flat buffers are about to be refilled.
+    for (Bucket& b : buckets_) b.work.wait();
     in_backward_ = true;
     next_bucket_ = 0;
     ready_.assign(params_.size(), false);
     for (Bucket& b : buckets_) b.pending = b.params.size();
-    autograd::queue_callback([this] { finish_backward(); });
+    auto token = std::make_shared<int>(0);
+    backward_token_ = token;
+    autograd::queue_callback([this, token] { finish_backward(); });
   }
   if (ready_[param]) return;
   ready_[param] = true;

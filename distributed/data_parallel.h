@@ -13,6 +13,7 @@
 /// backward produces them); each bucket's all-reduce starts as soon as its last gradient has been
 /// accumulated, while backward goes on with the layers below (PyTorch's DDP design).
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/autograd/hooks.h"
@@ -88,6 +89,8 @@ class DistributedDataParallel {
   std::vector<autograd::HookHandle> hooks_;
   std::size_t next_bucket_ = 0;
   bool in_backward_ = false;
+  /// Alive while this backward's end-of-backward callback is queued (expired: that backward threw).
+  std::weak_ptr<void> backward_token_;
   bool sync_ = true;
 };
 

@@ -145,6 +145,29 @@ TEST(DataParallel, BucketsAreLaunchedWhileBackwardIsStillRunning) {
   EXPECT_EQ(layout.front().front(), model.parameters().size() - 1);
 }
 
+// A backward that fails on every rank alike (here a hook throws, after some buckets were sent) leaves
+// the DDP ready for the next one: training on from there ends as if the failed step never happened.
+TEST(DataParallel, ABackwardThatThrowsLeavesTheNextOneCorrect) {
+  nn::Sequential reference = make_model(kFloat64, 7);
+  train(reference, nullptr, *make_optimizer(Optimizer::SgdMomentum, reference), kFloat64, /*shard=*/false, 1);
+  nn::Sequential model = make_model(kFloat64, 7 + static_cast<std::uint64_t>(rank()) * 100);
+  DistributedDataParallel ddp(model, group(), {.bucket_cap_bytes = 200});
+  bool fail = true;
+  const autograd::HookHandle thrower =
+      autograd::add_post_accumulate_grad_hook(model.parameters().front(), [&](const Tensor&) {
+        if (fail) throw Error("a failing hook");
+      });
+  const data::Batch batch = global_batch(0, kFloat64);
+  EXPECT_THROW(mse_loss(ddp(batch.input), batch.target).backward(), Error);
+  EXPECT_GE(ddp.buckets_launched(), 1U) << "the failure should come after a bucket was sent";
+  fail = false;
+  const auto opt = make_optimizer(Optimizer::SgdMomentum, model);
+  train(model, &ddp, *opt, kFloat64, /*shard=*/true, 1);
+  const auto mine = model.named_parameters(), expected = reference.named_parameters();
+  for (std::size_t i = 0; i < mine.size(); ++i)
+    EXPECT_TRUE(all_close(mine[i].second, expected[i].second, 1e-10, 1e-10)) << mine[i].first << " on rank " << rank();
+}
+
 TEST(DataParallel, AModelThatDiffersAcrossRanksIsRefused) {
   if (world() == 1) GTEST_SKIP() << "needs two ranks";
   manual_seed(1);
