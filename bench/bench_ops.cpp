@@ -31,13 +31,17 @@ void register_elementwise(Device device) {
           state, device, [&] { c = a + b; }, flush);
       bench::set_bytes(state, device, 3.0 * 4 * n);
     });
-    add("op/sigmoid/n" + std::to_string(n) + "/" + dev, [=](benchmark::State& state) {
-      const Tensor a = zeros({n}, device);
-      Tensor c;
-      bench::run_timed(
-          state, device, [&] { c = sigmoid(a); }, flush);
-      bench::set_bytes(state, device, 2.0 * 4 * n);
-    });
+    // Transcendentals (on the CPU: SLEEF's vectorised functions where the CPU has AVX2).
+    for (const auto& [name, op] :
+         {std::pair{"sigmoid", &nudge::sigmoid}, std::pair{"exp", &nudge::exp}, std::pair{"tanh", &nudge::tanh}}) {
+      add("op/" + std::string(name) + "/n" + std::to_string(n) + "/" + dev, [=](benchmark::State& state) {
+        const Tensor a = ones({n}, device);
+        Tensor c;
+        bench::run_timed(
+            state, device, [&] { c = op(a); }, flush);
+        bench::set_bytes(state, device, 2.0 * 4 * n);
+      });
+    }
     add("op/sum/n" + std::to_string(n) + "/" + dev, [=](benchmark::State& state) {
       const Tensor a = ones({n}, device);
       Tensor s;

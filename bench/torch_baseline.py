@@ -108,6 +108,7 @@ def op_rows(device, quick, min_time, rows):
         a, b = torch.ones(n, device=device), torch.ones(n, device=device)
         flush = n >= (1 << 22)
         for name, fn, nbytes in [("add", lambda: a + b, 12 * n), ("sigmoid", lambda: torch.sigmoid(a), 8 * n),
+                                 ("exp", lambda: torch.exp(a), 8 * n), ("tanh", lambda: torch.tanh(a), 8 * n),
                                  ("sum", lambda: a.sum(), 4 * n)]:
             def work(fn=fn):
                 if flush:

@@ -1,10 +1,15 @@
 // CPU elementwise kernels: the functors of kernels/functors.h run through kernels/cpu/loops.h.
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/loops.h"
+#include "kernels/cpu/vector_math.h"
 
 namespace nudge::kernels::cpu {
 
 void unary(int, const UnaryCall& call) {
+  // exp, log, tanh, sigmoid ... of contiguous floats: SLEEF's vectorised functions, where the CPU has them.
+  if (call.loop.contiguous &&
+      vector_math::unary(call.op, call.dtype, call.loop.data[1], call.loop.data[0], call.loop.numel))
+    return;
   visit_numeric_dtype(call.dtype, unary_name(call.op), [&](auto tag) {
     using T = decltype(tag);
     fn::visit_unary<T>(call.op, call.scalar, [&](auto f) { map_unary<T, T>(call.loop, f); });

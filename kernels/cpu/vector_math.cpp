@@ -1,0 +1,49 @@
+#include "kernels/cpu/vector_math.h"
+
+#include <cstdlib>
+
+#ifdef NUDGE_WITH_SLEEF
+#include "kernels/cpu/vector_math_avx2.h"
+#endif
+
+namespace nudge::kernels::cpu::vector_math {
+
+#ifdef NUDGE_WITH_SLEEF
+
+bool available() {
+  // NUDGE_SCALAR_MATH=1 turns them off (for comparing against libm, or ruling them out).
+  static const bool yes =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && std::getenv("NUDGE_SCALAR_MATH") == nullptr;
+  return yes;
+}
+
+namespace {
+
+template <class T> bool run(UnaryOp op, const T* in, T* out, std::int64_t n) {
+  if (op == UnaryOp::Exp) avx2::exp(in, out, n);
+  else if (op == UnaryOp::Log) avx2::log(in, out, n);
+  else if (op == UnaryOp::Log1p) avx2::log1p(in, out, n);
+  else if (op == UnaryOp::Expm1) avx2::expm1(in, out, n);
+  else if (op == UnaryOp::Tanh) avx2::tanh(in, out, n);
+  else if (op == UnaryOp::Sigmoid) avx2::sigmoid(in, out, n);
+  else return false;
+  return true;
+}
+
+}  // namespace
+
+bool unary(UnaryOp op, DType dtype, const void* in, void* out, std::int64_t n) {
+  if (!available()) return false;
+  if (dtype == DType::Float32) return run(op, static_cast<const float*>(in), static_cast<float*>(out), n);
+  if (dtype == DType::Float64) return run(op, static_cast<const double*>(in), static_cast<double*>(out), n);
+  return false;
+}
+
+#else  // built without SLEEF (Debian: libsleef-dev): the scalar loops everywhere
+
+bool available() { return false; }
+bool unary(UnaryOp, DType, const void*, void*, std::int64_t) { return false; }
+
+#endif
+
+}  // namespace nudge::kernels::cpu::vector_math
