@@ -39,6 +39,39 @@ TEST(Threading, ModelsTrainedInTwoThreadsMatchSequentialRuns) {
   EXPECT_EQ(got2, expected2);
 }
 
+/// Large elementwise ops of every loop kind (vectorised math, unary, binary, fill, cast), as bits.
+std::vector<std::vector<double>> large_elementwise_results() {
+  Generator gen(9);
+  const std::int64_t n = 200003;  // several ranges of the pool, and an odd tail
+  const Tensor x = randn({n}, gen), y = randn({n}, gen), x64 = x.to(kFloat64);
+  return {sigmoid(x).to(kFloat64).to_vector<double>(),
+          exp(x64).to_vector<double>(),
+          tanh(x).to(kFloat64).to_vector<double>(),
+          (x * y + x).to(kFloat64).to_vector<double>(),
+          abs(x64).to_vector<double>(),
+          full({n}, 0.25).to(kFloat64).to_vector<double>(),
+          relu(x).to(kFloat64).to_vector<double>()};
+}
+
+// The pool splits a loop into ranges, and every element is computed by the same code whichever
+// thread runs it: one thread and several give the same bits. Several user threads calling large ops
+// at once share the pool (one loop at a time, the others run on their own thread).
+TEST(Threading, ParallelLoopsGiveTheBitsOfOneThread) {
+  const int before = num_threads();
+  set_num_threads(1);
+  EXPECT_EQ(num_threads(), 1);
+  const auto one = large_elementwise_results();
+  set_num_threads(3);
+  EXPECT_EQ(num_threads(), 3);
+  EXPECT_EQ(large_elementwise_results(), one);
+  std::vector<std::vector<std::vector<double>>> got(4);
+  std::vector<std::thread> callers;
+  for (std::size_t t = 0; t < got.size(); ++t) callers.emplace_back([&, t] { got[t] = large_elementwise_results(); });
+  for (std::thread& t : callers) t.join();
+  for (const auto& g : got) EXPECT_EQ(g, one);
+  set_num_threads(before);
+}
+
 TEST(Threading, TheDefaultGeneratorGivesEachTensorAContiguousRunOfDraws) {
   // Threads draw from the shared default generator at once. Each tensor must be one of the
   // tensors a single thread would have drawn (in some order): draws never interleave.

@@ -1,6 +1,8 @@
 #pragma once
-/// Host loops over a StridedLoop: a flat loop when contiguous (the compiler vectorises it),
-/// otherwise rows of the innermost dim with per-row offsets.
+/// Host loops over a StridedLoop: a flat loop when contiguous (the compiler vectorises it; large
+/// ones are split over the thread pool, kernels/cpu/parallel.h), otherwise rows of the innermost
+/// dim with per-row offsets.
+#include "kernels/cpu/parallel.h"
 #include "kernels/strided_index.h"
 
 namespace nudge::kernels::cpu {
@@ -10,7 +12,9 @@ template <class Out, class In, class F> void map_unary(const StridedLoop<2>& loo
   Out* out = kernels::operand<Out>(loop, 0);
   const In* in = kernels::operand<const In>(loop, 1);
   if (loop.contiguous) {
-    for (std::int64_t i = 0; i < loop.numel; ++i) out[i] = f(in[i]);
+    parallel_for(loop.numel, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) out[i] = f(in[i]);
+    });
     return;
   }
   const std::int64_t inner = loop.sizes[loop.ndim - 1];
@@ -28,7 +32,9 @@ template <class T, class F, class Out = T> void map_binary(const StridedLoop<3>&
   const T* a = kernels::operand<const T>(loop, 1);
   const T* b = kernels::operand<const T>(loop, 2);
   if (loop.contiguous) {
-    for (std::int64_t i = 0; i < loop.numel; ++i) out[i] = f(a[i], b[i]);
+    parallel_for(loop.numel, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) out[i] = f(a[i], b[i]);
+    });
     return;
   }
   const std::int64_t inner = loop.sizes[loop.ndim - 1];
@@ -45,7 +51,9 @@ template <class T, class F, class Out = T> void map_binary(const StridedLoop<3>&
 template <class T> void fill_values(const StridedLoop<1>& loop, T value) {
   T* out = kernels::operand<T>(loop, 0);
   if (loop.contiguous) {
-    for (std::int64_t i = 0; i < loop.numel; ++i) out[i] = value;
+    parallel_for(loop.numel, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) out[i] = value;
+    });
     return;
   }
   const std::int64_t inner = loop.sizes[loop.ndim - 1], so = loop.strides[0][loop.ndim - 1];

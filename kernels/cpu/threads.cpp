@@ -1,4 +1,4 @@
-// BLAS threading for OpenBLAS: the CPU runtime's thread hooks (core/threads.h calls them).
+// CPU threads: OpenBLAS's and the elementwise loops' pool, one count for both (core/threads.h).
 #include <cblas.h>
 
 #include <cstdlib>
@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/parallel.h"
 
 namespace nudge::kernels::cpu {
 
@@ -23,6 +24,7 @@ void apply_thread_environment() {
 void set_threads(int threads) {
   apply_thread_environment();
   openblas_set_num_threads(threads);
+  set_loop_threads(threads);  // the elementwise loops' pool (kernels/cpu/parallel.h) follows
 }
 
 int get_threads() {

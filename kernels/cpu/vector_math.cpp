@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #ifdef NUDGE_WITH_SLEEF
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vector_math_avx2.h"
 #endif
 
@@ -32,10 +33,18 @@ template <class T> bool run(UnaryOp op, const T* in, T* out, std::int64_t n) {
 
 }  // namespace
 
+template <class T> bool run_parallel(UnaryOp op, const void* in, void* out, std::int64_t n) {
+  const auto* x = static_cast<const T*>(in);
+  auto* y = static_cast<T*>(out);
+  if (!run(op, x, y, 0)) return false;  // not vectorised (an empty call: nothing computed)
+  parallel_for(n, [&](std::int64_t begin, std::int64_t end) { run(op, x + begin, y + begin, end - begin); });
+  return true;
+}
+
 bool unary(UnaryOp op, DType dtype, const void* in, void* out, std::int64_t n) {
   if (!available()) return false;
-  if (dtype == DType::Float32) return run(op, static_cast<const float*>(in), static_cast<float*>(out), n);
-  if (dtype == DType::Float64) return run(op, static_cast<const double*>(in), static_cast<double*>(out), n);
+  if (dtype == DType::Float32) return run_parallel<float>(op, in, out, n);
+  if (dtype == DType::Float64) return run_parallel<double>(op, in, out, n);
   return false;
 }
 
