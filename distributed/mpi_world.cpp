@@ -16,6 +16,7 @@
 #include "core/autograd/grad_mode.h"
 #include "core/ops.h"
 #ifdef NUDGE_WITH_NCCL
+#include "core/cuda_graph.h"
 #include "nccl_communicator.h"
 #endif
 
@@ -209,6 +210,10 @@ class MpiBackend : public ProcessGroup::Backend {
     const int device = tensor.device().index();
     auto it = nccl_.find(device);
     if (it != nccl_.end()) return *it->second;
+    if (cuda::is_capturing(device))
+      throw DistributedError(detail::concat(
+          "distributed: the first collective on cuda:", device, " is inside a CUDA graph capture, and creating its NCCL "
+          "communicator allocates device memory; make one collective on that device before capturing"));
     nccl::UniqueId id{};
     if (rank_ == 0) id = nccl::make_unique_id();
     check_mpi(MPI_Bcast(id.data(), static_cast<int>(id.size()), MPI_BYTE, 0, comm_), "MPI_Bcast of the NCCL id");

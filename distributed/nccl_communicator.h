@@ -3,7 +3,8 @@
 /// Its collectives are queued on nudge's stream for that device (cuda::stream), so they run
 /// after the kernels that produced their input and before those that read their output: waiting
 /// for one costs the host nothing, and a collective made while that stream is captured into a
-/// CUDA graph becomes part of the graph (NCCL 2.9 and later allow it).
+/// CUDA graph becomes part of the graph (NCCL 2.9 and later allow it; the communicator must exist
+/// before the capture -- one collective on the device before it, as any warm-up).
 ///
 /// A watchdog thread follows the collectives in flight. When one has not finished within the
 /// group's timeout, or NCCL reports an asynchronous error (a peer died), it aborts the

@@ -127,6 +127,7 @@ TEST(CollectivesCuda, AnAllReduceCapturedInAGraphRunsAtEachReplay) {
   if (skip_without_a_gpu_per_rank()) GTEST_SKIP() << "no GPU for every rank";
   const Device device = environment->device();
   Tensor t = full({1027}, 1.0, TensorOptions(kFloat64).device(device));
+  group().all_reduce(full({1}, 1.0, TensorOptions(kFloat64).device(device)));  // the communicator exists before
   cuda::Graph graph;
   graph.capture(
       [&] {
