@@ -8,8 +8,21 @@ example=$2
 [ -d /usr/share/datasets/fashion-mnist ] || { echo "no Fashion-MNIST (Debian: dataset-fashion-mnist)"; exit 77; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-run() { timeout 300 "$mpiexec" -n 2 --oversubscribe "$example" --train-limit 4000 "$@" > "$dir/out" 2>&1; }
-fail() { echo "FAILED: $1"; cat "$dir/out"; exit 1; }
+# Each rank's own output is kept apart too (--output-filename), so that a failure shows which rank
+# said what and how it ended.
+run() {
+  rm -rf "$dir/ranks"
+  timeout 300 "$mpiexec" -n 2 --oversubscribe --output-filename "$dir/ranks" "$example" --train-limit 4000 "$@" \
+    > "$dir/out" 2>&1
+  status=$?
+  return $status
+}
+fail() {
+  echo "FAILED: $1 (mpirun exit status ${status:-?})"
+  cat "$dir/out"
+  for f in $(find "$dir/ranks" -type f 2>/dev/null | sort); do echo "--- $f"; tail -n 20 "$f"; done
+  exit 1
+}
 
 run --epochs 1 --save "$dir/run.ckpt" || fail "the first epoch"
 grep -q "^final: .*ranks=2" "$dir/out" || fail "no final line from rank 0"
