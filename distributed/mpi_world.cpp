@@ -211,9 +211,10 @@ class MpiBackend : public ProcessGroup::Backend {
     auto it = nccl_.find(device);
     if (it != nccl_.end()) return *it->second;
     if (cuda::is_capturing(device))
-      throw DistributedError(detail::concat(
-          "distributed: the first collective on cuda:", device, " is inside a CUDA graph capture, and creating its NCCL "
-          "communicator allocates device memory; make one collective on that device before capturing"));
+      throw DistributedError(
+          detail::concat("distributed: the first collective on cuda:", device,
+                         " is inside a CUDA graph capture, and creating its NCCL "
+                         "communicator allocates device memory; make one collective on that device before capturing"));
     nccl::UniqueId id{};
     if (rank_ == 0) id = nccl::make_unique_id();
     check_mpi(MPI_Bcast(id.data(), static_cast<int>(id.size()), MPI_BYTE, 0, comm_), "MPI_Bcast of the NCCL id");
