@@ -20,32 +20,35 @@ bool available() {
 
 namespace {
 
-template <class T> bool run(UnaryOp op, const T* in, T* out, std::int64_t n) {
+bool vectorised(UnaryOp op) {
+  return op == UnaryOp::Exp || op == UnaryOp::Log || op == UnaryOp::Log1p || op == UnaryOp::Expm1 ||
+         op == UnaryOp::Tanh || op == UnaryOp::Sigmoid;
+}
+
+/// out = op(in) over n elements; `op` is one that vectorised() accepts.
+template <class T> void run(UnaryOp op, const T* in, T* out, std::int64_t n) {
   if (op == UnaryOp::Exp) avx2::exp(in, out, n);
   else if (op == UnaryOp::Log) avx2::log(in, out, n);
   else if (op == UnaryOp::Log1p) avx2::log1p(in, out, n);
   else if (op == UnaryOp::Expm1) avx2::expm1(in, out, n);
   else if (op == UnaryOp::Tanh) avx2::tanh(in, out, n);
-  else if (op == UnaryOp::Sigmoid) avx2::sigmoid(in, out, n);
-  else return false;
-  return true;
+  else avx2::sigmoid(in, out, n);
+}
+
+template <class T> void run_parallel(UnaryOp op, const void* in, void* out, std::int64_t n) {
+  const auto* x = static_cast<const T*>(in);
+  auto* y = static_cast<T*>(out);
+  parallel_for(n, [&](std::int64_t begin, std::int64_t end) { run(op, x + begin, y + begin, end - begin); });
 }
 
 }  // namespace
 
-template <class T> bool run_parallel(UnaryOp op, const void* in, void* out, std::int64_t n) {
-  const auto* x = static_cast<const T*>(in);
-  auto* y = static_cast<T*>(out);
-  if (!run(op, x, y, 0)) return false;  // not vectorised (an empty call: nothing computed)
-  parallel_for(n, [&](std::int64_t begin, std::int64_t end) { run(op, x + begin, y + begin, end - begin); });
-  return true;
-}
-
 bool unary(UnaryOp op, DType dtype, const void* in, void* out, std::int64_t n) {
-  if (!available()) return false;
-  if (dtype == DType::Float32) return run_parallel<float>(op, in, out, n);
-  if (dtype == DType::Float64) return run_parallel<double>(op, in, out, n);
-  return false;
+  if (!available() || !vectorised(op)) return false;
+  if (dtype == DType::Float32) run_parallel<float>(op, in, out, n);
+  else if (dtype == DType::Float64) run_parallel<double>(op, in, out, n);
+  else return false;
+  return true;
 }
 
 #else  // built without SLEEF (Debian: libsleef-dev): the scalar loops everywhere
