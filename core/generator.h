@@ -13,6 +13,8 @@
 #include <mutex>
 #include <random>
 
+#include "core/graph.h"
+
 namespace nudge {
 
 class Generator {
@@ -27,7 +29,11 @@ class Generator {
     has_spare_normal_ = false;
   }
   /// Held while a tensor is drawn.
-  [[nodiscard]] std::unique_lock<std::mutex> lock() { return std::unique_lock<std::mutex>(mutex_); }
+  /// Refused inside a CPU Graph capture: every replay would reuse the captured draw.
+  [[nodiscard]] std::unique_lock<std::mutex> lock() {
+    detail::refuse_in_cpu_capture("random numbers (every replay would reuse the captured draw)");
+    return std::unique_lock<std::mutex>(mutex_);
+  }
 
   /// Uniform in [0, 1) with 53 random bits.
   double uniform_double() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }

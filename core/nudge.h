@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/factory.h"
 #include "core/generator.h"
+#include "core/graph.h"
 #include "core/ops.h"
 #include "core/optimizer_ops.h"
 #include "core/profiling.h"

@@ -36,7 +36,7 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b, const char* name)
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), TensorOptions(kBool).device(a.device()));
   if (out.numel() == 0) return out;
   CompareCall call{op, a.dtype(), detail::make_strided_loop<3>(out.shape(), {&out, &a, &b}, name)};
-  dispatch::compare.get(out.device(), name)(out.device().index(), call);
+  dispatch::compare.run(out.device(), name, call);
   return out;
 }
 
@@ -60,7 +60,7 @@ Tensor compare(CompareOp op, const Tensor& a, Scalar s, const char* name) {
   Tensor out = empty(a.shape(), TensorOptions(kBool).device(a.device()));
   if (out.numel() == 0) return out;
   CompareScalarCall call{op, a.dtype(), s, detail::make_strided_loop<2>(out.shape(), {&out, &a}, name)};
-  dispatch::compare_scalar.get(out.device(), name)(out.device().index(), call);
+  dispatch::compare_scalar.run(out.device(), name, call);
   return out;
 }
 

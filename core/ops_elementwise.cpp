@@ -35,7 +35,7 @@ Tensor unary(UnaryOp op, const Tensor& x, Scalar scalar = 0) {
   Tensor out = empty(x.shape(), TensorOptions(x.dtype()).device(x.device()));
   if (x.numel() == 0) return out;
   UnaryCall call{op, x.dtype(), scalar, detail::make_strided_loop<2>(x.shape(), {&out, &x}, name)};
-  dispatch::unary.get(x.device(), name)(x.device().index(), call);
+  dispatch::unary.run(x.device(), name, call);
   return out;
 }
 
@@ -49,7 +49,7 @@ void run_binary(BinaryOp op, Tensor& out, const Tensor& a, const Tensor& b) {
   const char* name = binary_name(op);
   if (out.numel() == 0) return;
   BinaryCall call{op, a.dtype(), detail::make_strided_loop<3>(out.shape(), {&out, &a, &b}, name)};
-  dispatch::binary.get(out.device(), name)(out.device().index(), call);
+  dispatch::binary.run(out.device(), name, call);
 }
 
 void run_binary_scalar(BinaryOp op, Tensor& out, const Tensor& a, Scalar s, bool scalar_first) {
@@ -59,7 +59,7 @@ void run_binary_scalar(BinaryOp op, Tensor& out, const Tensor& a, Scalar s, bool
               " (nudge does not promote dtypes; convert with .to(kFloat32))");
   if (out.numel() == 0) return;
   BinaryScalarCall call{op, a.dtype(), s, scalar_first, detail::make_strided_loop<2>(out.shape(), {&out, &a}, name)};
-  dispatch::binary_scalar.get(out.device(), name)(out.device().index(), call);
+  dispatch::binary_scalar.run(out.device(), name, call);
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {

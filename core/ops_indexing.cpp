@@ -62,7 +62,7 @@ void run_index(IndexOp op, Tensor& target, const Tensor& index, const Tensor& ot
   if (index.numel() == 0) return;
   IndexCall call{op, target.dtype(), dim_stride,
                  detail::make_strided_loop<3>(index.shape(), {&target, &index, &other}, name)};
-  dispatch::index.get(target.device(), name)(target.device().index(), call);
+  dispatch::index.run(target.device(), name, call);
 }
 
 }  // namespace
@@ -152,7 +152,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   if (out.numel() > 0) {
     WhereCall call{a.dtype(), condition.dtype(),
                    detail::make_strided_loop<4>(shape, {&out, &condition, &a, &b}, "where")};
-    dispatch::where.get(out.device(), "where")(out.device().index(), call);
+    dispatch::where.run(out.device(), "where", call);
   }
   // Each side gets the gradient where it was chosen and 0 elsewhere (selected, so an inf
   // gradient never turns into NaN on the other side).

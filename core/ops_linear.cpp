@@ -46,7 +46,7 @@ std::pair<Tensor, Tensor> detail::activation_grad(const Tensor& grad_y, const Te
                               grad_z.data_ptr(),
                               bias_grad ? grad_bias.data_ptr() : nullptr,
                               z.defined() ? z.data_ptr() : nullptr};
-  if (y.numel() > 0) dispatch::activation_backward.get(y.device(), "activation backward")(y.device().index(), call);
+  if (y.numel() > 0) dispatch::activation_backward.run(y.device(), "activation backward", call);
   else if (bias_grad) grad_bias.fill_(0);
   return {grad_z, grad_bias};
 }
@@ -63,7 +63,7 @@ Tensor activation(const Tensor& x, ActivationSpec act) {
   Tensor y = x.contiguous().clone().detach();
   if (y.numel() > 0) {
     const BiasActivationCall call{y.dtype(), act, 1, y.numel(), y.data_ptr(), nullptr};
-    dispatch::bias_activation.get(y.device(), name)(y.device().index(), call);
+    dispatch::bias_activation.run(y.device(), name, call);
   }
   NUDGE_RECORD(
       name, y, (&x),
@@ -128,7 +128,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
                             y.data_ptr(),
                             b.defined() ? b.data_ptr() : nullptr,
                             keep_z ? z.data_ptr() : nullptr};
-    dispatch::bias_activation.get(y.device(), "linear")(y.device().index(), call);
+    dispatch::bias_activation.run(y.device(), "linear", call);
   }
   y = y.view(out_shape);
 

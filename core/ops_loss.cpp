@@ -72,7 +72,7 @@ Tensor fused_loss(LossKind kind, const Tensor& input, const Tensor& target, Redu
                         needs_grad ? grad.data_ptr() : nullptr,
                         ignore_index,
                         rescale.defined() ? rescale.data_ptr() : nullptr};
-    dispatch::loss.get(x.device(), op)(x.device().index(), call);
+    dispatch::loss.run(x.device(), op, call);
   }
   if (!needs_grad) return loss;
   const bool per_row = cross_entropy && reduction == Reduction::None;

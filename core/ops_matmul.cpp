@@ -67,7 +67,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (out.numel() > 0 && k > 0) {
     Tensor a_copy, b_copy;
     MatmulCall call{a.dtype(), batch, m, n, k, matrix_arg(a, a_copy), matrix_arg(b, b_copy), out.data_ptr()};
-    dispatch::matmul.get(a.device(), "matmul")(a.device().index(), call);
+    dispatch::matmul.run(a.device(), "matmul", call);
   }
   // dA = dC·Bᵀ, dB = Aᵀ·dC; a matrix shared across the batch gets a batched gradient that the
   // engine sums over the batch.

@@ -62,7 +62,7 @@ ReduceResult reduce(ReduceOp op, const Tensor& x, std::optional<std::int64_t> di
                   outer,
                   reduce,
                   inner};
-  dispatch::reduce.get(x.device(), name)(x.device().index(), call);
+  dispatch::reduce.run(x.device(), name, call);
   return r;
 }
 

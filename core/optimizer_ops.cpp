@@ -50,6 +50,14 @@ void* state_data(const Tensor& state, const Tensor& p, const char* what, const c
   return state.data_ptr();
 }
 
+/// A one-element float64 tensor on `p`'s device (a learning rate, a step count): its address.
+double* scalar_data(const Tensor& t, const Tensor& p, const char* what, const char* op) {
+  NUDGE_CHECK(t.defined() && t.numel() == 1 && t.dtype() == kFloat64 && t.device() == p.device(), op, ": ", what,
+              " must be a one-element float64 tensor on ", p.device(), ", got a ",
+              t.defined() ? describe(t) : std::string("undefined tensor"));
+  return static_cast<double*>(t.data_ptr());
+}
+
 }  // namespace
 
 void sgd_step_(const std::vector<SgdParam>& params, const SgdHyper& hyper) {
@@ -58,7 +66,8 @@ void sgd_step_(const std::vector<SgdParam>& params, const SgdHyper& hyper) {
   std::vector<Tensor> keep;
   for (const SgdParam& sp : params) {
     if (sp.param.numel() == 0) continue;
-    ParamSlot slot{nullptr, nullptr, nullptr, nullptr, 0, sp.lr, sp.first_step, 1, 1};
+    ParamSlot slot{nullptr,       nullptr, nullptr, nullptr, 0, scalar_data(sp.lr, sp.param, "lr", "sgd_step_"),
+                   sp.first_step, nullptr};
     if (hyper.momentum != 0) slot.state1 = state_data(sp.momentum_buffer, sp.param, "the momentum buffer", "sgd_step_");
     add_slot(groups, keep, sp.param, sp.grad, slot, "sgd_step_");
   }
@@ -66,7 +75,7 @@ void sgd_step_(const std::vector<SgdParam>& params, const SgdHyper& hyper) {
     const SgdStepCall call{group.dtype,    group.slots.data(), static_cast<std::int64_t>(group.slots.size()),
                            hyper.momentum, hyper.dampening,    hyper.weight_decay,
                            hyper.nesterov};
-    dispatch::sgd_step.get(group.device, "SGD step")(group.device.index(), call);
+    dispatch::sgd_step.run(group.device, "SGD step", call);
   }
 }
 
@@ -76,7 +85,11 @@ void adam_step_(const std::vector<AdamParam>& params, const AdamHyper& hyper) {
   std::vector<Tensor> keep;
   for (const AdamParam& ap : params) {
     if (ap.param.numel() == 0) continue;
-    ParamSlot slot{nullptr, nullptr, nullptr, nullptr, 0, ap.lr, false, ap.bias_correction1, ap.bias_correction2_sqrt};
+    ParamSlot slot{nullptr, nullptr,
+                   nullptr, nullptr,
+                   0,       scalar_data(ap.lr, ap.param, "lr", "adam_step_"),
+                   false,   scalar_data(ap.step, ap.param, "step", "adam_step_")};
+    ap.step.storage()->bump_version();
     slot.state1 = state_data(ap.exp_avg, ap.param, "exp_avg", "adam_step_");
     slot.state2 = state_data(ap.exp_avg_sq, ap.param, "exp_avg_sq", "adam_step_");
     add_slot(groups, keep, ap.param, ap.grad, slot, "adam_step_");
@@ -90,7 +103,7 @@ void adam_step_(const std::vector<AdamParam>& params, const AdamHyper& hyper) {
                             hyper.eps,
                             hyper.weight_decay,
                             hyper.decoupled_weight_decay};
-    dispatch::adam_step.get(group.device, "Adam step")(group.device.index(), call);
+    dispatch::adam_step.run(group.device, "Adam step", call);
   }
 }
 

@@ -10,9 +10,10 @@ namespace nudge {
 
 /// One parameter of an SGD step. `momentum_buffer` is undefined without momentum; with
 /// `first_step` it is overwritten with the gradient (PyTorch's rule) instead of being read.
+/// `lr`: the learning rate as a one-element float64 tensor on the parameter's device (the kernel
+/// reads it there, so that a replayed Graph follows a scheduler; optim/optimizer.h keeps it).
 struct SgdParam {
-  Tensor param, grad, momentum_buffer;
-  double lr = 0;
+  Tensor param, grad, momentum_buffer, lr;
   bool first_step = false;
 };
 struct SgdHyper {
@@ -24,10 +25,11 @@ struct SgdHyper {
 /// contiguous. Runs without recording (an update is not part of the graph).
 void sgd_step_(const std::vector<SgdParam>& params, const SgdHyper& hyper);
 
-/// One parameter of an Adam/AdamW step, with its bias corrections 1 − β₁ᵗ and √(1 − β₂ᵗ).
+/// One parameter of an Adam/AdamW step. `lr` as for SGD; `step`: the parameter's step count, a
+/// one-element float64 tensor on its device: the update uses t = step + 1 for its bias corrections
+/// 1 − β₁ᵗ and √(1 − β₂ᵗ) and stores t.
 struct AdamParam {
-  Tensor param, grad, exp_avg, exp_avg_sq;
-  double lr = 0, bias_correction1 = 1, bias_correction2_sqrt = 1;
+  Tensor param, grad, exp_avg, exp_avg_sq, lr, step;
 };
 struct AdamHyper {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;

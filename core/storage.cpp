@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "core/capture_arena.h"
 #include "kernels/dispatch.h"
 #include "core/error.h"
 
@@ -27,7 +28,14 @@ std::atomic<std::int64_t>& live_counter(Device d) {
 Storage::Storage(Device device, std::size_t nbytes) : device_(device), nbytes_(nbytes), data_(nullptr) {
   const DeviceRuntime& rt = dispatch::runtime(device);
   // Zero-byte tensors are legal (empty shapes); they own no memory.
-  if (nbytes_ > 0) data_ = rt.allocate(device.index(), nbytes_);
+  if (nbytes_ > 0) {
+    if (device.is_cpu() && active_capture_arena()) [[unlikely]] {
+      arena_ = active_capture_arena();
+      data_ = arena_->allocate(nbytes_);
+    } else {
+      data_ = rt.allocate(device.index(), nbytes_);
+    }
+  }
   live_counter(device_) += static_cast<std::int64_t>(nbytes_);
 }
 
@@ -39,7 +47,7 @@ Storage::Storage(Pinned, std::size_t nbytes) : device_(Device::cpu()), nbytes_(n
 
 Storage::~Storage() {
   live_counter(device_) -= static_cast<std::int64_t>(nbytes_);
-  if (data_ == nullptr) return;
+  if (data_ == nullptr || arena_) return;  // the arena frees its blocks when the graph and its tensors are gone
   if (pinned_) {
     dispatch::runtime_if_built(DeviceType::CUDA)->deallocate_pinned(data_);
     return;

@@ -9,9 +9,12 @@
 
 namespace nudge {
 
+class CaptureArena;
+
 class Storage {
  public:
-  /// Allocates `nbytes` on `device` from that device's allocator (a pool on CUDA).
+  /// Allocates `nbytes` on `device` from that device's allocator (a pool on CUDA; on a thread that
+  /// is capturing a CPU Graph, CPU memory comes from the capture's arena, core/graph.h).
   Storage(Device device, std::size_t nbytes);
   /// Page-locked host memory (CPU storage that CUDA copies can read asynchronously); needs a
   /// usable CUDA device.
@@ -34,6 +37,7 @@ class Storage {
   void* data_;
   bool pinned_ = false;
   std::uint64_t version_ = 0;
+  std::shared_ptr<CaptureArena> arena_;  // owns data_ when set
 };
 
 namespace memory {

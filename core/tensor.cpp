@@ -335,6 +335,7 @@ Tensor Tensor::to(DType dtype) const {
 
 Tensor Tensor::to(Device device, bool non_blocking) const {
   if (device == this->device()) return *this;
+  detail::refuse_in_cpu_capture("to (copying between devices)");
   const Tensor src = contiguous();
   Tensor out = empty(shape(), TensorOptions(dtype()).device(device));
   // Whichever side is not the CPU owns the copy (a CUDA memcpy in either direction).
@@ -351,6 +352,7 @@ Tensor Tensor::to(Device device, bool non_blocking) const {
 Tensor Tensor::pin_memory() const {
   NUDGE_CHECK(device().is_cpu(), "pin_memory: only CPU tensors can be pinned, got a ", describe(*this));
   if (is_pinned()) return *this;
+  detail::refuse_in_cpu_capture("pin_memory");
   const Tensor src = contiguous();
   const std::size_t nbytes = static_cast<std::size_t>(numel()) * element_size();
   Tensor out = make_tensor(std::make_shared<Storage>(Storage::Pinned{}, nbytes), shape(), contiguous_strides(shape()),
@@ -369,7 +371,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   storage()->bump_version();
   if (numel() == 0) return *this;
   CopyCall call{dtype(), source.dtype(), detail::make_strided_loop<2>(shape(), {this, &source}, "copy_")};
-  dispatch::copy.get(device(), "copy_")(device().index(), call);
+  dispatch::copy.run(device(), "copy_", call);
   return *this;
 }
 
@@ -385,7 +387,7 @@ Tensor& Tensor::fill_(Scalar value) {
   storage()->bump_version();
   if (numel() == 0) return *this;
   FillCall call{dtype(), value, detail::make_strided_loop<1>(shape(), {this}, "fill_")};
-  dispatch::fill.get(device(), "fill_")(device().index(), call);
+  dispatch::fill.run(device(), "fill_", call);
   return *this;
 }
 

@@ -11,6 +11,7 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/graph.h"
 #include "core/scalar.h"
 #include "core/shape.h"
 #include "core/storage.h"
@@ -199,12 +200,14 @@ template <class T> T* Tensor::data_ptr() const {
 }
 
 template <class T> std::vector<T> Tensor::to_vector() const {
+  detail::refuse_in_cpu_capture("to_vector (reading values on the host)");
   const Tensor host = to(Device::cpu()).to(dtype_of<T>()).contiguous();
   const T* p = host.data_ptr<T>();
   return std::vector<T>(p, p + host.numel());
 }
 
 template <class T> T Tensor::item() const {
+  detail::refuse_in_cpu_capture("item");
   NUDGE_CHECK(numel() == 1, "item: expected a tensor with one element, got a ", describe(*this));
   return to_vector<T>()[0];
 }

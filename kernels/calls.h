@@ -244,11 +244,14 @@ struct ParamSlot {
   void* state1;
   void* state2;
   std::int64_t numel;
-  double lr;
+  /// The learning rate: one float64 in the device's memory, kept current by the optimizer, so
+  /// that a replayed graph reads the rate of the moment rather than the one it was captured with.
+  const double* lr;
   /// SGD: the momentum buffer starts as the gradient. Adam: unused.
   bool first_step;
-  /// Adam's bias corrections for this parameter's step t: 1 − β₁ᵗ and √(1 − β₂ᵗ).
-  double bias_correction1, bias_correction2_sqrt;
+  /// Adam: this parameter's step count, one float64 in the device's memory; the step computes
+  /// its bias corrections for t = count + 1 and stores t (so a replayed graph counts on).
+  double* step;
 };
 
 /// SGD (optim/sgd.h's rule) over `count` parameters at once.

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/profiling.h"
+#include "kernels/recording.h"
 
 namespace nudge::kernels::dispatch {
 
@@ -39,6 +40,18 @@ template <class Fn> Fn Table<Fn>::get(Device device, const char* what) const {
     else profiling::count_kernel();
   }
   return fn;
+}
+
+template <class Fn> void Table<Fn>::run(Device device, const char* what, const typename CallOf<Fn>::type& call) const {
+  const Fn fn = get(device, what);
+  if (CallRecording* recording = active_recording()) [[unlikely]] {
+    // A CPU graph replays only what it recorded: work on another device would silently be missing.
+    NUDGE_CHECK(device.is_cpu(), what, ": a Graph capturing CPU work cannot also run work on ", device,
+                " (capture the step on one device)");
+    recording->add(fn, call);
+    return;
+  }
+  fn(device.index(), call);
 }
 
 #define NUDGE_INSTANTIATE_TABLE(name, Call) template class Table<KernelFn<Call>>;

@@ -1,7 +1,7 @@
 #pragma once
 /// The backend boundary. One function table per op family, indexed by device type (PyTorch's
 /// DispatchStub, simplified): core/ops*.cpp check arguments, allocate outputs and call
-/// `dispatch::<family>.get(device)(index, call)`; each backend fills its slots once, on first use,
+/// `dispatch::<family>.run(device, what, call)`; each backend fills its slots once, on first use,
 /// in its register.cpp. An empty slot throws "<op>: not implemented for CUDA", never crashes.
 ///
 /// The op families are listed ONCE, in NUDGE_OP_FAMILIES below: the tables, each backend's
@@ -88,11 +88,16 @@ namespace dispatch {
 
 /// A backend's entry point for the calls of type Call.
 template <class Call> using KernelFn = void (*)(int device_index, const Call&);
+template <class Fn> struct CallOf;
+template <class Call> struct CallOf<KernelFn<Call>> { using type = Call; };
 
 template <class Fn> class Table {
  public:
   /// Returns the kernel for `device`, or throws "<what>: not implemented for CUDA".
   Fn get(Device device, const char* what) const;
+  /// Runs `call` on `device`, or appends it to this thread's CPU graph recording
+  /// (kernels/recording.h) while one is active; `what` names the op in errors.
+  void run(Device device, const char* what, const typename CallOf<Fn>::type& call) const;
   void set(DeviceType type, Fn fn) { fns_[static_cast<int>(type)] = fn; }
 
  private:

@@ -159,26 +159,38 @@ template <class T> NUDGE_HD T cross_entropy_row(T max_logit, T sum_exp, T target
   return (max_logit - target_logit) + log_(sum_exp);
 }
 
+/// The numbers an optimizer step uses for a whole parameter, read once from device memory.
+struct SlotScalars {
+  double lr, bias_correction1, bias_correction2_sqrt;
+};
+NUDGE_HD SlotScalars sgd_scalars(const SgdStepCall&, const ParamSlot& s) { return {*s.lr, 1, 1}; }
+/// Adam's bias corrections 1 − β₁ᵗ and √(1 − β₂ᵗ) for the step t = count + 1, in double as PyTorch.
+NUDGE_HD SlotScalars adam_scalars(const AdamStepCall& c, const ParamSlot& s) {
+  const double t = *s.step + 1;
+  return {*s.lr, 1 - ::pow(c.beta1, t), ::sqrt(1 - ::pow(c.beta2, t))};
+}
+
 /// One element of an SGD step (optim/sgd.h). `buf` is the momentum buffer.
-template <class T> NUDGE_HD void sgd_update(T& p, T g, T& buf, const SgdStepCall& c, const ParamSlot& s) {
+template <class T>
+NUDGE_HD void sgd_update(T& p, T g, T& buf, const SgdStepCall& c, const ParamSlot& s, const SlotScalars& k) {
   if (c.weight_decay != 0) g = g + p * T(c.weight_decay);
   if (c.momentum != 0) {
     buf = s.first_step ? g : buf * T(c.momentum) + g * T(1 - c.dampening);
     g = c.nesterov ? g + buf * T(c.momentum) : buf;
   }
-  p = p - g * T(s.lr);
+  p = p - g * T(k.lr);
 }
 
 /// One element of an Adam/AdamW step (optim/adam.h). m, v: exp_avg, exp_avg_sq.
-template <class T> NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamStepCall& c, const ParamSlot& s) {
+template <class T> NUDGE_HD void adam_update(T& p, T g, T& m, T& v, const AdamStepCall& c, const SlotScalars& k) {
   if (c.weight_decay != 0) {
-    if (c.decoupled_weight_decay) p = p * T(1 - s.lr * c.weight_decay);
+    if (c.decoupled_weight_decay) p = p * T(1 - k.lr * c.weight_decay);
     else g = g + p * T(c.weight_decay);
   }
   m = m * T(c.beta1) + g * T(1 - c.beta1);
   v = v * T(c.beta2) + g * g * T(1 - c.beta2);
-  const T denom = sqrt_(v) / T(s.bias_correction2_sqrt) + T(c.eps);
-  p = p - m / denom * T(s.lr / s.bias_correction1);
+  const T denom = sqrt_(v) / T(k.bias_correction2_sqrt) + T(c.eps);
+  p = p - m / denom * T(k.lr / k.bias_correction1);
 }
 
 /// x^e with the exponent kept in double and the power computed in double: a float32 exponent such

@@ -44,23 +44,33 @@ Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options, bool decoupled)
   }
 }
 
+void Adam::State::fields(const std::function<void(const char*, Tensor&)>& tensor,
+                         const std::function<void(const char*, std::int64_t&)>& counter) {
+  tensor("exp_avg", exp_avg);
+  tensor("exp_avg_sq", exp_avg_sq);
+  const std::int64_t before = step.defined() ? static_cast<std::int64_t>(step.item<double>()) : 0;
+  std::int64_t count = before;
+  counter("step", count);  // reads `count` when saving, sets it when loading
+  if (exp_avg.defined() && (count != before || !step.defined()))
+    step = full({}, static_cast<double>(count), TensorOptions(kFloat64).device(exp_avg.device()));
+}
+
 void Adam::step() {
-  NUDGE_CHECK(!capturing(), name(),
-              ": cannot be recorded into a cuda::Graph: its bias correction depends on the step "
-              "count, which a replay would freeze at the captured step; use SGD in graphs");
   // One multi-tensor kernel per group, device and dtype: the rule of optim/adam.h, elementwise.
-  for (const ParamGroup& group : param_groups()) {
+  // The step counts live on the device and the kernel advances them, so a captured step counts on.
+  for (std::size_t g = 0; g < param_groups().size(); ++g) {
+    const ParamGroup& group = param_groups()[g];
     const AdamHyper hyper = hyper_of(group, options_, decoupled_);
     std::vector<AdamParam> params;
     for (const Tensor& p : params_with_grad(group)) {
       State& s = state_of<State>(p);
-      if (s.step++ == 0) {
+      if (!s.step.defined()) {
+        check_not_capturing_first_step(p);
         s.exp_avg = zeros_like(p);
         s.exp_avg_sq = zeros_like(p);
+        s.step = zeros({}, TensorOptions(kFloat64).device(p.device()));
       }
-      const double t = static_cast<double>(s.step);
-      params.push_back({p, p.grad(), s.exp_avg, s.exp_avg_sq, group.lr, 1 - std::pow(hyper.beta1, t),
-                        std::sqrt(1 - std::pow(hyper.beta2, t))});
+      params.push_back({p, p.grad(), s.exp_avg, s.exp_avg_sq, device_lr(g, p.device()), s.step});
     }
     if (!params.empty()) adam_step_(params, hyper);
   }

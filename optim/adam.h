@@ -32,14 +32,12 @@ class Adam : public Optimizer {
 
  private:
   struct State : ParamState {
-    std::int64_t step = 0;
+    /// Steps taken, a float64 on the parameter's device (the update kernel advances it, so that a
+    /// step replayed from a Graph counts too); saved as an int64 counter, as before.
+    Tensor step;
     Tensor exp_avg, exp_avg_sq;
     void fields(const std::function<void(const char*, Tensor&)>& tensor,
-                const std::function<void(const char*, std::int64_t&)>& counter) override {
-      counter("step", step);
-      tensor("exp_avg", exp_avg);
-      tensor("exp_avg_sq", exp_avg_sq);
-    }
+                const std::function<void(const char*, std::int64_t&)>& counter) override;
   };
   std::shared_ptr<ParamState> make_state() const override { return std::make_shared<State>(); }
   AdamOptions options_;

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "core/autograd/grad_mode.h"
-#include "core/cuda_graph.h"
+#include "core/graph.h"
 #include "core/factory.h"
 #include "core/ops.h"
 #include "core/state_dict.h"
@@ -61,17 +61,45 @@ std::vector<Tensor> Optimizer::params_with_grad(const ParamGroup& group) {
   return out;
 }
 
-bool Optimizer::capturing() const {
-  std::uint64_t checked = 0;  // one query per device, not per parameter
-  for (const ParamGroup& group : groups_)
-    for (const Tensor& p : group.params) {
-      if (!p.device().is_cuda() || p.device().index() >= 64) continue;
-      const std::uint64_t bit = std::uint64_t{1} << p.device().index();
-      if (checked & bit) continue;
-      checked |= bit;
-      if (cuda::is_capturing(p.device().index())) return true;
-    }
-  return false;
+void Optimizer::DeviceRates::refresh() {
+  for (std::size_t g = 0; g < cells.size() && g < groups->size(); ++g)
+    for (Cell& cell : cells[g])
+      if (cell.written != (*groups)[g].lr) {
+        cell.value.fill_((*groups)[g].lr);
+        cell.written = (*groups)[g].lr;
+      }
+}
+
+const Tensor& Optimizer::device_lr(std::size_t group, Device device) {
+  if (rates_->cells.size() < groups_.size()) rates_->cells.resize(groups_.size());
+  std::vector<DeviceRates::Cell>& cells = rates_->cells[group];
+  auto it = std::find_if(cells.begin(), cells.end(), [&](const DeviceRates::Cell& c) { return c.device == device; });
+  const double lr = groups_[group].lr;
+  if (is_capturing(device)) {
+    NUDGE_CHECK(it != cells.end(), name(), ": the first step on ", device,
+                " (which creates the optimizer's state there) cannot be recorded into a Graph, every replay would "
+                "repeat it; run one eager step before capturing");
+    // Not written now (that would be recorded, freezing the rate): before each replay instead.
+    Graph::before_each_replay([weak = std::weak_ptr<DeviceRates>(rates_)] {
+      if (const auto rates = weak.lock()) rates->refresh();
+    });
+    return it->value;
+  }
+  if (it == cells.end()) {
+    cells.push_back({device, full({}, lr, TensorOptions(kFloat64).device(device)), lr});
+    return cells.back().value;
+  }
+  if (it->written != lr) {
+    it->value.fill_(lr);
+    it->written = lr;
+  }
+  return it->value;
+}
+
+void Optimizer::check_not_capturing_first_step(const Tensor& p) const {
+  NUDGE_CHECK(!is_capturing(p.device()), name(), ": the first step (which creates the optimizer's state on ",
+              p.device(),
+              ") cannot be recorded into a Graph, every replay would repeat it; run one eager step before capturing");
 }
 
 namespace {

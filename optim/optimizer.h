@@ -85,12 +85,35 @@ class Optimizer {
 
   /// The non-empty parameters of `group` that have a gradient, in order (frozen ones have none).
   static std::vector<Tensor> params_with_grad(const ParamGroup& group);
-  /// True when a CUDA device holding parameters is recording a cuda::Graph.
-  bool capturing() const;
+
+  /// Group `group`'s learning rate as a one-element float64 tensor on `device`: the value the
+  /// update kernels read, so that a step captured into a Graph (core/graph.h) uses the rate of the
+  /// moment of each replay. It is set from param_groups()[group].lr before each eager step and
+  /// before each replay, so schedulers, set_lr() and direct writes all reach a replayed step.
+  /// Created by the first step on each device, which therefore cannot be captured.
+  const Tensor& device_lr(std::size_t group, Device device);
+  /// Throws unless `p`'s device is free to create optimizer state: a first step (which creates
+  /// state, then reused by later steps) cannot be recorded into a Graph, every replay would repeat it.
+  void check_not_capturing_first_step(const Tensor& p) const;
 
  private:
+  /// The device copies of the learning rates, shared with the hooks of captured graphs (which
+  /// hold them weakly: a graph may outlive its optimizer).
+  struct DeviceRates {
+    struct Cell {
+      Device device;
+      Tensor value;
+      double written;  // the rate last written to `value`
+    };
+    const std::vector<ParamGroup>* groups;
+    std::vector<std::vector<Cell>> cells;  // per group
+    /// Writes every rate that changed since it was last written.
+    void refresh();
+  };
+
   std::vector<ParamGroup> groups_;
   std::unordered_map<const TensorImpl*, std::shared_ptr<ParamState>> state_;
+  std::shared_ptr<DeviceRates> rates_ = std::make_shared<DeviceRates>(DeviceRates{&groups_, {}});
 };
 
 }  // namespace nudge::optim

@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "core/autograd/grad_mode.h"
-#include "core/cuda_graph.h"
 #include "core/optimizer_ops.h"
 #include "core/factory.h"
 #include "core/ops.h"
@@ -39,17 +38,16 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options) : Optimizer(std::mo
 
 void SGD::step() {
   // One multi-tensor kernel per group, device and dtype: the rule of optim/sgd.h, elementwise.
-  for (const ParamGroup& group : param_groups()) {
+  for (std::size_t g = 0; g < param_groups().size(); ++g) {
+    const ParamGroup& group = param_groups()[g];
     const SgdHyper hyper = hyper_of(group, options_);
     std::vector<SgdParam> params;
     for (const Tensor& p : params_with_grad(group)) {
-      SgdParam sp{p, p.grad(), Tensor(), group.lr, false};
+      SgdParam sp{p, p.grad(), Tensor(), device_lr(g, p.device()), false};
       if (hyper.momentum != 0) {
         Tensor& buf = state_of<State>(p).momentum_buffer;
         sp.first_step = !buf.defined();
-        NUDGE_CHECK(!sp.first_step || !p.device().is_cuda() || !cuda::is_capturing(p.device().index()),
-                    "SGD: the first step (which creates the momentum buffers) cannot be recorded into a cuda::Graph, "
-                    "every replay would repeat it; run one eager step before capturing");
+        if (sp.first_step) check_not_capturing_first_step(p);
         if (sp.first_step) buf = empty_like(p);
         sp.momentum_buffer = buf;
       }

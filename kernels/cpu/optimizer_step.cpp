@@ -15,12 +15,13 @@ template <class T> void sgd_impl(const SgdStepCall& call) {
     T* __restrict p = static_cast<T*>(s.param);
     const T* __restrict g = static_cast<const T*>(s.grad);
     T* __restrict buf = static_cast<T*>(s.state1);
+    const fn::SlotScalars scalars = fn::sgd_scalars(c, s);
     if (buf) {
-      for (std::int64_t i = 0; i < s.numel; ++i) fn::sgd_update(p[i], g[i], buf[i], c, s);
+      for (std::int64_t i = 0; i < s.numel; ++i) fn::sgd_update(p[i], g[i], buf[i], c, s, scalars);
     } else {
       for (std::int64_t i = 0; i < s.numel; ++i) {
         T unused = 0;
-        fn::sgd_update(p[i], g[i], unused, c, s);
+        fn::sgd_update(p[i], g[i], unused, c, s, scalars);
       }
     }
   }
@@ -34,7 +35,9 @@ template <class T> void adam_impl(const AdamStepCall& call) {
     const T* __restrict g = static_cast<const T*>(s.grad);
     T* __restrict m = static_cast<T*>(s.state1);
     T* __restrict v = static_cast<T*>(s.state2);
-    for (std::int64_t i = 0; i < s.numel; ++i) fn::adam_update(p[i], g[i], m[i], v[i], c, s);
+    const fn::SlotScalars scalars = fn::adam_scalars(c, s);
+    for (std::int64_t i = 0; i < s.numel; ++i) fn::adam_update(p[i], g[i], m[i], v[i], c, scalars);
+    *s.step += 1;
   }
 }
 

@@ -34,28 +34,46 @@ template <class Call> __device__ int slot_of_block(const SlotTable<Call>& t, std
   return lo;
 }
 
-/// Calls `update(call, slot, i)` for every element i of this block's chunk of its parameter.
+/// Calls `update(call, slot, scalars, i)` for every element i of this block's chunk of its
+/// parameter; the parameter's scalars (learning rate, bias corrections) are read from device
+/// memory once per block.
 template <class Call, class Update>
 __global__ void __launch_bounds__(kBlockThreads)
     multi_tensor_kernel(const __grid_constant__ SlotTable<Call> t, Update update) {
   const int k = slot_of_block(t, blockIdx.x);
   const ParamSlot& s = t.slots[k];
+  __shared__ fn::SlotScalars scalars;
+  if (threadIdx.x == 0) scalars = Update::scalars(t.call, s);
+  __syncthreads();
   const std::int64_t begin = (blockIdx.x - t.first_chunk[k]) * kChunk, end = min(s.numel, begin + kChunk);
-  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) update(t.call, s, i);
+  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) update(t.call, s, scalars, i);
+}
+
+/// After every block of an Adam step has read its parameter's count: count ← count + 1. A
+/// separate launch, because no block of the step knows when the others have read the count.
+__global__ void advance_step_counts(const __grid_constant__ SlotTable<AdamStepCall> t) {
+  for (int k = threadIdx.x; k < t.count; k += blockDim.x) *t.slots[k].step += 1;
 }
 
 template <class T> struct SgdElement {
-  __device__ void operator()(const SgdStepCall& c, const ParamSlot& s, std::int64_t i) const {
+  static constexpr bool kCountsSteps = false;
+  __device__ static fn::SlotScalars scalars(const SgdStepCall& c, const ParamSlot& s) { return fn::sgd_scalars(c, s); }
+  __device__ void operator()(const SgdStepCall& c, const ParamSlot& s, const fn::SlotScalars& k, std::int64_t i) const {
     T unused = 0;
     T* buf = static_cast<T*>(s.state1);
-    fn::sgd_update(static_cast<T*>(s.param)[i], static_cast<const T*>(s.grad)[i], buf ? buf[i] : unused, c, s);
+    fn::sgd_update(static_cast<T*>(s.param)[i], static_cast<const T*>(s.grad)[i], buf ? buf[i] : unused, c, s, k);
   }
 };
 
 template <class T> struct AdamElement {
-  __device__ void operator()(const AdamStepCall& c, const ParamSlot& s, std::int64_t i) const {
+  static constexpr bool kCountsSteps = true;
+  __device__ static fn::SlotScalars scalars(const AdamStepCall& c, const ParamSlot& s) {
+    return fn::adam_scalars(c, s);
+  }
+  __device__ void operator()(const AdamStepCall& c, const ParamSlot& s, const fn::SlotScalars& k,
+                             std::int64_t i) const {
     fn::adam_update(static_cast<T*>(s.param)[i], static_cast<const T*>(s.grad)[i], static_cast<T*>(s.state1)[i],
-                    static_cast<T*>(s.state2)[i], c, s);
+                    static_cast<T*>(s.state2)[i], c, k);
   }
 };
 
@@ -78,6 +96,10 @@ template <class Update, class Call> void launch_multi_tensor(int device, const C
     NUDGE_CHECK(chunks < (std::int64_t{1} << 31), "optimizer step: ", chunks, " chunks exceed the grid limit");
     multi_tensor_kernel<<<static_cast<unsigned>(chunks), kBlockThreads, 0, ctx.stream>>>(table, Update{});
     NUDGE_CUDA_CHECK_LAUNCH();
+    if constexpr (Update::kCountsSteps) {
+      advance_step_counts<<<1, kBlockThreads, 0, ctx.stream>>>(table);
+      NUDGE_CUDA_CHECK_LAUNCH();
+    }
   }
 }
 

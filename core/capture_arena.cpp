@@ -1,0 +1,30 @@
+#include "core/capture_arena.h"
+
+#include "kernels/dispatch.h"
+
+// core reaches the backends only through the dispatch tables and the plain-data calls.
+using namespace nudge::kernels;  // NOLINT(google-build-using-namespace)
+
+namespace nudge {
+
+namespace {
+thread_local std::shared_ptr<CaptureArena> current;
+}  // namespace
+
+CaptureArena::~CaptureArena() {
+  const DeviceRuntime& rt = dispatch::runtime(Device::cpu());
+  for (const Block& b : blocks_) rt.deallocate(0, b.data, b.nbytes);
+}
+
+void* CaptureArena::allocate(std::size_t nbytes) {
+  blocks_.reserve(blocks_.size() + 1);  // so that push_back cannot throw after the allocation
+  void* data = dispatch::runtime(Device::cpu()).allocate(0, nbytes);
+  blocks_.push_back({data, nbytes});
+  bytes_ += nbytes;
+  return data;
+}
+
+const std::shared_ptr<CaptureArena>& active_capture_arena() { return current; }
+void set_active_capture_arena(std::shared_ptr<CaptureArena> arena) { current = std::move(arena); }
+
+}  // namespace nudge
