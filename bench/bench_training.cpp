@@ -1,5 +1,6 @@
 // Whole training steps (forward, loss, backward, SGD-momentum step) of three MLPs on every
-// available device, eagerly and (GPU) as a replayed CUDA graph: samples/s and TFLOP/s.
+// available device, eagerly and as a replayed nudge::Graph (a CUDA graph on the GPU, the recorded
+// backend calls on the CPU): samples/s and TFLOP/s.
 //   tiny    2-16-1, sigmoid, MSE, batch 4 (the AND/XOR size: all overhead, no arithmetic)
 //   medium  784-256-128-10, ReLU, cross-entropy, batch 64..4096 (Fashion-MNIST)
 //   large   4096-4096-4096-10, ReLU, cross-entropy, batch 1024..8192 (arithmetic-bound)
@@ -89,12 +90,11 @@ void register_training(Device device) {
         bench::set_samples(state, double(batch));
         bench::set_flops(state, flops_per_step(spec, batch));
       });
-      if (!device.is_cuda()) continue;
       add(name + "/graph", [=](benchmark::State& state) {
         Training t(spec, batch, device);
         t.step();  // eager first: momentum buffers and cuBLAS state exist before the capture
-        cuda::Graph graph;
-        graph.capture([&] { t.step(); }, device.index());
+        Graph graph(device);
+        graph.capture([&] { t.step(); });
         graph.replay();
         bench::run_timed(state, device, [&] { graph.replay(); });
         bench::set_samples(state, double(batch));

@@ -65,41 +65,59 @@ Tensor inplace_source(const Tensor& self, const Tensor& source, const char* op) 
   return source.clone();
 }
 
+namespace {
+
+/// Stride of `t` along dim `d` of `shape` when broadcast to it (0 on a broadcast dim).
+std::int64_t broadcast_stride(const Tensor& t, const Shape& shape, std::size_t d) {
+  const std::size_t lead = shape.size() - t.shape().size();
+  if (d < lead) return 0;
+  return t.shape()[d - lead] == 1 && shape[d] != 1 ? 0 : t.strides()[d - lead];
+}
+
+/// True when `t` has exactly `shape` in row-major order with no gaps.
+bool contiguous_at(const Tensor& t, const Shape& shape) { return t.shape() == shape && t.is_contiguous(); }
+
+}  // namespace
+
+// On the hot path of every elementwise op: no heap allocation (a 4-element add is all overhead).
 template <int N>
 StridedLoop<N> make_strided_loop(const Shape& shape, const std::array<const Tensor*, N>& operands, const char* op) {
   StridedLoop<N> loop;
   loop.numel = numel_of(shape);
-  std::array<Strides, N> strides;
-  for (int k = 0; k < N; ++k) {
-    strides[k] = broadcast_strides(*operands[k], shape);
-    loop.data[k] = operands[k]->data_ptr();
+  for (int k = 0; k < N; ++k) loop.data[k] = operands[k]->data_ptr();
+  bool all_contiguous = true;
+  for (int k = 0; k < N && all_contiguous; ++k) all_contiguous = contiguous_at(*operands[k], shape);
+  if (all_contiguous) {  // the common case: one dense dim
+    loop.ndim = loop.numel == 1 ? 0 : 1;
+    loop.contiguous = true;
+    if (loop.ndim == 1) {
+      loop.sizes[0] = loop.numel;
+      for (int k = 0; k < N; ++k) loop.strides[k][0] = 1;
+    }
+    return loop;
   }
   // Collect dims outermost-first, dropping size-1 dims and merging a dim into the previous one
   // when every operand steps through both as if they were one.
-  std::vector<std::int64_t> sizes;
-  std::array<std::vector<std::int64_t>, N> merged;
+  int ndim = 0;
   for (std::size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 1) continue;
-    bool mergeable = !sizes.empty();
-    for (int k = 0; k < N && mergeable; ++k) mergeable = merged[k].back() == strides[k][d] * shape[d];
+    bool mergeable = ndim > 0;
+    for (int k = 0; k < N && mergeable; ++k)
+      mergeable = loop.strides[k][ndim - 1] == broadcast_stride(*operands[k], shape, d) * shape[d];
     if (mergeable) {
-      sizes.back() *= shape[d];
-      for (int k = 0; k < N; ++k) merged[k].back() = strides[k][d];
-    } else {
-      sizes.push_back(shape[d]);
-      for (int k = 0; k < N; ++k) merged[k].push_back(strides[k][d]);
+      loop.sizes[ndim - 1] *= shape[d];
+      for (int k = 0; k < N; ++k) loop.strides[k][ndim - 1] = broadcast_stride(*operands[k], shape, d);
+      continue;
     }
+    NUDGE_CHECK(ndim < kMaxDims, op, ": tensors of shape ", shape_str(shape), " need more than ", kMaxDims,
+                " strided dims; at most ", kMaxDims, " are supported (call .contiguous() first)");
+    loop.sizes[ndim] = shape[d];
+    for (int k = 0; k < N; ++k) loop.strides[k][ndim] = broadcast_stride(*operands[k], shape, d);
+    ++ndim;
   }
-  NUDGE_CHECK(sizes.size() <= static_cast<std::size_t>(kMaxDims), op, ": tensors of shape ", shape_str(shape), " need ",
-              sizes.size(), " strided dims; at most ", kMaxDims, " are supported (call .contiguous() first)");
-  loop.ndim = static_cast<int>(sizes.size());
-  loop.contiguous = true;
-  for (int d = 0; d < loop.ndim; ++d) {
-    loop.sizes[d] = sizes[d];
-    for (int k = 0; k < N; ++k) loop.strides[k][d] = merged[k][d];
-  }
-  if (loop.ndim > 1) loop.contiguous = false;
-  for (int k = 0; k < N && loop.ndim == 1; ++k) loop.contiguous = loop.contiguous && merged[k][0] == 1;
+  loop.ndim = ndim;
+  loop.contiguous = ndim <= 1;
+  for (int k = 0; k < N && ndim == 1; ++k) loop.contiguous = loop.contiguous && loop.strides[k][0] == 1;
   return loop;
 }
 

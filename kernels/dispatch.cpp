@@ -1,5 +1,6 @@
 #include "kernels/dispatch.h"
 
+#include <atomic>
 #include <mutex>
 #include <type_traits>
 
@@ -21,12 +22,17 @@ const char* device_type_name(DeviceType t) { return t == DeviceType::CPU ? "CPU"
 }  // namespace
 
 void ensure_kernels_registered() {
+  // Checked on every op: a plain acquire load once the tables are filled.
+  static std::atomic<bool> registered{false};
+  if (registered.load(std::memory_order_acquire)) [[likely]]
+    return;
   static std::once_flag once;
   std::call_once(once, [] {
     register_cpu_kernels();
 #ifdef NUDGE_WITH_CUDA
     register_cuda_kernels();
 #endif
+    registered.store(true, std::memory_order_release);
   });
 }
 
