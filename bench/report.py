@@ -24,7 +24,7 @@ def load_rows(path):
             raise SystemExit(f"report: {path}: {name} failed: {r.get('error_message')}")
         scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[r.get("time_unit", "ns")]
         row = {"name": name, "us": r["real_time"] * scale, "iterations": r.get("iterations")}
-        for key in ("GB/s", "of_copy_bw", "TFLOP/s", "of_cublas", "samples/s", "ops/s"):
+        for key in ("GB/s", "of_copy_bw", "TFLOP/s", "of_cublas", "samples/s", "ops/s", "MB_rss"):
             if key in r:
                 row[key] = r[key]
         rows.append(row)
@@ -98,6 +98,16 @@ def markdown(device, command, date, machine, nudge, torch, torch_context, availa
         lines += ["## Host↔device copies and per-op overhead", "",
                   table(["benchmark", "time", "GB/s", "ops/s"],
                         [[r["name"], fmt_time(r["us"]), fmt(r.get("GB/s")), fmt(r.get("ops/s"))] for r in copies]), ""]
+
+    startup = [r for r in nudge if r["name"].startswith("startup/")]
+    if startup:
+        lines += ["## Start-up and footprint of a CPU program", "",
+                  "A whole run of `sigmoid_neuron` on the CPU (milliseconds of training): wall time and peak "
+                  "resident memory, median of several runs. A CUDA build loads its CUDA backend only on first "
+                  "CUDA use.", "",
+                  table(["program", "build", "wall time", "peak RSS (MiB)"],
+                        [[r["name"].split("/")[1], r["name"].split("/")[2], fmt_time(r["us"]), fmt(r.get("MB_rss"))]
+                         for r in startup]), ""]
 
     by_name = {r["name"]: r for r in nudge}
     cross = []

@@ -12,14 +12,14 @@
 
 set(nudge_programs)
 foreach(target two_parameter one_neuron and_gate sigmoid_neuron xor apartment_prices fashion_mnist graph_training demo
-               nudge_tests resume_worker nudge_interpreter bench_ops bench_fused bench_training)
+               nudge_tests resume_worker footprint_probe nudge_interpreter bench_ops bench_fused bench_training)
   if(TARGET ${target})
     list(APPEND nudge_programs ${target})
   endif()
 endforeach()
 install(TARGETS ${nudge_programs} RUNTIME_DEPENDENCY_SET nudge_runtime RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(PROGRAMS tests/selftest/nudge-selftest DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(PROGRAMS bench/run bench/report.py bench/torch_baseline.py DESTINATION ${CMAKE_INSTALL_DATADIR}/nudge/bench)
+install(PROGRAMS bench/run bench/report.py bench/startup.py bench/torch_baseline.py DESTINATION ${CMAKE_INSTALL_DATADIR}/nudge/bench)
 install(PROGRAMS tests/interop/torch_interop.sh tests/interop/torch_interop.py
         DESTINATION ${CMAKE_INSTALL_DATADIR}/nudge/tests/interop)
 install(PROGRAMS tests/differential/run.sh tests/differential/difftest.py

@@ -19,7 +19,7 @@ bool is_available() { return device_count() > 0; }
 
 std::string unavailable_reason() {
   const DeviceRuntime* rt = dispatch::runtime_if_built(DeviceType::CUDA);
-  if (rt == nullptr) return "nudge was built without CUDA (NUDGE_CUDA=OFF)";
+  if (rt == nullptr) return dispatch::missing_backend_reason(DeviceType::CUDA);
   std::string why;
   return rt->device_count(&why) > 0 ? std::string() : "no CUDA device is available: " + why;
 }

@@ -119,15 +119,22 @@ void install(DeviceType type, const KernelSet& kernels);
 
 /// The memory runtime of a device type; throws when that backend is absent or has no device.
 const DeviceRuntime& runtime(Device device);
-/// The runtime slot of a device type, or nullptr when that backend was not built.
+/// The runtime slot of a device type, or nullptr when that backend was not built or could not be
+/// loaded (the CUDA backend is loaded on the first call that asks for it).
 const DeviceRuntime* runtime_if_built(DeviceType type);
+/// Why runtime_if_built(type) is null ("nudge was built without CUDA (NUDGE_CUDA=OFF)", or why
+/// libnudge_cuda.so could not be loaded); empty when the backend is there.
+std::string missing_backend_reason(DeviceType type);
 
-/// Fills every table (idempotent, thread-safe). Called by the tables themselves.
+/// Fills the CPU slots of every table (idempotent, thread-safe). Called by the tables themselves;
+/// the CUDA slots are filled when the CUDA backend is first asked for.
 void ensure_kernels_registered();
 
 }  // namespace dispatch
 
-/// Defined by kernels/cpu and kernels/cuda (register.cpp); called once by ensure_kernels_registered().
+/// Defined by kernels/cpu and kernels/cuda (register.cpp). The CPU one is called by
+/// ensure_kernels_registered(); the CUDA one lives in libnudge_cuda.so, whose exported
+/// `nudge_register_cuda_backend` calls it when core loads that library.
 void register_cpu_kernels();
 void register_cuda_kernels();
 

@@ -106,7 +106,9 @@ TEST_P(GraphTest, AdamCountsReplayedStepsInItsState) {
   graph.capture([&] { graphed.step(); });
   for (int i = 0; i < 20; ++i) graph.replay();
   for (const auto& [key, value] : graphed.optimizer->state_dict())
-    if (key.ends_with(".step")) EXPECT_EQ(value.item<std::int64_t>(), 21) << key;
+    if (key.ends_with(".step")) {
+      EXPECT_EQ(value.item<std::int64_t>(), 21) << key;
+    }
 }
 
 TEST_P(GraphTest, StaticInputsFeedNewDataAndAReplayRunsOnlyTheRecordedKernels) {
@@ -125,7 +127,9 @@ TEST_P(GraphTest, StaticInputsFeedNewDataAndAReplayRunsOnlyTheRecordedKernels) {
     EXPECT_EQ(memory::live_bytes(device()), live) << "a replay allocates nothing";
     EXPECT_NEAR(output.to_vector<double>()[999], 1 / (1 + std::exp(-(2 * v + 1))), 1e-12);
   }
-  if (device().is_cpu()) EXPECT_EQ(graph.recorded_calls(), 3U);
+  if (device().is_cpu()) {
+    EXPECT_EQ(graph.recorded_calls(), 3U);
+  }
 }
 
 TEST_P(GraphTest, CapturingRecordsWithoutRunning) {

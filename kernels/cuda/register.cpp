@@ -11,3 +11,8 @@ void register_cuda_kernels() {
 }
 
 }  // namespace nudge::kernels
+
+/// The entry point core looks up after loading this library (kernels/dispatch.cpp).
+extern "C" __attribute__((visibility("default"))) void nudge_register_cuda_backend() {
+  nudge::kernels::register_cuda_kernels();
+}
