@@ -44,17 +44,21 @@ std::vector<std::vector<double>> large_elementwise_results() {
   Generator gen(9);
   const std::int64_t n = 200003;  // several ranges of the pool, and an odd tail
   const Tensor x = randn({n}, gen), y = randn({n}, gen), x64 = x.to(kFloat64);
-  return {sigmoid(x).to(kFloat64).to_vector<double>(),
-          exp(x64).to_vector<double>(),
-          tanh(x).to(kFloat64).to_vector<double>(),
-          (x * y + x).to(kFloat64).to_vector<double>(),
-          abs(x64).to_vector<double>(),
-          full({n}, 0.25).to(kFloat64).to_vector<double>(),
-          relu(x).to(kFloat64).to_vector<double>()};
+  return {sigmoid(x).to(kFloat64).to_vector<double>(), exp(x64).to_vector<double>(),
+          tanh(x).to(kFloat64).to_vector<double>(), (x * y + x).to(kFloat64).to_vector<double>(),
+          abs(x64).to_vector<double>(), full({n}, 0.25).to(kFloat64).to_vector<double>(),
+          relu(x).to(kFloat64).to_vector<double>(),
+          // Reductions: one long row (fixed chunks), many rows, one block of columns, argmax.
+          sum(x).to(kFloat64).to_vector<double>(), sum(x64).to_vector<double>(),
+          sum(x.narrow(0, 0, 200000).view({400, 500}), 1).to(kFloat64).to_vector<double>(),
+          sum(x.narrow(0, 0, 200000).view({500, 400}), 0).to(kFloat64).to_vector<double>(),
+          std::get<1>(max(x64.narrow(0, 0, 200000).view({500, 400}), 0)).to(kFloat64).to_vector<double>(),
+          std::get<1>(max(x, 0)).to(kFloat64).to_vector<double>()};
 }
 
 // The pool splits a loop into ranges, and every element is computed by the same code whichever
-// thread runs it: one thread and several give the same bits. Several user threads calling large ops
+// thread runs it (a reduction splits by output, or into fixed chunks of a long row combined in
+// order): one thread and several give the same bits. Several user threads calling large ops
 // at once share the pool (one loop at a time, the others run on their own thread).
 TEST(Threading, ParallelLoopsGiveTheBitsOfOneThread) {
   const int before = num_threads();

@@ -36,18 +36,19 @@ class Pool {
 
   /// Runs the loop on the pool; false when it cannot now (busy, a pool of one, or a forked child,
   /// which has none of its parent's threads).
-  bool run(std::int64_t n, RangeBody body) {
+  bool run(std::int64_t n, std::int64_t cost, std::int64_t align, RangeBody body) {
     if (in_forked_child) return false;
     std::unique_lock busy(loop_mutex_, std::try_to_lock);
     if (!busy.owns_lock() || workers_.empty()) return false;
     const std::int64_t threads = static_cast<std::int64_t>(workers_.size()) + 1;
-    // Ranges of whole 64-element blocks (vector loops see whole vectors), at most one per thread
-    // and at least a grain each.
-    const std::int64_t ranges = std::min(threads, std::max<std::int64_t>(1, n / kParallelGrain));
+    // Ranges of whole `align`-item blocks (vector loops see whole vectors), at most one per
+    // thread and at least a grain of work each.
+    const std::int64_t ranges =
+        std::min({threads, n, std::max<std::int64_t>(1, n / std::max<std::int64_t>(1, kParallelGrain / cost))});
     if (ranges < 2) return false;
     Loop loop;
     loop.n = n;
-    loop.step = (n / ranges + 63) / 64 * 64;
+    loop.step = (n / ranges + align - 1) / align * align;
     loop.ranges = (n + loop.step - 1) / loop.step;
     loop.body = &body;
     {
@@ -158,8 +159,10 @@ Pool& pool() {
 
 }  // namespace
 
-void parallel_for(std::int64_t n, RangeBody body) {
-  if (n >= 2 * kParallelGrain && pool().run(n, body)) return;
+void parallel_for(std::int64_t n, RangeBody body) { parallel_for_items(n, 1, 64, body); }
+
+void parallel_for_items(std::int64_t n, std::int64_t cost, std::int64_t align, RangeBody body) {
+  if (n > 1 && n * cost >= 2 * kParallelGrain && pool().run(n, cost, align, body)) return;
   if (n > 0) body(0, n);
 }
 

@@ -32,6 +32,9 @@ class RangeBody {
 /// done. Small loops, a pool of one thread, or a pool busy with another thread's loop (or with the
 /// loop this one is nested in) run on the caller alone.
 void parallel_for(std::int64_t n, RangeBody body);
+/// parallel_for over `n` items of `cost` elements of work each (rows of a reduction), in ranges of
+/// whole `align`-item blocks; split only when there are at least two grains of work.
+void parallel_for_items(std::int64_t n, std::int64_t cost, std::int64_t align, RangeBody body);
 
 /// The pool's size, the calling thread included (>= 1).
 void set_loop_threads(int threads);
