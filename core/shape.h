@@ -6,10 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "core/small_vector.h"
+
 namespace nudge {
 
-using Shape = std::vector<std::int64_t>;
-using Strides = std::vector<std::int64_t>;
+/// Up to 6 dims without a heap allocation (every tensor has a shape and strides); more still work.
+using Shape = SmallVector<std::int64_t, 6>;
+using Strides = SmallVector<std::int64_t, 6>;
 
 /// Number of elements of a shape (1 for a 0-dim shape). Every size must be >= 0 and the count
 /// must fit in an int64: otherwise a nudge::Error, never a wrapped product (a file's header that
