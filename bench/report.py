@@ -19,7 +19,7 @@ def load_rows(path):
     for r in data.get("benchmarks", []):
         if r.get("run_type", "iteration") != "iteration":
             continue
-        name = re.sub(r"/manual_time$", "", r["name"])
+        name = re.sub(r"/min_time:[0-9.]+", "", re.sub(r"/manual_time$", "", r["name"]))
         if r.get("error_occurred"):
             raise SystemExit(f"report: {path}: {name} failed: {r.get('error_message')}")
         scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[r.get("time_unit", "ns")]

@@ -23,10 +23,9 @@ Node::~Node() {
   draining = false;
 }
 
-Grads FunctionNode::apply(const Tensor& grad_output) {
-  NUDGE_CHECK(backward_ != nullptr, "backward: trying to backward through the graph a second time (", name(),
-              "'s saved tensors were already freed); pass retain_graph=true to the first backward()");
-  return backward_(grad_output);
+void throw_backward_twice(const std::string& node_name) {
+  NUDGE_FAIL("backward: trying to backward through the graph a second time (", node_name,
+             "'s saved tensors were already freed); pass retain_graph=true to the first backward()");
 }
 
 Grads AccumulateGrad::apply(const Tensor& grad_output) {

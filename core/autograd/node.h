@@ -6,6 +6,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -48,17 +49,23 @@ class Node {
   std::vector<Edge> next_;
 };
 
-/// A node whose backward is a function (usually a lambda capturing SavedTensors), so an op's
-/// forward and backward sit next to each other in the source.
-class FunctionNode : public Node {
+/// Throws the error for a backward through a node whose saved tensors were freed (out of line).
+[[noreturn]] void throw_backward_twice(const std::string& node_name);
+
+/// A node whose backward is a function object (usually a lambda capturing SavedTensors), so an
+/// op's forward and backward sit next to each other in the source. The closure lives inside the
+/// node: one allocation per recorded op, and no std::function.
+template <class Backward> class FunctionNode : public Node {
  public:
-  using Backward = std::function<Grads(const Tensor& grad_output)>;
   FunctionNode(std::string name, Backward backward) : Node(std::move(name)), backward_(std::move(backward)) {}
-  Grads apply(const Tensor& grad_output) override;
-  void release_saved() override { backward_ = nullptr; }
+  Grads apply(const Tensor& grad_output) override {
+    if (!backward_) throw_backward_twice(name());
+    return (*backward_)(grad_output);
+  }
+  void release_saved() override { backward_.reset(); }
 
  private:
-  Backward backward_;
+  std::optional<Backward> backward_;
 };
 
 /// The sink of a leaf tensor: adds incoming gradients into its `.grad()`. Holds the leaf
@@ -97,11 +104,12 @@ inline bool needs_grad(std::initializer_list<const Tensor*> inputs) {
 void set_history(Tensor& output, std::shared_ptr<Node> node, std::span<const Tensor* const> inputs);
 
 /// Records `backward` as the grad_fn of `output` when needs_grad(inputs) (the custom-op API; a
-/// template so that the no-grad path never builds a std::function).
+/// template so that the no-grad path builds nothing).
 template <class Backward>
 void record(const char* op, Tensor& output, std::span<const Tensor* const> inputs, Backward&& backward) {
   if (!needs_grad(inputs)) return;
-  set_history(output, std::make_shared<FunctionNode>(op, std::forward<Backward>(backward)), inputs);
+  set_history(output, std::make_shared<FunctionNode<std::decay_t<Backward>>>(op, std::forward<Backward>(backward)),
+              inputs);
 }
 /// record for a fixed list of inputs: `record("mul", y, {&a, &b}, ...)`.
 template <class Backward>

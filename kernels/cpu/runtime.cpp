@@ -5,10 +5,12 @@
 // 1.1 s for a 256 MiB add on a 2-core VM, against 23 ms with the block reused. Small blocks
 // (up to 1 KiB, the tensors of a tiny network) are kept per thread in a few free lists by size:
 // aligned_alloc and free of such a block cost ~100 ns together, most of a 4-element op's time.
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
@@ -25,38 +27,59 @@ constexpr std::size_t kCachedFrom = std::size_t{1} << 20;  // blocks this large 
 constexpr std::size_t kPage = 4096;
 constexpr std::size_t kMaxCachedBytes = std::size_t{2} << 30;
 
-/// Freed large blocks by size. A block serves a request up to 1/8 smaller than itself.
+/// Freed large blocks by size. A block serves a request up to 1/8 smaller than itself. When a
+/// freed block does not fit under the cap, the blocks freed longest ago make room for it: a cache
+/// full of stale 256 MiB blocks once refused every 1 GiB block, so each 1 GiB op paid its page
+/// faults again (0.8 s per add instead of 0.09 s).
 class BlockCache {
  public:
   void* take(std::size_t size) {
     std::lock_guard lock(mutex_);
     const auto it = free_.lower_bound(size);
     if (it == free_.end() || it->first > size + size / 8) return nullptr;
-    void* p = it->second;
+    void* p = it->second.data;
     cached_bytes_ -= it->first;
     free_.erase(it);
     return p;
   }
-  /// Keeps `p` unless the cache is full (then the caller frees it).
+  /// Keeps `p`, evicting the oldest blocks if needed; false (the caller frees it) when `p` alone
+  /// is over the cap.
   bool keep(void* p, std::size_t size) {
-    std::lock_guard lock(mutex_);
-    if (cached_bytes_ + size > kMaxCachedBytes) return false;
-    free_.emplace(size, p);
-    cached_bytes_ += size;
+    if (size > kMaxCachedBytes) return false;
+    std::vector<void*> evicted;
+    {
+      std::lock_guard lock(mutex_);
+      while (cached_bytes_ + size > kMaxCachedBytes) {
+        auto oldest = free_.begin();
+        for (auto it = free_.begin(); it != free_.end(); ++it)
+          if (it->second.freed_at < oldest->second.freed_at) oldest = it;
+        cached_bytes_ -= oldest->first;
+        evicted.push_back(oldest->second.data);
+        free_.erase(oldest);
+      }
+      free_.emplace(size, Entry{p, ++clock_});
+      cached_bytes_ += size;
+    }
+    for (void* e : evicted) std::free(e);  // outside the lock: munmap takes time
     return true;
   }
   /// Frees every cached block (before reporting out-of-memory).
   void release_all() {
     std::lock_guard lock(mutex_);
-    for (const auto& [size, p] : free_) std::free(p);
+    for (const auto& [size, entry] : free_) std::free(entry.data);
     free_.clear();
     cached_bytes_ = 0;
   }
 
  private:
+  struct Entry {
+    void* data;
+    std::uint64_t freed_at;
+  };
   std::mutex mutex_;
-  std::multimap<std::size_t, void*> free_;
+  std::multimap<std::size_t, Entry> free_;
   std::size_t cached_bytes_ = 0;
+  std::uint64_t clock_ = 0;
 };
 
 BlockCache& cache() {
