@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/vector_math.h"
 #include "kernels/functors.h"
 
 namespace nudge::kernels::cpu {
@@ -16,14 +17,23 @@ template <class T, Activation kAct> void bias_activation_impl(const BiasActivati
   const T* __restrict bias = static_cast<const T*>(call.bias);
   T* __restrict z_out = static_cast<T*>(call.z_out);
   const ActivationSpec a = call.act;
+  // Sigmoid and tanh go through the vectorised functions (vector_math.h, SLEEF) after the bias
+  // pass: their scalar libm loop was 5x slower than the unfused bias + sigmoid ops.
+  constexpr bool kVectorised = kAct == Activation::Sigmoid || kAct == Activation::Tanh;
   for (std::int64_t r = 0; r < call.rows; ++r) {
     T* __restrict row = y + r * call.cols;
     if (bias)
       for (std::int64_t c = 0; c < call.cols; ++c) row[c] += bias[c];
     if (z_out)
       for (std::int64_t c = 0; c < call.cols; ++c) z_out[r * call.cols + c] = row[c];
-    if constexpr (kAct != Activation::Identity)
+    if constexpr (kAct != Activation::Identity && !kVectorised)
       for (std::int64_t c = 0; c < call.cols; ++c) row[c] = fn::activate(kAct, a, row[c]);
+  }
+  if constexpr (kVectorised) {
+    const std::int64_t n = call.rows * call.cols;
+    const UnaryOp op = kAct == Activation::Sigmoid ? UnaryOp::Sigmoid : UnaryOp::Tanh;
+    if (!vector_math::unary(op, dtype_of<T>(), y, y, n))
+      for (std::int64_t i = 0; i < n; ++i) y[i] = fn::activate(kAct, a, y[i]);
   }
 }
 
