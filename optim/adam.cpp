@@ -65,7 +65,7 @@ void Adam::step() {
     for (const Tensor& p : params_with_grad(group)) {
       State& s = state_of<State>(p);
       if (!s.step.defined()) {
-        check_not_capturing_first_step(p);
+        check_not_capturing_first_step(p.device());
         s.exp_avg = zeros_like(p);
         s.exp_avg_sq = zeros_like(p);
         s.step = zeros({}, TensorOptions(kFloat64).device(p.device()));

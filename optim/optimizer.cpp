@@ -61,13 +61,15 @@ std::vector<Tensor> Optimizer::params_with_grad(const ParamGroup& group) {
   return out;
 }
 
+void Optimizer::DeviceRates::Cell::write(double lr) {
+  if (written == lr) return;
+  value.fill_(lr);
+  written = lr;
+}
+
 void Optimizer::DeviceRates::refresh() {
   for (std::size_t g = 0; g < cells.size() && g < groups->size(); ++g)
-    for (Cell& cell : cells[g])
-      if (cell.written != (*groups)[g].lr) {
-        cell.value.fill_((*groups)[g].lr);
-        cell.written = (*groups)[g].lr;
-      }
+    for (Cell& cell : cells[g]) cell.write((*groups)[g].lr);
 }
 
 const Tensor& Optimizer::device_lr(std::size_t group, Device device) {
@@ -75,30 +77,24 @@ const Tensor& Optimizer::device_lr(std::size_t group, Device device) {
   std::vector<DeviceRates::Cell>& cells = rates_->cells[group];
   auto it = std::find_if(cells.begin(), cells.end(), [&](const DeviceRates::Cell& c) { return c.device == device; });
   const double lr = groups_[group].lr;
+  if (it == cells.end()) {
+    check_not_capturing_first_step(device);
+    cells.push_back({device, full({}, lr, TensorOptions(kFloat64).device(device)), lr});
+    return cells.back().value;
+  }
   if (is_capturing(device)) {
-    NUDGE_CHECK(it != cells.end(), name(), ": the first step on ", device,
-                " (which creates the optimizer's state there) cannot be recorded into a Graph, every replay would "
-                "repeat it; run one eager step before capturing");
     // Not written now (that would be recorded, freezing the rate): before each replay instead.
     Graph::before_each_replay([weak = std::weak_ptr<DeviceRates>(rates_)] {
       if (const auto rates = weak.lock()) rates->refresh();
     });
     return it->value;
   }
-  if (it == cells.end()) {
-    cells.push_back({device, full({}, lr, TensorOptions(kFloat64).device(device)), lr});
-    return cells.back().value;
-  }
-  if (it->written != lr) {
-    it->value.fill_(lr);
-    it->written = lr;
-  }
+  it->write(lr);
   return it->value;
 }
 
-void Optimizer::check_not_capturing_first_step(const Tensor& p) const {
-  NUDGE_CHECK(!is_capturing(p.device()), name(), ": the first step (which creates the optimizer's state on ",
-              p.device(),
+void Optimizer::check_not_capturing_first_step(Device device) const {
+  NUDGE_CHECK(!is_capturing(device), name(), ": the first step (which creates the optimizer's state on ", device,
               ") cannot be recorded into a Graph, every replay would repeat it; run one eager step before capturing");
 }
 

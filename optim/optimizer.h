@@ -94,7 +94,7 @@ class Optimizer {
   const Tensor& device_lr(std::size_t group, Device device);
   /// Throws unless `p`'s device is free to create optimizer state: a first step (which creates
   /// state, then reused by later steps) cannot be recorded into a Graph, every replay would repeat it.
-  void check_not_capturing_first_step(const Tensor& p) const;
+  void check_not_capturing_first_step(Device device) const;
 
  private:
   /// The device copies of the learning rates, shared with the hooks of captured graphs (which
@@ -104,6 +104,8 @@ class Optimizer {
       Device device;
       Tensor value;
       double written;  // the rate last written to `value`
+      /// Writes `lr` into `value` unless it is already there.
+      void write(double lr);
     };
     const std::vector<ParamGroup>* groups;
     std::vector<std::vector<Cell>> cells;  // per group

@@ -47,8 +47,10 @@ void SGD::step() {
       if (hyper.momentum != 0) {
         Tensor& buf = state_of<State>(p).momentum_buffer;
         sp.first_step = !buf.defined();
-        if (sp.first_step) check_not_capturing_first_step(p);
-        if (sp.first_step) buf = empty_like(p);
+        if (sp.first_step) {
+          check_not_capturing_first_step(p.device());
+          buf = empty_like(p);
+        }
         sp.momentum_buffer = buf;
       }
       params.push_back(std::move(sp));

@@ -87,10 +87,8 @@ BlockCache& cache() {
   return *c;
 }
 
-/// Freed small blocks of this thread, by size class (64, 128, ..., 1024 bytes). Plain arrays, so
-/// that a block freed by a static destructor after this thread's cache was destroyed still finds
-/// a valid (then unused) object.
-/// Off under AddressSanitizer, which must see every free to catch a use after it.
+/// Small blocks are cached up to this size; not under AddressSanitizer, which must see every free
+/// to catch a use after it.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr std::size_t kSmallMax = 0;
 #else
@@ -98,6 +96,9 @@ constexpr std::size_t kSmallMax = 1024;
 #endif
 constexpr int kSmallClasses = static_cast<int>(kSmallMax / kAlignment) + 1;
 constexpr int kPerClass = 32;
+/// Freed small blocks of this thread, by size class (64, 128, ..., 1024 bytes). Plain arrays, so
+/// that a block freed by a static destructor after this thread's cache was destroyed still finds
+/// a valid (then unused) object.
 struct SmallCache {
   void* blocks[kSmallClasses][kPerClass];
   int count[kSmallClasses];
