@@ -108,7 +108,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
   out_shape.back() = out_features;
   std::int64_t rows = 1;  // not reshape({-1, in}): with in = 0 the -1 would be ambiguous
   for (std::int64_t d = 0; d + 1 < x.dim(); ++d) rows *= x.size(d);
-  const Tensor x2 = x.reshape({rows, in});
+  // A 2-D input (the usual case) is used as is: each view is a tensor to allocate.
+  const Tensor x2 = x.dim() == 2 ? x : x.reshape({rows, in});
 
   Tensor y;
   {
@@ -130,23 +131,26 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
                             keep_z ? z.data_ptr() : nullptr};
     dispatch::bias_activation.run(y.device(), "linear", call);
   }
-  y = y.view(out_shape);
+  if (y.shape() != out_shape) y = y.view(out_shape);
 
   if (autograd::needs_grad({&x, &weight, &bias})) {
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool need_b = bias.defined() && bias.requires_grad();
-    const Tensor y2 = y.view({rows, out_features});
+    const Tensor y2 = y.dim() == 2 ? y : y.view({rows, out_features});
     auto backward = [x_ = autograd::SavedTensor(x2, "linear"), w_ = autograd::SavedTensor(weight, "linear"),
                      y_ = autograd::SavedTensor(y2, "linear", true),
                      z_ = keep_z ? autograd::SavedTensor(z, "linear") : autograd::SavedTensor(), keep_z, act, need_x,
                      need_w, need_b, has_bias = bias.defined(), x_shape = x.shape()](const Tensor& g) {
       const Tensor& y_saved = y_.get();
-      const Tensor g2 = g.reshape({y_saved.size(0), y_saved.size(1)});
+      const Tensor g2 = g.shape() == y_saved.shape() ? g : g.reshape({y_saved.size(0), y_saved.size(1)});
       Tensor grad_z = g2, grad_bias;
       if (act.kind != Activation::Identity || need_b)
         std::tie(grad_z, grad_bias) = detail::activation_grad(g2, y_saved, act, need_b, keep_z ? z_.get() : Tensor());
       autograd::Grads grads(has_bias ? 3 : 2);
-      if (need_x) grads[0] = matmul(grad_z, w_.get()).view(x_shape);
+      if (need_x) {
+        grads[0] = matmul(grad_z, w_.get());
+        if (grads[0].shape() != x_shape) grads[0] = grads[0].view(x_shape);
+      }
       if (need_w) grads[1] = matmul(grad_z.t(), x_.get());
       if (need_b) grads[2] = grad_bias;
       return grads;

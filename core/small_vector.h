@@ -41,18 +41,12 @@ template <class T, std::size_t N> class SmallVector {
     assign(first, last);
   }
   SmallVector(const std::vector<T>& values) { assign(values.begin(), values.end()); }  // NOLINT: as a vector
-  SmallVector(const SmallVector& other) {
-    reserve(other.size_);
-    std::memcpy(data(), other.data(), other.size_ * sizeof(T));
-    size_ = other.size_;
-  }
+  SmallVector(const SmallVector& other) { copy_from(other); }
   SmallVector(SmallVector&& other) noexcept { take(other); }
   SmallVector& operator=(const SmallVector& other) {
     if (this != &other) {
       clear();
-      reserve(other.size_);
-      std::memcpy(data(), other.data(), other.size_ * sizeof(T));
-      size_ = other.size_;
+      copy_from(other);
     }
     return *this;
   }
@@ -186,7 +180,12 @@ template <class T, std::size_t N> class SmallVector {
   }
 
   friend bool operator==(const SmallVector& a, const SmallVector& b) {
-    return a.size_ == b.size_ && std::equal(a.begin(), a.end(), b.begin());
+    if (a.size_ != b.size_) return false;
+    // A plain loop: std::equal becomes a call to memcmp, slower than comparing a few shape dims.
+    const T *x = a.data(), *y = b.data();
+    for (size_type i = 0; i < a.size_; ++i)
+      if (!(x[i] == y[i])) return false;
+    return true;
   }
   friend auto operator<=>(const SmallVector& a, const SmallVector& b) {
     return std::lexicographical_compare_three_way(a.begin(), a.end(), b.begin(), b.end());
@@ -206,16 +205,26 @@ template <class T, std::size_t N> class SmallVector {
       other.heap_ = nullptr;
       other.capacity_ = N;
     } else {
-      std::memcpy(inline_, other.inline_, other.size_ * sizeof(T));
+      std::memcpy(inline_, other.inline_, sizeof(inline_));  // a fixed size: a few moves, no call
     }
     size_ = other.size_;
     other.size_ = 0;
+  }
+  /// Copies other's elements into this empty vector.
+  void copy_from(const SmallVector& other) {
+    if (!heap_ && !other.heap_) {
+      std::memcpy(inline_, other.inline_, sizeof(inline_));  // a fixed size: a few moves, no call
+    } else {
+      reserve(other.size_);
+      std::memcpy(data(), other.data(), other.size_ * sizeof(T));
+    }
+    size_ = other.size_;
   }
 
   T* heap_ = nullptr;
   size_type size_ = 0;
   size_type capacity_ = N;
-  T inline_[N];
+  T inline_[N]{};  // initialised, so copying the whole buffer never reads indeterminate values
 };
 
 }  // namespace nudge

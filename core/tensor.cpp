@@ -22,52 +22,56 @@ namespace nudge {
 
 // ---- construction and metadata -----------------------------------------------------------
 
+void TensorImpl::set_geometry(Shape shape, Strides strides, std::int64_t offset) {
+  NUDGE_CHECK(shape.size() == strides.size(), "tensor geometry: shape ", shape_str(shape), " and strides ",
+              shape_str(strides), " differ in rank");
+  numel_ = numel_of(shape);
+  std::int64_t expected = 1;
+  contiguous_ = true;
+  for (auto i = shape.size(); i-- > 0;) {
+    if (shape[i] == 1) continue;
+    if (strides[i] != expected) {
+      contiguous_ = numel_ == 0;
+      break;
+    }
+    expected *= shape[i];
+  }
+  shape_ = std::move(shape);
+  strides_ = std::move(strides);
+  offset_ = offset;
+}
+
+void TensorImpl::set_contiguous_geometry(Shape shape, Strides strides, std::int64_t numel) {
+  shape_ = std::move(shape);
+  strides_ = std::move(strides);
+  offset_ = 0;
+  numel_ = numel;
+  contiguous_ = true;
+}
+
+void detail::throw_undefined_tensor() { NUDGE_FAIL("use of an undefined tensor (default-constructed Tensor)"); }
+
 Tensor make_tensor(std::shared_ptr<Storage> storage, Shape shape, Strides strides, std::int64_t offset, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::move(storage);
-  impl->shape = std::move(shape);
-  impl->strides = std::move(strides);
-  impl->offset = offset;
+  impl->set_geometry(std::move(shape), std::move(strides), offset);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
 
 Tensor empty(Shape shape, TensorOptions options) {
   for (auto s : shape) NUDGE_CHECK(s >= 0, "empty: negative size in shape ", shape_str(shape));
-  const auto nbytes = static_cast<std::size_t>(nbytes_of(shape, itemsize(options.dtype())));
-  auto storage = std::make_shared<Storage>(options.device(), nbytes);
+  const std::int64_t numel = numel_of(shape);
+  std::int64_t nbytes = 0;
+  NUDGE_CHECK(!__builtin_mul_overflow(numel, static_cast<std::int64_t>(itemsize(options.dtype())), &nbytes),
+              "empty: ", shape_str(shape), " elements of ", dtype_name(options.dtype()),
+              " need more bytes than an int64 can count");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(options.device(), static_cast<std::size_t>(nbytes));
   Strides strides = contiguous_strides(shape);
-  return make_tensor(std::move(storage), std::move(shape), std::move(strides), 0, options.dtype());
-}
-
-const TensorImpl& Tensor::impl() const {
-  NUDGE_CHECK(impl_ != nullptr, "use of an undefined tensor (default-constructed Tensor)");
-  return *impl_;
-}
-TensorImpl& Tensor::impl() {
-  NUDGE_CHECK(impl_ != nullptr, "use of an undefined tensor (default-constructed Tensor)");
-  return *impl_;
-}
-
-std::int64_t Tensor::size(std::int64_t dim) const { return shape()[wrap_dim(dim, this->dim(), "size")]; }
-std::int64_t Tensor::stride(std::int64_t dim) const { return strides()[wrap_dim(dim, this->dim(), "stride")]; }
-
-bool Tensor::is_contiguous() const {
-  std::int64_t expected = 1;
-  for (auto i = dim(); i-- > 0;) {
-    if (shape()[i] == 1) continue;
-    if (strides()[i] != expected) return numel() == 0;
-    expected *= shape()[i];
-  }
-  return true;
-}
-
-void* Tensor::data_ptr() const {
-  // An empty tensor's storage may have no memory at all while a view of it keeps an offset (a
-  // select on a [0, 3] tensor): offsetting a null pointer is undefined, so null stays null.
-  char* base = static_cast<char*>(storage()->data());
-  if (base == nullptr) return nullptr;
-  return base + storage_offset() * static_cast<std::int64_t>(element_size());
+  impl->set_contiguous_geometry(std::move(shape), std::move(strides), numel);
+  impl->dtype = options.dtype();
+  return Tensor(std::move(impl));
 }
 
 std::string describe(const Tensor& t) {
@@ -144,6 +148,13 @@ std::optional<Strides> view_strides(const Shape& old_shape, const Strides& old_s
   return new_strides;
 }
 
+/// `t` seen with `shape` and `strides` that view_strides found (view and reshape share it).
+Tensor recorded_view(const Tensor& t, Shape shape, Strides strides) {
+  Tensor out = view_of(t, std::move(shape), std::move(strides), t.storage_offset());
+  NUDGE_RECORD("view", out, (&t), [in = t.shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
+  return out;
+}
+
 }  // namespace
 
 Tensor Tensor::view(Shape shape) const {
@@ -151,14 +162,13 @@ Tensor Tensor::view(Shape shape) const {
   auto strides = view_strides(this->shape(), this->strides(), shape);
   NUDGE_CHECK(strides.has_value(), "view: shape ", shape_str(shape), " cannot view a ", describe(*this),
               " with strides ", shape_str(this->strides()), " without copying; use reshape() or contiguous() first");
-  Tensor out = view_of(*this, std::move(shape), std::move(*strides), storage_offset());
-  NUDGE_RECORD("view", out, (this), [in = this->shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
-  return out;
+  return recorded_view(*this, std::move(shape), std::move(*strides));
 }
 
 Tensor Tensor::reshape(Shape shape) const {
   shape = infer_size(std::move(shape), numel(), "reshape", *this);
-  if (view_strides(this->shape(), this->strides(), shape)) return view(std::move(shape));
+  if (auto strides = view_strides(this->shape(), this->strides(), shape))
+    return recorded_view(*this, std::move(shape), std::move(*strides));
   return contiguous().view(std::move(shape));
 }
 

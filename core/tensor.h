@@ -27,9 +27,6 @@ struct LeafHooks;
 /// The state behind a Tensor handle. Views have their own TensorImpl over a shared Storage.
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
-  Shape shape;
-  Strides strides;
-  std::int64_t offset = 0;  // in elements
   DType dtype = DType::Float32;
   // ---- autograd ----
   bool requires_grad = false;
@@ -37,7 +34,30 @@ struct TensorImpl {
   std::shared_ptr<autograd::Node> grad_fn;         // the op that produced this tensor (non-leaves)
   std::weak_ptr<autograd::Node> grad_accumulator;  // a leaf's sink; weak, as the sink owns the leaf
   std::shared_ptr<autograd::LeafHooks> hooks;      // a leaf's post-accumulate hooks (autograd/hooks.h)
+
+  // ---- geometry: set together, so the element count and contiguity are computed once per
+  // tensor rather than on every numel() / is_contiguous() of the hot path ----
+  const Shape& shape() const { return shape_; }
+  const Strides& strides() const { return strides_; }
+  std::int64_t offset() const { return offset_; }  // in elements
+  std::int64_t numel() const { return numel_; }
+  bool is_contiguous() const { return contiguous_; }
+  /// Validates `shape` (no negative sizes, element count fits an int64) and sets the geometry.
+  void set_geometry(Shape shape, Strides strides, std::int64_t offset);
+  /// The geometry of a fresh contiguous tensor whose `numel` the caller has already validated.
+  void set_contiguous_geometry(Shape shape, Strides strides, std::int64_t numel);
+
+ private:
+  Shape shape_;
+  Strides strides_;
+  std::int64_t offset_ = 0;
+  std::int64_t numel_ = 1;
+  bool contiguous_ = true;
 };
+
+namespace detail {
+[[noreturn]] void throw_undefined_tensor();
+}  // namespace detail
 
 class Tensor {
  public:
@@ -48,23 +68,29 @@ class Tensor {
   bool defined() const { return impl_ != nullptr; }
 
   // ---- metadata --------------------------------------------------------------------------
-  const Shape& sizes() const { return impl().shape; }
-  const Shape& shape() const { return impl().shape; }
+  const Shape& sizes() const { return impl().shape(); }
+  const Shape& shape() const { return impl().shape(); }
   /// Size of `dim` (negative counts from the end).
-  std::int64_t size(std::int64_t dim) const;
-  const Strides& strides() const { return impl().strides; }
-  std::int64_t stride(std::int64_t dim) const;
-  std::int64_t storage_offset() const { return impl().offset; }
-  std::int64_t dim() const { return static_cast<std::int64_t>(impl().shape.size()); }
-  std::int64_t numel() const { return numel_of(impl().shape); }
+  std::int64_t size(std::int64_t dim) const { return shape()[wrapped(dim, "size")]; }
+  const Strides& strides() const { return impl().strides(); }
+  std::int64_t stride(std::int64_t dim) const { return strides()[wrapped(dim, "stride")]; }
+  std::int64_t storage_offset() const { return impl().offset(); }
+  std::int64_t dim() const { return static_cast<std::int64_t>(impl().shape().size()); }
+  std::int64_t numel() const { return impl().numel(); }
   DType dtype() const { return impl().dtype; }
   Device device() const { return impl().storage->device(); }
   std::size_t element_size() const { return itemsize(dtype()); }
-  bool is_contiguous() const;
+  bool is_contiguous() const { return impl().is_contiguous(); }
   bool is_cuda() const { return device().is_cuda(); }
   const std::shared_ptr<Storage>& storage() const { return impl().storage; }
   /// Address of the first element (storage offset applied).
-  void* data_ptr() const;
+  void* data_ptr() const {
+    // An empty tensor's storage may have no memory at all while a view of it keeps an offset (a
+    // select on a [0, 3] tensor): offsetting a null pointer is undefined, so null stays null.
+    char* base = static_cast<char*>(storage()->data());
+    if (base == nullptr) return nullptr;
+    return base + storage_offset() * static_cast<std::int64_t>(element_size());
+  }
   /// Typed address of the first element; throws when T does not match dtype().
   template <class T> T* data_ptr() const;
 
@@ -174,11 +200,28 @@ class Tensor {
   /// PyTorch-style text: values, then shape, dtype and device.
   std::string str() const;
 
-  const TensorImpl& impl() const;
-  TensorImpl& impl();
+  const TensorImpl& impl() const {
+    if (impl_ == nullptr) [[unlikely]]
+      detail::throw_undefined_tensor();
+    return *impl_;
+  }
+  TensorImpl& impl() {
+    if (impl_ == nullptr) [[unlikely]]
+      detail::throw_undefined_tensor();
+    return *impl_;
+  }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
  private:
+  /// `dim` as an index into shape() (negative counts from the end); throws naming `op` when out of range.
+  std::size_t wrapped(std::int64_t dim, const char* op) const {
+    const auto ndim = static_cast<std::int64_t>(impl().shape().size());
+    if (dim >= 0 && dim < ndim) [[likely]]
+      return static_cast<std::size_t>(dim);
+    NUDGE_CHECK(ndim > 0, op, ": dim ", dim, " given, but a 0-d tensor has no dims");
+    return static_cast<std::size_t>(wrap_dim(dim, ndim, op));
+  }
+
   std::shared_ptr<TensorImpl> impl_;
 };
 

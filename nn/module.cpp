@@ -14,9 +14,7 @@ void rebind(Tensor& t, const Tensor& data) {
   TensorImpl& impl = t.impl();
   const Tensor fresh = data.contiguous();
   impl.storage = fresh.storage();
-  impl.shape = fresh.shape();
-  impl.strides = fresh.strides();
-  impl.offset = fresh.storage_offset();
+  impl.set_geometry(fresh.shape(), fresh.strides(), fresh.storage_offset());
   impl.dtype = fresh.dtype();
 }
 

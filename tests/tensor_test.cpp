@@ -33,6 +33,38 @@ TEST_P(TensorTest, EmptyAndZeroDimTensors) {
   EXPECT_EQ(s.item<std::int64_t>(), 7);
 }
 
+// numel() and is_contiguous() are computed once per tensor (TensorImpl::set_geometry): every kind
+// of view must still get them right.
+TEST_P(TensorTest, ElementCountAndContiguityOfEveryKindOfView) {
+  const Tensor t = arange(24, options()).view({2, 3, 4});
+  EXPECT_TRUE(t.is_contiguous());
+  EXPECT_EQ(t.numel(), 24);
+  EXPECT_FALSE(t.transpose(0, 2).is_contiguous());
+  EXPECT_TRUE(t.transpose(0, 2).transpose(0, 2).is_contiguous());
+  EXPECT_FALSE(t.narrow(2, 1, 2).is_contiguous());
+  EXPECT_TRUE(t.narrow(0, 1, 1).is_contiguous());  // a contiguous block at an offset
+  EXPECT_EQ(t.narrow(2, 1, 2).numel(), 12);
+  EXPECT_FALSE(ones({1, 4}, options()).expand({3, 4}).is_contiguous());
+  EXPECT_TRUE(ones({4, 1}, options()).unsqueeze(1).is_contiguous());  // size-1 dims do not count
+  EXPECT_TRUE(t.narrow(1, 0, 0).is_contiguous());                     // empty tensors are contiguous
+  EXPECT_EQ(t.narrow(1, 0, 0).numel(), 0);
+  EXPECT_EQ(t.select(0, 1).numel(), 12);
+  EXPECT_EQ(full({}, 1, options()).numel(), 1);
+  EXPECT_EQ(t.size(-1), 4);
+  EXPECT_EQ(t.stride(-3), 12);
+  EXPECT_TRUE(throws_as<Error>([&] { (void)t.size(3); }, {"size: dim 3 is out of range", "3 dims"}));
+  EXPECT_TRUE(throws_as<Error>([&] { (void)t.stride(-4); }, {"stride: dim -4 is out of range"}));
+  EXPECT_TRUE(
+      throws_as<Error>([&] { (void)full({}, 1, options()).size(0); }, {"size: dim 0", "0-d tensor has no dims"}));
+  EXPECT_TRUE(throws_as<Error>([] { (void)Tensor().numel(); }, {"undefined tensor"}));
+}
+
+TEST(TensorFactory, EmptyRefusesSizesWhoseBytesOverflow) {
+  // 2^62 elements fit an int64; their 2^64 bytes do not.
+  EXPECT_TRUE(throws_as<Error>([] { empty({std::int64_t{1} << 62}); },
+                               {"empty:", "[4611686018427387904]", "float32", "more bytes than an int64 can count"}));
+}
+
 TEST_P(TensorTest, Int64ValuesBeyondDoublePrecisionStayExact) {
   const std::int64_t big = (std::int64_t{1} << 60) + 1;
   const Tensor t = from_vector<std::int64_t>({big, -big}, {2}, options(kInt64));
