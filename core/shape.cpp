@@ -33,12 +33,20 @@ std::int64_t nbytes_of(const Shape& shape, std::size_t itemsize) {
 }
 
 Strides contiguous_strides(const Shape& shape) {
+  std::int64_t numel = 0;
+  return contiguous_strides(shape, numel);
+}
+
+Strides contiguous_strides(const Shape& shape, std::int64_t& numel) {
   Strides strides(shape.size());
   std::int64_t stride = 1;
+  bool empty = false;
   for (auto i = shape.size(); i-- > 0;) {
     strides[i] = stride;
     stride = checked_mul(stride, std::max<std::int64_t>(shape[i], 1), shape);
+    empty = empty || shape[i] == 0;
   }
+  numel = empty ? 0 : stride;
   return strides;
 }
 

@@ -22,6 +22,9 @@ std::int64_t numel_of(const Shape& shape);
 std::int64_t nbytes_of(const Shape& shape, std::size_t itemsize);
 /// Row-major (C-contiguous) strides for `shape` (checked against overflow like numel_of).
 Strides contiguous_strides(const Shape& shape);
+/// The same, also giving the element count (the product of the sizes) from the same pass; sizes
+/// must not be negative.
+Strides contiguous_strides(const Shape& shape, std::int64_t& numel);
 /// "[2, 3]"
 std::string shape_str(const Shape& shape);
 /// NumPy broadcasting of two shapes; throws naming `op` when they are incompatible.

@@ -224,7 +224,10 @@ template <class T, std::size_t N> class SmallVector {
   T* heap_ = nullptr;
   size_type size_ = 0;
   size_type capacity_ = N;
-  T inline_[N]{};  // initialised, so copying the whole buffer never reads indeterminate values
+  // Left uninitialised (zeroing it on every construction costs more than a small op's arithmetic);
+  // copies move the whole buffer with memcpy, which may copy indeterminate bytes of a trivially
+  // copyable T.
+  T inline_[N];
 };
 
 }  // namespace nudge

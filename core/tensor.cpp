@@ -13,6 +13,7 @@
 #include "core/factory.h"
 #include "core/ops.h"
 #include "core/ops_checks.h"
+#include "core/small_blocks.h"
 #include "core/strided_loop.h"
 
 // core reaches the backends only through the dispatch tables and the plain-data calls.
@@ -52,7 +53,7 @@ void TensorImpl::set_contiguous_geometry(Shape shape, Strides strides, std::int6
 void detail::throw_undefined_tensor() { NUDGE_FAIL("use of an undefined tensor (default-constructed Tensor)"); }
 
 Tensor make_tensor(std::shared_ptr<Storage> storage, Shape shape, Strides strides, std::int64_t offset, DType dtype) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = small_blocks::make_shared<TensorImpl>();
   impl->storage = std::move(storage);
   impl->set_geometry(std::move(shape), std::move(strides), offset);
   impl->dtype = dtype;
@@ -61,14 +62,14 @@ Tensor make_tensor(std::shared_ptr<Storage> storage, Shape shape, Strides stride
 
 Tensor empty(Shape shape, TensorOptions options) {
   for (auto s : shape) NUDGE_CHECK(s >= 0, "empty: negative size in shape ", shape_str(shape));
-  const std::int64_t numel = numel_of(shape);
+  std::int64_t numel = 0;
+  Strides strides = contiguous_strides(shape, numel);
   std::int64_t nbytes = 0;
   NUDGE_CHECK(!__builtin_mul_overflow(numel, static_cast<std::int64_t>(itemsize(options.dtype())), &nbytes),
               "empty: ", shape_str(shape), " elements of ", dtype_name(options.dtype()),
               " need more bytes than an int64 can count");
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(options.device(), static_cast<std::size_t>(nbytes));
-  Strides strides = contiguous_strides(shape);
+  auto impl = small_blocks::make_shared<TensorImpl>();
+  impl->storage = small_blocks::make_shared<Storage>(options.device(), static_cast<std::size_t>(nbytes));
   impl->set_contiguous_geometry(std::move(shape), std::move(strides), numel);
   impl->dtype = options.dtype();
   return Tensor(std::move(impl));

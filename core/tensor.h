@@ -26,6 +26,10 @@ struct LeafHooks;
 
 /// The state behind a Tensor handle. Views have their own TensorImpl over a shared Storage.
 struct TensorImpl {
+  // User-provided on purpose: make_shared<TensorImpl>() then runs the member initialisers only,
+  // instead of first zero-filling the whole object (a `rep stos` that was a tenth of a small op).
+  TensorImpl() noexcept {}  // NOLINT(modernize-use-equals-default)
+
   std::shared_ptr<Storage> storage;
   DType dtype = DType::Float32;
   // ---- autograd ----
@@ -216,8 +220,9 @@ class Tensor {
   /// `dim` as an index into shape() (negative counts from the end); throws naming `op` when out of range.
   std::size_t wrapped(std::int64_t dim, const char* op) const {
     const auto ndim = static_cast<std::int64_t>(impl().shape().size());
-    if (dim >= 0 && dim < ndim) [[likely]]
-      return static_cast<std::size_t>(dim);
+    const std::int64_t d = dim < 0 ? dim + ndim : dim;
+    if (d >= 0 && d < ndim) [[likely]]
+      return static_cast<std::size_t>(d);
     NUDGE_CHECK(ndim > 0, op, ": dim ", dim, " given, but a 0-d tensor has no dims");
     return static_cast<std::size_t>(wrap_dim(dim, ndim, op));
   }

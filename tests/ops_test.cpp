@@ -1,6 +1,8 @@
 // Each op against values worked out by hand or by the C++ standard library, on every device.
+#include <array>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "test_util.h"
 
@@ -146,6 +148,37 @@ TEST_P(OpsTest, MatmulShapesAndValues) {
   EXPECT_TRUE(all_close(out3, out));
   EXPECT_TRUE(
       values_are(matmul(zeros({2, 0}, options(kFloat64)), zeros({0, 3}, options(kFloat64))), {0, 0, 0, 0, 0, 0}));
+}
+
+// Tiny and larger products (BLAS picks different kernels by size), every transpose combination
+// passed as a flag, and a batch, against a sum in long double.
+TEST_P(OpsTest, MatmulAgreesWithAPlainSumForEveryTransposeAndSize) {
+  Generator gen(11);
+  for (const auto& [m, k, n] :
+       std::vector<std::array<std::int64_t, 3>>{{4, 2, 16}, {8, 8, 16}, {9, 8, 16}, {33, 17, 5}}) {
+    for (const bool trans_a : {false, true}) {
+      for (const bool trans_b : {false, true}) {
+        const Tensor a_stored =
+            trans_a ? randn({3, k, m}, gen, TensorOptions(kFloat64)) : randn({3, m, k}, gen, TensorOptions(kFloat64));
+        const Tensor b_stored =
+            trans_b ? randn({3, n, k}, gen, TensorOptions(kFloat64)) : randn({3, k, n}, gen, TensorOptions(kFloat64));
+        const Tensor a = trans_a ? a_stored.transpose(1, 2) : a_stored;
+        const Tensor b = trans_b ? b_stored.transpose(1, 2) : b_stored;
+        const auto got = matmul(a.to(device()), b.to(device())).to_vector<double>();
+        const auto av = a.contiguous().to_vector<double>(), bv = b.contiguous().to_vector<double>();
+        double worst = 0;
+        for (std::int64_t t = 0; t < 3; ++t)
+          for (std::int64_t r = 0; r < m; ++r)
+            for (std::int64_t c = 0; c < n; ++c) {
+              long double want = 0;
+              for (std::int64_t p = 0; p < k; ++p)
+                want += static_cast<long double>(av[(t * m + r) * k + p]) * bv[(t * k + p) * n + c];
+              worst = std::max(worst, std::abs(got[(t * m + r) * n + c] - static_cast<double>(want)));
+            }
+        EXPECT_LT(worst, 1e-12) << m << "x" << k << "x" << n << " trans_a=" << trans_a << " trans_b=" << trans_b;
+      }
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, OpsTest, ::testing::ValuesIn(test_devices()), device_param_name);

@@ -66,7 +66,7 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   if (impl.grad_fn) return impl.grad_fn;
   std::shared_ptr<Node> acc = impl.grad_accumulator.lock();
   if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    acc = small_blocks::make_shared<AccumulateGrad>(t.impl_ptr());
     impl.grad_accumulator = acc;
   }
   return acc;

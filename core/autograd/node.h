@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/autograd/grad_mode.h"
+#include "core/small_blocks.h"
 #include "core/tensor.h"
 
 namespace nudge::autograd {
@@ -108,7 +109,8 @@ void set_history(Tensor& output, std::shared_ptr<Node> node, std::span<const Ten
 template <class Backward>
 void record(const char* op, Tensor& output, std::span<const Tensor* const> inputs, Backward&& backward) {
   if (!needs_grad(inputs)) return;
-  set_history(output, std::make_shared<FunctionNode<std::decay_t<Backward>>>(op, std::forward<Backward>(backward)),
+  set_history(output,
+              small_blocks::make_shared<FunctionNode<std::decay_t<Backward>>>(op, std::forward<Backward>(backward)),
               inputs);
 }
 /// record for a fixed list of inputs: `record("mul", y, {&a, &b}, ...)`.

@@ -3,7 +3,7 @@
 // Large blocks are cached after being freed and handed out again: the C library returns them to
 // the kernel (munmap) and a fresh one costs a page fault per 4 KiB on first touch — measured at
 // 1.1 s for a 256 MiB add on a 2-core VM, against 23 ms with the block reused. Small blocks
-// (up to 1 KiB, the tensors of a tiny network) are kept per thread in a few free lists by size:
+// (up to 1 KiB, the tensors of a tiny network) come from core/small_blocks.h, kept per thread:
 // aligned_alloc and free of such a block cost ~100 ns together, most of a 4-element op's time.
 #include <cstdint>
 #include <cstdlib>
@@ -13,13 +13,14 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/small_blocks.h"
 #include "kernels/cpu/kernels.h"
 
 namespace nudge::kernels::cpu {
 
 namespace {
 
-constexpr std::size_t kAlignment = 64;
+constexpr std::size_t kAlignment = small_blocks::kAlignment;
 
 int device_count(std::string*) { return 1; }
 
@@ -87,35 +88,6 @@ BlockCache& cache() {
   return *c;
 }
 
-/// Small blocks are cached up to this size; not under AddressSanitizer, which must see every free
-/// to catch a use after it.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr std::size_t kSmallMax = 0;
-#else
-constexpr std::size_t kSmallMax = 1024;
-#endif
-constexpr int kSmallClasses = static_cast<int>(kSmallMax / kAlignment) + 1;
-constexpr int kPerClass = 32;
-/// Freed small blocks of this thread, by size class (64, 128, ..., 1024 bytes). Plain arrays, so
-/// that a block freed by a static destructor after this thread's cache was destroyed still finds
-/// a valid (then unused) object.
-struct SmallCache {
-  void* blocks[kSmallClasses][kPerClass];
-  int count[kSmallClasses];
-  bool alive;
-};
-thread_local constinit SmallCache small_cache{{}, {}, true};
-/// Frees this thread's cached blocks when it exits (a trivially destructible object cannot).
-struct SmallCacheReleaser {
-  ~SmallCacheReleaser() {
-    small_cache.alive = false;
-    for (int c = 0; c < kSmallClasses; ++c)
-      for (int i = 0; i < small_cache.count[c]; ++i) std::free(small_cache.blocks[c][i]);
-  }
-};
-thread_local SmallCacheReleaser releaser;
-int small_class(std::size_t size) { return static_cast<int>(size / kAlignment) - 1; }
-
 std::size_t block_size(std::size_t nbytes) {
   if (nbytes >= kCachedFrom) return (nbytes + kPage - 1) / kPage * kPage;
   return (nbytes + kAlignment - 1) / kAlignment * kAlignment;
@@ -123,10 +95,8 @@ std::size_t block_size(std::size_t nbytes) {
 
 void* allocate(int, std::size_t nbytes) {
   const std::size_t size = block_size(nbytes);
-  if (size != 0 && size <= kSmallMax) {
-    const int c = small_class(size);
-    if (small_cache.count[c] > 0) return small_cache.blocks[c][--small_cache.count[c]];
-  }
+  if (size != 0 && size <= small_blocks::kMaxBytes)
+    if (void* p = small_blocks::allocate(size)) return p;
   if (size >= kCachedFrom)
     if (void* p = cache().take(size)) return p;
   void* p = std::aligned_alloc(size >= kCachedFrom ? kPage : kAlignment, size);
@@ -140,13 +110,9 @@ void* allocate(int, std::size_t nbytes) {
 
 void deallocate(int, void* p, std::size_t nbytes) noexcept {
   const std::size_t size = block_size(nbytes);
-  if (size != 0 && size <= kSmallMax && small_cache.alive) {
-    (void)&releaser;  // this thread's releaser exists from its first cached block on
-    const int c = small_class(size);
-    if (small_cache.count[c] < kPerClass) {
-      small_cache.blocks[c][small_cache.count[c]++] = p;
-      return;
-    }
+  if (size != 0 && size <= small_blocks::kMaxBytes) {
+    small_blocks::deallocate(p, size);
+    return;
   }
   if (size >= kCachedFrom && cache().keep(p, size)) return;
   std::free(p);
