@@ -78,5 +78,23 @@ TEST(SmallVector, ShapesOfManyDimsStillWork) {
   EXPECT_EQ(p.to_vector<std::int64_t>()[1], 64);  // element [1, 0, ..., 0] of the permuted tensor
 }
 
+// Copies move an inline buffer whole (core/small_vector.h): every pairing of inline and heap
+// storage must still copy exactly the elements.
+TEST(SmallVector, CopiesBetweenInlineAndHeapStorage) {
+  const Small inline_src{1, 2}, heap_src{1, 2, 3, 4, 5, 6, 7};
+  for (const Small* src : {&inline_src, &heap_src}) {
+    for (const Small& start : {Small{9}, Small{9, 9, 9, 9, 9, 9, 9, 9, 9}}) {
+      Small copy(start);
+      copy = *src;
+      EXPECT_EQ(as_vector(copy), as_vector(*src));
+      Small constructed(*src);
+      EXPECT_EQ(as_vector(constructed), as_vector(*src));
+      Small moved(std::move(copy));
+      EXPECT_EQ(as_vector(moved), as_vector(*src));
+      EXPECT_TRUE(copy.empty());  // NOLINT(bugprone-use-after-move): a moved-from SmallVector is empty
+    }
+  }
+}
+
 }  // namespace
 }  // namespace nudge::testing
