@@ -73,7 +73,7 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
 }
 
 void set_history(Tensor& output, std::shared_ptr<Node> node, std::span<const Tensor* const> inputs) {
-  std::vector<Edge> edges;
+  Edges edges;
   edges.reserve(inputs.size());
   for (const Tensor* t : inputs) edges.push_back({gradient_edge(*t), t->shape()});
   node->set_next_edges(std::move(edges));

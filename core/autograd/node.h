@@ -26,6 +26,8 @@ struct Edge {
   std::shared_ptr<Node> node;
   Shape shape;
 };
+/// A node's edges; their memory comes from the per-thread small blocks like the node's own.
+using Edges = std::vector<Edge, small_blocks::Allocator<Edge>>;
 
 class Node {
  public:
@@ -42,12 +44,12 @@ class Node {
   virtual void release_saved() {}
 
   const std::string& name() const { return name_; }
-  const std::vector<Edge>& next_edges() const { return next_; }
-  void set_next_edges(std::vector<Edge> next) { next_ = std::move(next); }
+  const Edges& next_edges() const { return next_; }
+  void set_next_edges(Edges next) { next_ = std::move(next); }
 
  private:
   std::string name_;
-  std::vector<Edge> next_;
+  Edges next_;
 };
 
 /// Throws the error for a backward through a node whose saved tensors were freed (out of line).
