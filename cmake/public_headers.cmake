@@ -7,6 +7,7 @@ file(GLOB nudge_public_headers RELATIVE ${PROJECT_SOURCE_DIR} CONFIGURE_DEPENDS
   core/*.h core/autograd/*.h nn/*.h optim/*.h data/*.h monitor/*.h serialization/*.h)
 set(nudge_internal_headers
   core/capture_arena.h   # the memory of CPU graph captures (Storage's side of core/graph.h)
+  core/hot_thread_local.h # the TLS model of the thread-locals every op reads
   core/ops_checks.h      # argument checks shared by the op implementations
   core/ops_internal.h    # internal ops the backward formulas share
   core/strided_loop.h)   # Tensor -> kernels::StridedLoop (a backend call description)

@@ -1,5 +1,6 @@
 #include "core/capture_arena.h"
 
+#include "core/hot_thread_local.h"
 #include "kernels/dispatch.h"
 
 // core reaches the backends only through the dispatch tables and the plain-data calls.
@@ -9,6 +10,7 @@ namespace nudge {
 
 namespace {
 thread_local std::shared_ptr<CaptureArena> current;
+thread_local bool capturing NUDGE_HOT_THREAD_LOCAL = false;  // current != null, read by every new storage
 }  // namespace
 
 CaptureArena::~CaptureArena() {
@@ -25,6 +27,10 @@ void* CaptureArena::allocate(std::size_t nbytes) {
 }
 
 const std::shared_ptr<CaptureArena>& active_capture_arena() { return current; }
-void set_active_capture_arena(std::shared_ptr<CaptureArena> arena) { current = std::move(arena); }
+bool capture_arena_active() { return capturing; }
+void set_active_capture_arena(std::shared_ptr<CaptureArena> arena) {
+  current = std::move(arena);
+  capturing = current != nullptr;
+}
 
 }  // namespace nudge

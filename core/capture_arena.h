@@ -32,6 +32,8 @@ class CaptureArena {
 
 /// The arena this thread's new CPU storages come from, or null when it is not capturing.
 const std::shared_ptr<CaptureArena>& active_capture_arena();
+/// active_capture_arena() != nullptr, cheaper (every new storage asks).
+bool capture_arena_active();
 void set_active_capture_arena(std::shared_ptr<CaptureArena> arena);
 
 }  // namespace nudge

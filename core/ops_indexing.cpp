@@ -215,7 +215,7 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   std::vector<const Tensor*> inputs;
   for (const Tensor& t : tensors) inputs.push_back(&t);
   if (autograd::needs_grad(inputs))
-    autograd::record("cat", out, inputs, [sizes, d](const Tensor& g) {
+    autograd::record(autograd::Node::StaticName{"cat"}, out, inputs, [sizes, d](const Tensor& g) {
       Grads grads;
       std::int64_t offset = 0;
       for (const std::int64_t n : sizes) {

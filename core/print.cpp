@@ -108,7 +108,7 @@ struct Printer {
 };
 
 /// "clamp_min" -> "ClampMinBackward": PyTorch's way of naming a grad_fn.
-std::string backward_name(const std::string& op) {
+std::string backward_name(std::string_view op) {
   std::string out;
   bool upper = true;
   for (const char c : op) {

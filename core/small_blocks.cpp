@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "core/hot_thread_local.h"
+
 namespace nudge::small_blocks {
 
 namespace {
@@ -9,24 +11,37 @@ namespace {
 constexpr int kClasses = static_cast<int>(kMaxBytes / kAlignment) + 1;
 constexpr int kPerClass = 64;
 
-/// This thread's freed blocks by size class. Plain arrays, so that a block freed by a static
-/// destructor after this thread's lists were released still finds a valid (then unused) object.
+/// Freed blocks by size class.
 struct FreeLists {
   void* blocks[kClasses][kPerClass];
   int count[kClasses];
-  bool alive;
 };
-thread_local constinit FreeLists lists{{}, {}, true};
+/// Owns a thread's lists and frees their blocks when the thread exits.
+struct ListsOwner {
+  FreeLists lists{};
+  ~ListsOwner();
+};
+thread_local ListsOwner owner;  // large: an ordinary thread-local, reached only on first use
+// What the hot path reads: this thread's lists (null until first use and after the thread's
+// owner is gone, when blocks go straight back to the C library).
+thread_local FreeLists* this_thread NUDGE_HOT_THREAD_LOCAL = nullptr;
+thread_local bool exited NUDGE_HOT_THREAD_LOCAL = false;
 
-/// Frees this thread's kept blocks when it exits (a trivially destructible object cannot).
-struct Releaser {
-  ~Releaser() {
-    lists.alive = false;
-    for (int c = 0; c < kClasses; ++c)
-      for (int i = 0; i < lists.count[c]; ++i) std::free(lists.blocks[c][i]);
-  }
-};
-thread_local Releaser releaser;
+ListsOwner::~ListsOwner() {
+  this_thread = nullptr;
+  exited = true;
+  for (int c = 0; c < kClasses; ++c)
+    for (int i = 0; i < lists.count[c]; ++i) std::free(lists.blocks[c][i]);
+}
+
+/// This thread's lists, made on first use; null once the thread is exiting.
+FreeLists* thread_lists() {
+  if (this_thread != nullptr) [[likely]]
+    return this_thread;
+  if (exited) return nullptr;
+  this_thread = &owner.lists;
+  return this_thread;
+}
 
 std::size_t class_bytes(std::size_t nbytes) { return (nbytes + kAlignment - 1) / kAlignment * kAlignment; }
 int size_class(std::size_t nbytes) { return static_cast<int>(class_bytes(nbytes) / kAlignment) - 1; }
@@ -36,17 +51,18 @@ int size_class(std::size_t nbytes) { return static_cast<int>(class_bytes(nbytes)
 void* allocate(std::size_t nbytes) noexcept {
   if (nbytes <= kMaxBytes) {
     const int c = size_class(nbytes);
-    if (lists.count[c] > 0) return lists.blocks[c][--lists.count[c]];
+    FreeLists* lists = thread_lists();
+    if (lists != nullptr && lists->count[c] > 0) return lists->blocks[c][--lists->count[c]];
   }
   return std::aligned_alloc(kAlignment, class_bytes(nbytes));
 }
 
 void deallocate(void* p, std::size_t nbytes) noexcept {
-  if (nbytes <= kMaxBytes && lists.alive) {
-    (void)&releaser;  // this thread's releaser exists from its first kept block on
+  if (nbytes <= kMaxBytes) {
     const int c = size_class(nbytes);
-    if (lists.count[c] < kPerClass) {
-      lists.blocks[c][lists.count[c]++] = p;
+    FreeLists* lists = thread_lists();
+    if (lists != nullptr && lists->count[c] < kPerClass) {
+      lists->blocks[c][lists->count[c]++] = p;
       return;
     }
   }

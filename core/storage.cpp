@@ -29,7 +29,7 @@ Storage::Storage(Device device, std::size_t nbytes) : device_(device), nbytes_(n
   const DeviceRuntime& rt = dispatch::runtime(device);
   // Zero-byte tensors are legal (empty shapes); they own no memory.
   if (nbytes_ > 0) {
-    if (device.is_cpu() && active_capture_arena()) [[unlikely]] {
+    if (device.is_cpu() && capture_arena_active()) [[unlikely]] {
       arena_ = active_capture_arena();
       data_ = arena_->allocate(nbytes_);
     } else {

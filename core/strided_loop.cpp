@@ -83,7 +83,8 @@ bool contiguous_at(const Tensor& t, const Shape& shape) { return t.shape() == sh
 template <int N>
 StridedLoop<N> make_strided_loop(const Shape& shape, const std::array<const Tensor*, N>& operands, const char* op) {
   StridedLoop<N> loop;
-  loop.numel = numel_of(shape);
+  // Usually the output has `shape` and knows its count (gather/scatter walk the index's shape).
+  loop.numel = operands[0]->shape() == shape ? operands[0]->numel() : numel_of(shape);
   for (int k = 0; k < N; ++k) loop.data[k] = operands[k]->data_ptr();
   bool all_contiguous = true;
   for (int k = 0; k < N && all_contiguous; ++k) all_contiguous = contiguous_at(*operands[k], shape);

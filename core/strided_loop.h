@@ -8,7 +8,8 @@
 
 namespace nudge::detail {
 
-/// Operand 0 is the output and must have `shape`; inputs are broadcast to it.
+/// Operand 0 is the output; every operand is walked at `shape` (inputs broadcast to it; the target
+/// of gather and scatter_add, larger than their index, through its own strides).
 template <int N>
 kernels::StridedLoop<N> make_strided_loop(const Shape& shape, const std::array<const Tensor*, N>& operands,
                                           const char* op);

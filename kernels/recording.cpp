@@ -2,12 +2,13 @@
 
 #include <algorithm>
 
+#include "core/hot_thread_local.h"
 #include "core/profiling.h"
 
 namespace nudge::kernels {
 
 namespace {
-thread_local CallRecording* current = nullptr;
+thread_local CallRecording* current NUDGE_HOT_THREAD_LOCAL = nullptr;
 }  // namespace
 
 CallRecording* active_recording() { return current; }

@@ -24,14 +24,18 @@ TEST(SmallBlocks, BlocksAreAlignedAndAFreedBlockIsTheNextOneOfItsSize) {
     std::memset(p, 0xab, n);  // the whole requested size is usable
     small_blocks::deallocate(p, n);
     void* again = small_blocks::allocate(n);
-    if (cache_is_on()) EXPECT_EQ(again, p) << n;
+    if (cache_is_on()) {
+      EXPECT_EQ(again, p) << n;
+    }
     small_blocks::deallocate(again, n);
   }
   // 65 bytes take a 128-byte block: a block freed as 100 bytes serves a request of 65.
   void* p = small_blocks::allocate(100);
   small_blocks::deallocate(p, 100);
   void* q = small_blocks::allocate(65);
-  if (cache_is_on()) EXPECT_EQ(q, p);
+  if (cache_is_on()) {
+    EXPECT_EQ(q, p);
+  }
   small_blocks::deallocate(q, 65);
 }
 
@@ -55,7 +59,9 @@ TEST(SmallBlocks, ABlockMayBeFreedByAnotherThreadAndServeItThen) {
   std::thread freer([&] {
     for (void* p : made) small_blocks::deallocate(p, 128);
     void* reused = small_blocks::allocate(128);  // from this thread's own list now
-    if (cache_is_on()) EXPECT_NE(std::find(made.begin(), made.end(), reused), made.end());
+    if (cache_is_on()) {
+      EXPECT_NE(std::find(made.begin(), made.end(), reused), made.end());
+    }
     small_blocks::deallocate(reused, 128);
   });
   freer.join();

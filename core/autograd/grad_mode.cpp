@@ -1,10 +1,12 @@
 #include "core/autograd/grad_mode.h"
 
+#include "core/hot_thread_local.h"
+
 namespace nudge {
 
 namespace {
-thread_local bool grad_enabled = true;
-thread_local bool anomaly_enabled = false;
+thread_local bool grad_enabled NUDGE_HOT_THREAD_LOCAL = true;
+thread_local bool anomaly_enabled NUDGE_HOT_THREAD_LOCAL = false;
 }  // namespace
 
 bool GradMode::is_enabled() { return grad_enabled; }

@@ -23,7 +23,7 @@ Node::~Node() {
   draining = false;
 }
 
-void throw_backward_twice(const std::string& node_name) {
+void throw_backward_twice(std::string_view node_name) {
   NUDGE_FAIL("backward: trying to backward through the graph a second time (", node_name,
              "'s saved tensors were already freed); pass retain_graph=true to the first backward()");
 }

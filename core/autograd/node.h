@@ -9,6 +9,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "core/autograd/grad_mode.h"
@@ -31,7 +33,13 @@ using Edges = std::vector<Edge, small_blocks::Allocator<Edge>>;
 
 class Node {
  public:
-  explicit Node(std::string name) : name_(std::move(name)) {}
+  /// A name with static storage duration (a string literal), kept by address: nudge's own ops
+  /// name their nodes this way, which spares a string copy per recorded op.
+  struct StaticName {
+    const char* text;
+  };
+  explicit Node(std::string name) : owned_name_(std::move(name)), name_(owned_name_) {}
+  explicit Node(StaticName name) : name_(name.text) {}
   /// Releases the chain of inputs iteratively: a 100,000-op graph must not overflow the stack
   /// when its last handle goes away.
   virtual ~Node();
@@ -43,24 +51,26 @@ class Node {
   /// Drops saved tensors after a backward without retain_graph.
   virtual void release_saved() {}
 
-  const std::string& name() const { return name_; }
+  std::string_view name() const { return name_; }
   const Edges& next_edges() const { return next_; }
   void set_next_edges(Edges next) { next_ = std::move(next); }
 
  private:
-  std::string name_;
+  std::string owned_name_;  // empty for a StaticName
+  std::string_view name_;
   Edges next_;
 };
 
 /// Throws the error for a backward through a node whose saved tensors were freed (out of line).
-[[noreturn]] void throw_backward_twice(const std::string& node_name);
+[[noreturn]] void throw_backward_twice(std::string_view node_name);
 
 /// A node whose backward is a function object (usually a lambda capturing SavedTensors), so an
 /// op's forward and backward sit next to each other in the source. The closure lives inside the
 /// node: one allocation per recorded op, and no std::function.
 template <class Backward> class FunctionNode : public Node {
  public:
-  FunctionNode(std::string name, Backward backward) : Node(std::move(name)), backward_(std::move(backward)) {}
+  template <class Name>
+  FunctionNode(Name name, Backward backward) : Node(std::move(name)), backward_(std::move(backward)) {}
   Grads apply(const Tensor& grad_output) override {
     if (!backward_) throw_backward_twice(name());
     return (*backward_)(grad_output);
@@ -75,7 +85,8 @@ template <class Backward> class FunctionNode : public Node {
 /// strongly; the leaf holds this node only weakly (no cycle).
 class AccumulateGrad : public Node {
  public:
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {}
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf)
+      : Node(StaticName{"AccumulateGrad"}), leaf_(std::move(leaf)) {}
   Grads apply(const Tensor& grad_output) override;
 
  private:
@@ -107,17 +118,20 @@ inline bool needs_grad(std::initializer_list<const Tensor*> inputs) {
 void set_history(Tensor& output, std::shared_ptr<Node> node, std::span<const Tensor* const> inputs);
 
 /// Records `backward` as the grad_fn of `output` when needs_grad(inputs) (the custom-op API; a
-/// template so that the no-grad path builds nothing).
-template <class Backward>
-void record(const char* op, Tensor& output, std::span<const Tensor* const> inputs, Backward&& backward) {
+/// template so that the no-grad path builds nothing). `op` is copied into the node (a
+/// Node::StaticName is kept by address instead).
+template <class Name, class Backward>
+void record(Name op, Tensor& output, std::span<const Tensor* const> inputs, Backward&& backward) {
   if (!needs_grad(inputs)) return;
-  set_history(output,
-              small_blocks::make_shared<FunctionNode<std::decay_t<Backward>>>(op, std::forward<Backward>(backward)),
-              inputs);
+  using NodeType = FunctionNode<std::decay_t<Backward>>;
+  if constexpr (std::is_same_v<Name, Node::StaticName>)
+    set_history(output, small_blocks::make_shared<NodeType>(op, std::forward<Backward>(backward)), inputs);
+  else
+    set_history(output, small_blocks::make_shared<NodeType>(std::string(op), std::forward<Backward>(backward)), inputs);
 }
 /// record for a fixed list of inputs: `record("mul", y, {&a, &b}, ...)`.
-template <class Backward>
-void record(const char* op, Tensor& output, std::initializer_list<const Tensor*> inputs, Backward&& backward) {
+template <class Name, class Backward>
+void record(Name op, Tensor& output, std::initializer_list<const Tensor*> inputs, Backward&& backward) {
   record(op, output, std::span<const Tensor* const>(inputs.begin(), inputs.size()), std::forward<Backward>(backward));
 }
 
@@ -125,12 +139,14 @@ void record(const char* op, Tensor& output, std::initializer_list<const Tensor*>
 
 /// How every nudge op records its backward, the one rule in one place: the closure, and whatever
 /// its captures save (a SavedTensor of an output detaches it, which allocates), is built only
-/// when grad mode is on and some input requires grad. Inputs go in parentheses:
+/// when grad mode is on and some input requires grad. `op` names the node by address, so it must
+/// be a string with static storage (a literal, or a name table's entry). Inputs go in parentheses:
 ///     NUDGE_RECORD("mul", y, (&a, &b), [a_ = SavedTensor(a, "mul"), ...](const Tensor& g) {...});
-#define NUDGE_RECORD(op, output, inputs, ...)                                         \
-  do {                                                                                \
-    if (::nudge::autograd::needs_grad(NUDGE_RECORD_INPUTS inputs))                    \
-      ::nudge::autograd::record(op, output, NUDGE_RECORD_INPUTS inputs, __VA_ARGS__); \
+#define NUDGE_RECORD(op, output, inputs, ...)                                                                \
+  do {                                                                                                       \
+    if (::nudge::autograd::needs_grad(NUDGE_RECORD_INPUTS inputs))                                           \
+      ::nudge::autograd::record(::nudge::autograd::Node::StaticName{op}, output, NUDGE_RECORD_INPUTS inputs, \
+                                __VA_ARGS__);                                                                \
   } while (0)
 #define NUDGE_RECORD_INPUTS(...) \
   { __VA_ARGS__ }

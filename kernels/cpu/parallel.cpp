@@ -159,8 +159,6 @@ Pool& pool() {
 
 }  // namespace
 
-void parallel_for(std::int64_t n, RangeBody body) { parallel_for_items(n, 1, 64, body); }
-
 void parallel_for_items(std::int64_t n, std::int64_t cost, std::int64_t align, RangeBody body) {
   if (n > 1 && n * cost >= 2 * kParallelGrain && pool().run(n, cost, align, body)) return;
   if (n > 0) body(0, n);

@@ -27,14 +27,22 @@ class RangeBody {
   void (*call_)(void*, std::int64_t, std::int64_t);
 };
 
-/// Calls body(begin, end) on disjoint ranges that cover [0, n), each a multiple of 64 elements long
-/// (but the last), on up to loop_threads() threads, the caller among them; returns when all are
-/// done. Small loops, a pool of one thread, or a pool busy with another thread's loop (or with the
-/// loop this one is nested in) run on the caller alone.
-void parallel_for(std::int64_t n, RangeBody body);
 /// parallel_for over `n` items of `cost` elements of work each (rows of a reduction), in ranges of
 /// whole `align`-item blocks; split only when there are at least two grains of work.
 void parallel_for_items(std::int64_t n, std::int64_t cost, std::int64_t align, RangeBody body);
+
+/// Calls body(begin, end) on disjoint ranges that cover [0, n), each a multiple of 64 elements long
+/// (but the last), on up to loop_threads() threads, the caller among them; returns when all are
+/// done. Small loops, a pool of one thread, or a pool busy with another thread's loop (or with the
+/// loop this one is nested in) run on the caller alone. Inline, so that a small loop (a tiny
+/// network's tensors) is a direct call the compiler can see through.
+template <class F> void parallel_for(std::int64_t n, F&& body) {
+  if (n < 2 * kParallelGrain) {
+    if (n > 0) body(std::int64_t{0}, n);
+    return;
+  }
+  parallel_for_items(n, 1, 64, RangeBody(body));
+}
 
 /// The pool's size, the calling thread included (>= 1).
 void set_loop_threads(int threads);
