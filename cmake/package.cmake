@@ -12,7 +12,7 @@
 
 set(nudge_programs)
 foreach(target two_parameter one_neuron and_gate sigmoid_neuron xor apartment_prices fashion_mnist graph_training demo
-               nudge_tests resume_worker footprint_probe nudge_interpreter bench_ops bench_fused bench_training)
+               nudge_tests resume_worker footprint_probe dlopen_probe nudge_interpreter bench_ops bench_fused bench_training)
   if(TARGET ${target})
     list(APPEND nudge_programs ${target})
   endif()

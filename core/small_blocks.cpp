@@ -1,6 +1,8 @@
 #include "core/small_blocks.h"
 
 #include <cstdlib>
+#include <memory>
+#include <new>
 
 #include "core/hot_thread_local.h"
 
@@ -16,12 +18,14 @@ struct FreeLists {
   void* blocks[kClasses][kPerClass];
   int count[kClasses];
 };
-/// Owns a thread's lists and frees their blocks when the thread exits.
+/// Owns a thread's lists and frees their blocks when the thread exits. The lists themselves are on
+/// the heap: a module whose thread-locals are reached initial-exec must fit all of them in the
+/// small static TLS reserve to be loadable with dlopen (tested), and the lists take 9 KB.
 struct ListsOwner {
-  FreeLists lists{};
+  std::unique_ptr<FreeLists> lists;
   ~ListsOwner();
 };
-thread_local ListsOwner owner;  // large: an ordinary thread-local, reached only on first use
+thread_local ListsOwner owner;  // reached only on a thread's first use
 // What the hot path reads: this thread's lists (null until first use and after the thread's
 // owner is gone, when blocks go straight back to the C library).
 thread_local FreeLists* this_thread NUDGE_HOT_THREAD_LOCAL = nullptr;
@@ -30,8 +34,9 @@ thread_local bool exited NUDGE_HOT_THREAD_LOCAL = false;
 ListsOwner::~ListsOwner() {
   this_thread = nullptr;
   exited = true;
+  if (!lists) return;
   for (int c = 0; c < kClasses; ++c)
-    for (int i = 0; i < lists.count[c]; ++i) std::free(lists.blocks[c][i]);
+    for (int i = 0; i < lists->count[c]; ++i) std::free(lists->blocks[c][i]);
 }
 
 /// This thread's lists, made on first use; null once the thread is exiting.
@@ -39,7 +44,8 @@ FreeLists* thread_lists() {
   if (this_thread != nullptr) [[likely]]
     return this_thread;
   if (exited) return nullptr;
-  this_thread = &owner.lists;
+  owner.lists.reset(new (std::nothrow) FreeLists{});
+  this_thread = owner.lists.get();  // null when out of memory: blocks then bypass the lists
   return this_thread;
 }
 

@@ -1,5 +1,7 @@
 // A CPU program of a CUDA build costs what the CPU-only build costs: the CUDA backend, and with it
 // the CUDA runtime and cuBLAS, is loaded on first CUDA use only (kernels/dispatch.cpp).
+#include <dlfcn.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -8,15 +10,18 @@
 namespace nudge::testing {
 namespace {
 
-std::string run_probe(const std::string& environment) {
-  const std::string binary = example_bin_dir() + "/footprint_probe";
-  FILE* pipe = popen((environment + " " + binary + " 2>&1").c_str(), "r");
+std::string run_command(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return "";
   std::string out;
   char buffer[512];
   while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
   EXPECT_EQ(pclose(pipe), 0) << out;
   return out;
+}
+
+std::string run_probe(const std::string& environment) {
+  return run_command(environment + " " + example_bin_dir() + "/footprint_probe");
 }
 
 TEST(Footprint, CpuWorkLoadsNoCudaLibraryAndTheBackendComesOnFirstCudaUse) {
@@ -42,6 +47,18 @@ TEST(Footprint, CpuWorkLoadsNoCudaLibraryAndTheBackendComesOnFirstCudaUse) {
   if (!device_file) {
     EXPECT_NE(plain.find("no NVIDIA device file"), std::string::npos) << plain;
   }
+}
+
+// Python's ctypes, plugin hosts and language bindings load libnudge with dlopen: that fails with
+// "cannot allocate memory in static TLS block" once its initial-exec thread-locals outgrow glibc's
+// reserve (a 9 KB per-thread cache once did).
+TEST(Footprint, LibnudgeLoadsWithDlopenIntoAProcessNotLinkedWithIt) {
+  const std::string probe = example_bin_dir() + "/dlopen_probe";
+  if (!std::filesystem::exists(probe)) GTEST_SKIP() << "dlopen_probe is not in " << example_bin_dir();
+  Dl_info info{};
+  ASSERT_NE(dladdr(reinterpret_cast<void*>(&memory::live_bytes), &info), 0);
+  const std::string out = run_command(probe + " " + info.dli_fname);
+  EXPECT_NE(out.find("dlopen ok"), std::string::npos) << out;
 }
 
 }  // namespace
