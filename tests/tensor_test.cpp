@@ -59,6 +59,15 @@ TEST_P(TensorTest, ElementCountAndContiguityOfEveryKindOfView) {
   EXPECT_TRUE(throws_as<Error>([] { (void)Tensor().numel(); }, {"undefined tensor"}));
 }
 
+TEST(TensorFactory, MakeTensorRefusesAGeometryWhoseRanksDiffer) {
+  const Tensor t = zeros({2, 3});
+  EXPECT_TRUE(throws_as<Error>(
+      [&] {
+        make_tensor(t.storage(), {2, 3}, {1}, 0, kFloat32);
+      },
+      {"tensor geometry", "[2, 3]", "[1]", "differ in rank"}));
+}
+
 TEST(TensorFactory, EmptyRefusesSizesWhoseBytesOverflow) {
   // 2^62 elements fit an int64; their 2^64 bytes do not.
   EXPECT_TRUE(throws_as<Error>([] { empty({std::int64_t{1} << 62}); },
