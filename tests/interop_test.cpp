@@ -43,7 +43,10 @@ TEST(Interop, ImportFromTorch) {
   EXPECT_EQ(positive.dtype(), kBool);
   EXPECT_TRUE(all(positive == (output > 0)).item<bool>());
   for (const Device d : test_devices()) {
-    if (d.is_cuda() && !cuda::is_available()) continue;
+    if (d.is_cuda() && !cuda::is_available()) {
+      if (cuda_required()) ADD_FAILURE() << "CUDA required: " << cuda::unavailable_reason();
+      continue;
+    }
     nn::Sequential on_device = mlp();
     on_device.to(d);
     load(on_device, dir + "/torch_model.safetensors");
@@ -116,7 +119,10 @@ TEST(Interop, LayersMatchPyTorch) {
   if (dir.empty()) GTEST_SKIP() << "run by tests/interop/torch_interop.sh (ctest: interop.pytorch_safetensors)";
   const TorchLayers torch_side(dir + "/torch_layers.safetensors");
   for (const Device d : test_devices()) {
-    if (d.is_cuda() && !cuda::is_available()) continue;
+    if (d.is_cuda() && !cuda::is_available()) {
+      if (cuda_required()) ADD_FAILURE() << "CUDA required: " << cuda::unavailable_reason();
+      continue;
+    }
     nn::LayerNorm layer_norm({3, 4});
     expect_layer_matches(layer_norm, torch_side, "layernorm", d);
     nn::BatchNorm1d batch_norm(4);

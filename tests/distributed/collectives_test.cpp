@@ -84,8 +84,10 @@ TEST(Collectives, BadArgumentsAreClearErrorsOnEveryRank) {
 
 /// NCCL needs a GPU per rank: these run at world size 1 on a one-GPU machine, and at any size on
 /// a machine with a GPU for every rank.
+/// Under NUDGE_REQUIRE_CUDA (the self-test on a GPU machine) a missing CUDA device is a failure.
 bool skip_without_a_gpu_per_rank() {
   if (!cuda::is_available()) {
+    if (cuda_required()) ADD_FAILURE() << "CUDA required: " << cuda::unavailable_reason();
     std::printf("SKIPPED: %s\n", cuda::unavailable_reason().c_str());
     return true;
   }

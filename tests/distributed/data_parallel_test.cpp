@@ -101,6 +101,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 // On the GPU (NCCL, on nudge's stream): the same parameters as one process on the CPU.
 TEST(DataParallelCuda, MatchesOneProcessOnTheCpu) {
+  if (!cuda::is_available() && cuda_required()) FAIL() << "CUDA required: " << cuda::unavailable_reason();
   if (!cuda::is_available() || cuda::device_count() < world())
     GTEST_SKIP() << "needs a CUDA device for every rank (NCCL): " << cuda::unavailable_reason();
   nn::Sequential reference = make_model(kFloat64, 7);
