@@ -7,17 +7,24 @@
 /// locks), which cost more than the step's arithmetic. Here each thread keeps up to 64 freed blocks
 /// in each of 16 size classes (64, 128, ..., 1024 bytes), so a block freed is the next one handed
 /// out. Blocks are 64-byte aligned (a cache line; what AVX-512 loads like) and come from
-/// std::aligned_alloc, so any thread may free any block. Under GCC's AddressSanitizer nothing is
-/// kept: it must see every free to catch a use after it. (Known gap: clang 14, which builds the CI's
-/// sanitizer variants, does not define __SANITIZE_ADDRESS__, so there the cache is still on; the
-/// fix is a __has_feature(address_sanitizer) test here, to land with an ASan run of the suite.)
+/// std::aligned_alloc, so any thread may free any block. Under AddressSanitizer nothing is kept: it
+/// must see every free to catch a use after it. GCC says ASan with __SANITIZE_ADDRESS__; clang (14,
+/// which builds the CI's sanitizer variants) only through __has_feature(address_sanitizer).
 #include <cstddef>
 #include <memory>
 #include <new>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define NUDGE_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NUDGE_ADDRESS_SANITIZER 1
+#endif
+#endif
+
 namespace nudge::small_blocks {
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(NUDGE_ADDRESS_SANITIZER)
 inline constexpr std::size_t kMaxBytes = 0;
 #else
 inline constexpr std::size_t kMaxBytes = 1024;
