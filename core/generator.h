@@ -17,6 +17,8 @@
 
 namespace nudge {
 
+class Tensor;
+
 class Generator {
  public:
   explicit Generator(std::uint64_t seed = 0) : engine_(seed) {}
@@ -49,6 +51,14 @@ class Generator {
   }
   /// Standard normal (Box-Muller; the second value of each pair is kept for the next call).
   double normal();
+
+  /// The whole state (the engine's words, its position, a kept normal) as an int64 CPU tensor, as
+  /// torch.Generator.get_state() gives it as bytes: what a checkpoint saves so a resumed run draws
+  /// exactly what the uninterrupted one would have.
+  Tensor get_state();
+  /// Restores a state from get_state(); anything else is a nudge::FormatError and leaves this
+  /// generator as it was.
+  void set_state(const Tensor& state);
 
  private:
   std::mutex mutex_;

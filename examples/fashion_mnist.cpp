@@ -127,6 +127,7 @@ nudge::serialization::Metadata settings_of(const Options& o, const std::string& 
           {"momentum", momentum},
           {"hidden", hidden},
           {"train-limit", std::to_string(o.train_limit)},
+          {"test-limit", std::to_string(o.test_limit)},
           {"schedule", o.schedule},
           {"seed", std::to_string(o.seed)},
           {"dropout", dropout},
@@ -158,6 +159,7 @@ void adopt_checkpoint_settings(const CLI::App& app, const nudge::serialization::
   o.momentum = std::stod(get("momentum"));
   hidden = get("hidden");
   o.train_limit = std::stoll(get("train-limit"));
+  o.test_limit = std::stoll(get("test-limit", "0"));
   o.schedule = get("schedule");
   o.seed = std::stoull(get("seed"));
   o.dropout = std::stod(get("dropout", "0"));

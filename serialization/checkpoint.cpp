@@ -70,8 +70,28 @@ struct Part {
   bool given;
   std::function<NamedTensors()> save;
   std::function<void(const NamedTensors&)> load;
-  bool must_be_finite;  // parameters and optimizer moments: NaN there means a diverged run
+  bool must_be_finite;         // parameters and optimizer moments: NaN there means a diverged run
+  bool may_be_absent = false;  // in files written before the part existed: loaded as nothing to restore
 };
+
+/// The "rng" part: the default generator as "default", then every named one.
+NamedTensors generator_states(const TrainingState& s) {
+  NamedTensors states{{"default", default_generator().get_state()}};
+  for (const auto& [name, generator] : s.generators) states.emplace_back(name, generator->get_state());
+  return states;
+}
+
+void restore_generators(const TrainingState& s, const NamedTensors& states) {
+  std::map<std::string, Generator*> targets = s.generators;
+  targets.emplace("default", &default_generator());
+  NUDGE_CHECK(states.size() == targets.size(), "the file holds ", states.size(), " generator states, the run has ",
+              targets.size(), " generators (the default one and TrainingState::generators)");
+  for (const auto& [name, state] : states)
+    NUDGE_CHECK(targets.count(name) == 1, "the file holds generator \"", name, "\", which the run does not have");
+  // Every state is checked (set_state on a scratch generator) before any generator changes.
+  for (const auto& [name, state] : states) Generator().set_state(state);
+  for (const auto& [name, state] : states) targets.at(name)->set_state(state);
+}
 
 // The pointers in a const TrainingState still name objects that loading may change.
 std::vector<Part> parts_of(const TrainingState& s) {
@@ -82,7 +102,9 @@ std::vector<Part> parts_of(const TrainingState& s) {
           {"scheduler", s.scheduler != nullptr, [&s] { return s.scheduler->state_dict(); },
            [&s](const NamedTensors& t) { s.scheduler->load_state_dict(t); }, false},
           {"loader", s.loader != nullptr, [&s] { return s.loader->state_dict(); },
-           [&s](const NamedTensors& t) { s.loader->load_state_dict(t); }, false}};
+           [&s](const NamedTensors& t) { s.loader->load_state_dict(t); }, false},
+          {"rng", true, [&s] { return generator_states(s); }, [&s](const NamedTensors& t) { restore_generators(s, t); },
+           false, /*may_be_absent=*/true}};
 }
 
 std::int64_t parse_counter(const serialization::Metadata& metadata, const std::string& key, const std::string& path) {
@@ -160,8 +182,9 @@ std::string load_checkpoint(const std::string& path, TrainingState& state) {
     const bool saved = in_file.find("," + parts[i].name + ",") != std::string::npos;
     NUDGE_CHECK(!saved || parts[i].given, "load_checkpoint: ", path, " holds ", parts[i].name, " state but no ",
                 parts[i].name, " was given to restore it into (build it before loading)");
-    NUDGE_CHECK(saved || !parts[i].given, "load_checkpoint: ", path, " has no ", parts[i].name, " state, but a ",
-                parts[i].name, " was given");
+    NUDGE_CHECK(saved || !parts[i].given || parts[i].may_be_absent, "load_checkpoint: ", path, " has no ",
+                parts[i].name, " state, but a ", parts[i].name, " was given");
+    if (!saved) parts[i].given = false;  // nothing to restore (an older file without the generators)
   }
   for (const auto& [key, t] : file.tensors) {
     const std::size_t dot = key.find('.');
@@ -195,6 +218,7 @@ std::string load_checkpoint(const std::string& path, TrainingState& state) {
                         "; restored the model";
   if (state.optimizer != nullptr) account += ", the " + std::string(state.optimizer->name()) + " optimizer";
   if (state.scheduler != nullptr) account += ", the " + std::string(state.scheduler->name()) + " schedule";
+  if (parts.back().given) account += ", the random generators";
   if (state.loader != nullptr)
     account += ", the data order (epoch " + std::to_string(state.loader->epoch()) + ", batch " +
                std::to_string(state.loader->batches_delivered()) + " of " +

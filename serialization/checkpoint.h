@@ -9,12 +9,15 @@
 /// every name and shape before touching the model or optimizer: on any error they are unchanged.
 ///
 /// For resuming training, save_checkpoint/load_checkpoint keep EVERYTHING in one file: model,
-/// optimizer, scheduler, data loader position, epoch and step counters and the run's settings, so
+/// optimizer, scheduler, data loader position, the random generators' states, epoch and step
+/// counters and the run's settings, so
 /// a crash or a kill -9 at any moment leaves either the previous checkpoint or the new one, never
 /// a model from one step with an optimizer from another.
 #include <cstdint>
+#include <map>
 #include <string>
 
+#include "core/generator.h"
 #include "data/dataloader.h"
 #include "nn/module.h"
 #include "optim/optimizer.h"
@@ -34,6 +37,10 @@ struct TrainingState {
   /// The run's settings as strings (learning rate, architecture, ...): saved, and given back on
   /// load so a program can refuse to resume with conflicting ones.
   serialization::Metadata settings;
+  /// The random streams training draws from besides the default generator (which every checkpoint
+  /// holds): a module's own Generator for its dropout masks, a transform's. Saved by name and
+  /// restored, so a resumed run draws what the uninterrupted one would have drawn.
+  std::map<std::string, Generator*> generators;
 };
 
 /// Writes every part of `state` to `path` in one atomic, durable write (serialization/file_io.h).

@@ -167,13 +167,14 @@ TEST_P(ExamplesTest, FashionMnistSubsetLearns) {
   EXPECT_NE(r.output.find("Ankle boot"), std::string::npos);
   EXPECT_NE(r.output.find("epoch 1/1 [####################] batch 157/157"), std::string::npos) << r.output;
   EXPECT_TRUE(std::ifstream(dir / "curve.svg").good());
-  // The checkpoint holds the finished run: resuming restores it exactly (the same accuracy), says
-  // what it restored, and has nothing left to train.
-  const ExampleRun resumed = run("fashion_mnist", "--test-limit 5000 --resume " + (dir / "ckpt"));
+  // The checkpoint holds the finished run: resuming restores it exactly (the same accuracy on the
+  // same 5,000 test images: --test-limit is one of the saved settings), says what it restored, and
+  // has nothing left to train.
+  const ExampleRun resumed = run("fashion_mnist", "--resume " + (dir / "ckpt"));
   EXPECT_EQ(resumed.final.at("test_accuracy"), r.final.at("test_accuracy")) << resumed.output;
   EXPECT_NE(resumed.output.find("resumed from " + (dir / "ckpt") +
                                 ": epoch 1, step 157; restored the model, the SGD "
-                                "optimizer, the CosineAnnealingLR schedule, the data "
+                                "optimizer, the CosineAnnealingLR schedule, the random generators, the data "
                                 "order (epoch 1, batch 157 of 157)"),
             std::string::npos)
       << resumed.output;

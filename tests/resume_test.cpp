@@ -145,8 +145,13 @@ TEST_P(ResumeTest, KilledAtRandomMomentsManyTimesAlwaysResumesToTheSameWeights) 
     EXPECT_EQ(entry.path().filename().string().find(".killed.tmp-"), std::string::npos) << entry.path();
 }
 
-INSTANTIATE_TEST_SUITE_P(Configs, ResumeTest, ::testing::Values("sgd-step", "adamw-cosine"),
-                         [](const auto& info) { return info.param == "sgd-step" ? "SgdStepLR" : "AdamWCosine"; });
+INSTANTIATE_TEST_SUITE_P(Configs, ResumeTest, ::testing::Values("sgd-step", "adamw-cosine", "adamw-dropout"),
+                         [](const auto& info) {
+                           const std::string config = info.param;
+                           return config == "sgd-step"       ? "SgdStepLR"
+                                  : config == "adamw-cosine" ? "AdamWCosine"
+                                                             : "AdamWDropout";
+                         });
 
 }  // namespace
 }  // namespace nudge::testing

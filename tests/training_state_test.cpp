@@ -192,6 +192,56 @@ TEST_F(CheckpointFile, ADivergedModelNeverReplacesAGoodCheckpoint) {
     EXPECT_EQ(entry.path().filename(), "ckpt");  // no temporary file left either
 }
 
+TEST(GeneratorState, ARestoredGeneratorDrawsWhatTheOriginalWouldHave) {
+  Generator g(42);
+  (void)randn({5}, g);  // odd count: a Box-Muller spare is kept, and must travel with the state
+  const Tensor state = g.get_state();
+  EXPECT_EQ(state.dtype(), kInt64);
+  const std::vector<double> next = randn({7}, g, kFloat64).to_vector<double>();
+  Generator other(1);
+  other.set_state(state);
+  EXPECT_EQ(randn({7}, other, kFloat64).to_vector<double>(), next);
+}
+
+TEST(GeneratorState, ForeignStatesAreRefusedAndChangeNothing) {
+  Generator g(5);
+  const Tensor good = g.get_state();
+  const std::vector<double> next = rand({4}, g, kFloat64).to_vector<double>();
+  Generator h(5);
+  EXPECT_TRUE(throws_as<FormatError>([&] { h.set_state(zeros({3}, kInt64)); }, {"expected an int64 tensor of 315"}));
+  EXPECT_TRUE(throws_as<FormatError>([&] { h.set_state(good.to(kFloat64)); }, {"int64 tensor"}));
+  Tensor far = good.clone();
+  far.narrow(0, 312, 1).fill_(313);  // the position within the engine's words, past their end
+  EXPECT_TRUE(throws_as<FormatError>([&] { h.set_state(far); }, {"position 313"}));
+  Tensor flag = good.clone();
+  flag.narrow(0, 313, 1).fill_(2);
+  EXPECT_TRUE(throws_as<FormatError>([&] { h.set_state(flag); }, {"kept-normal flag 2"}));
+  EXPECT_EQ(rand({4}, h, kFloat64).to_vector<double>(), next);  // h is as it was
+}
+
+TEST_F(CheckpointFile, GeneratorsTravelInTheCheckpoint) {
+  Generator masks(9);
+  TrainingState state{&model, sgd.get()};
+  state.generators["masks"] = &masks;
+  manual_seed(21);
+  save_checkpoint(dir / "ckpt", state);
+  const std::vector<double> default_next = rand({3}, kFloat64).to_vector<double>();
+  const std::vector<double> masks_next = rand({3}, masks, kFloat64).to_vector<double>();
+  (void)rand({10});
+  EXPECT_NE(load_checkpoint(dir / "ckpt", state).find("the random generators"), std::string::npos);
+  EXPECT_EQ(rand({3}, kFloat64).to_vector<double>(), default_next);
+  EXPECT_EQ(rand({3}, masks, kFloat64).to_vector<double>(), masks_next);
+  // The generators named must be the ones saved, as with every other part.
+  TrainingState fewer{&model, sgd.get()};
+  EXPECT_TRUE(throws_error_with([&] { load_checkpoint(dir / "ckpt", fewer); },
+                                {"does not fit the rng", "holds 2 generator states, the run has 1"}));
+  Generator other;
+  TrainingState renamed{&model, sgd.get()};
+  renamed.generators["other"] = &other;
+  EXPECT_TRUE(throws_error_with([&] { load_checkpoint(dir / "ckpt", renamed); },
+                                {"holds generator \"masks\", which the run does not have"}));
+}
+
 TEST(DivergenceCheck, NamesTheStepsWhereTheLossStoppedBeingFinite) {
   monitor::DivergenceCheck every_step;
   every_step.check(full({}, 1.5));

@@ -2,7 +2,7 @@
 // subject of tests/resume_test.cpp, which stops it (by request or with SIGKILL) at every point and
 // checks that resuming gives the weights of the uninterrupted run, bit for bit.
 //
-//   resume_worker --config sgd-step|adamw-cosine --checkpoint PATH [--stop-after STEP]
+//   resume_worker --config sgd-step|adamw-cosine|adamw-dropout --checkpoint PATH [--stop-after STEP]
 //                 [--save-every K] [--epochs E] [--step-delay-ms MS]
 //
 // Prints "resumed from ..." when it resumed, and at the end "final: <hash of every parameter>".
@@ -64,6 +64,16 @@ int main(int argc, char** argv) try {
   nudge::Generator init_gen(7);
   nudge::nn::Sequential model;
   model.push_back(nudge::nn::Linear(4, 16, {.activation = nudge::nn::Activation::ReLU, .generator = &init_gen}));
+  // "adamw-dropout": masks from the default generator and from a layer's own one; a resumed run
+  // must draw the masks the uninterrupted one would have drawn.
+  const bool dropout = args.config == "adamw-dropout";
+  nudge::manual_seed(11);
+  nudge::Generator mask_gen(13);
+  if (dropout) {
+    model.push_back(nudge::nn::Dropout(0.3));
+    model.push_back(nudge::nn::Linear(16, 16, {.activation = nudge::nn::Activation::ReLU, .generator = &init_gen}));
+    model.push_back(nudge::nn::Dropout(0.2, &mask_gen));
+  }
   model.push_back(nudge::nn::Linear(16, 3, {.generator = &init_gen}));
 
   std::unique_ptr<nudge::optim::Optimizer> optimizer;
@@ -72,7 +82,7 @@ int main(int argc, char** argv) try {
     optimizer =
         std::make_unique<nudge::optim::SGD>(model.parameters(), nudge::optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
     scheduler = std::make_unique<nudge::optim::StepLR>(*optimizer, 1, 0.7);
-  } else if (args.config == "adamw-cosine") {
+  } else if (args.config == "adamw-cosine" || dropout) {
     optimizer = std::make_unique<nudge::optim::AdamW>(model.parameters(), nudge::optim::AdamWOptions{.lr = 0.01});
     scheduler = std::make_unique<nudge::optim::CosineAnnealingLR>(*optimizer, args.epochs);
   } else {
@@ -80,6 +90,7 @@ int main(int argc, char** argv) try {
   }
 
   nudge::TrainingState state{&model, optimizer.get(), scheduler.get(), &loader};
+  if (dropout) state.generators["masks"] = &mask_gen;
   if (std::filesystem::exists(args.checkpoint))
     std::printf("%s\n", nudge::load_checkpoint(args.checkpoint, state).c_str());
 
