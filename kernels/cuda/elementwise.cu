@@ -9,9 +9,10 @@ namespace nudge::kernels::cuda {
 
 // ---- kernels ------------------------------------------------------------------------------------
 
-/// out[i] = f(in[i]) over dense arrays, V elements per load (V = 1 when unaligned).
-template <int V, class Out, class In, class F>
-__global__ void map1_dense(std::int64_t n, Out* __restrict__ out, const In* __restrict__ in, F f) {
+/// out[i] = f(in[i]) over dense arrays, V elements per load (V = 1 when unaligned). In-place ops
+/// pass out == in, so no __restrict__ here or below: with it nvcc may read `in` through the
+/// read-only (non-coherent) cache path, which requires memory the kernel does not write.
+template <int V, class Out, class In, class F> __global__ void map1_dense(std::int64_t n, Out* out, const In* in, F f) {
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
   const std::int64_t first = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const std::int64_t nvec = n / V;
@@ -28,8 +29,7 @@ __global__ void map1_dense(std::int64_t n, Out* __restrict__ out, const In* __re
 /// out[i] = f(a[i], b[i]) over dense arrays: operands of type T, results of type Out (bool for
 /// the predicates).
 template <int V, class Out, class T, class F>
-__global__ void map2_dense(std::int64_t n, Out* __restrict__ out, const T* __restrict__ a, const T* __restrict__ b,
-                           F f) {
+__global__ void map2_dense(std::int64_t n, Out* out, const T* a, const T* b, F f) {
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
   const std::int64_t first = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const std::int64_t nvec = n / V;

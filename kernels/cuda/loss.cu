@@ -23,10 +23,11 @@ __device__ double block_sum(double v) { return block_reduce(v, fn::Add{}, 0.0); 
 
 /// Adds every block's `local` sum (and `count`) into out[0] in one launch: per-block partials, and
 /// the last block to arrive sums them in block order. out[0] = total / counted with `by_count`
-/// (cross-entropy's Mean over the rows that count), else total · factor; `rescale` (may be null)
-/// gets rows / counted, or 0 when no row counted.
+/// (cross-entropy's Mean over the rows that count), else total / divisor (the element count for
+/// Mean, 1 for Sum: a division, as the CPU does, not a multiply by 1/n, which rounds differently);
+/// `rescale` (may be null) gets rows / counted, or 0 when no row counted.
 template <class T>
-__device__ void reduce_to_scalar(double local, double count, double factor, bool by_count, double rows, T* out,
+__device__ void reduce_to_scalar(double local, double count, double divisor, bool by_count, double rows, T* out,
                                  T* rescale, double* partials, unsigned* arrivals) {
   __shared__ bool last_block;
   const double block_total = block_sum(local);
@@ -47,7 +48,7 @@ __device__ void reduce_to_scalar(double local, double count, double factor, bool
   total = block_sum(total);
   counted = block_sum(counted);
   if (threadIdx.x == 0) {
-    out[0] = static_cast<T>(by_count ? total / counted : total * factor);
+    out[0] = static_cast<T>(by_count ? total / counted : total / divisor);
     if (rescale) *rescale = counted == 0 ? T(0) : static_cast<T>(rows / counted);
     *arrivals = 0;  // ready for the next launch
   }
@@ -56,7 +57,7 @@ __device__ void reduce_to_scalar(double local, double count, double factor, bool
 // ---- kernels ----------------------------------------------------------------------------------------
 
 template <int V, class T>
-__global__ void pointwise_loss_kernel(LossCall c, T grad_scale, double reduce_factor, double* partials,
+__global__ void pointwise_loss_kernel(LossCall c, T grad_scale, double mean_divisor, double* partials,
                                       unsigned* arrivals) {
   const T* __restrict__ x = static_cast<const T*>(c.input);
   const T* __restrict__ t = static_cast<const T*>(c.target);
@@ -86,7 +87,7 @@ __global__ void pointwise_loss_kernel(LossCall c, T grad_scale, double reduce_fa
     if (grad) grad[i] = term.grad * grad_scale;
     local += term.value;
   }
-  if (!per_element) reduce_to_scalar<T>(local, 0, reduce_factor, false, 0, loss, nullptr, partials, arrivals);
+  if (!per_element) reduce_to_scalar<T>(local, 0, mean_divisor, false, 0, loss, nullptr, partials, arrivals);
 }
 
 __device__ void report_bad_class(DeviceErrorReport* report, std::int64_t row, std::int64_t value, std::int64_t bound) {
@@ -97,7 +98,7 @@ __device__ void report_bad_class(DeviceErrorReport* report, std::int64_t row, st
 }
 
 template <class T>
-__global__ void cross_entropy_kernel(LossCall c, T grad_scale, double reduce_factor, double* partials,
+__global__ void cross_entropy_kernel(LossCall c, T grad_scale, double mean_divisor, double* partials,
                                      unsigned* arrivals, DeviceErrorReport* report) {
   const T* __restrict__ logits = static_cast<const T*>(c.input);
   const auto* __restrict__ target = static_cast<const std::int64_t*>(c.target);
@@ -111,7 +112,8 @@ __global__ void cross_entropy_kernel(LossCall c, T grad_scale, double reduce_fac
        row += std::int64_t{gridDim.x} * warps_per_block) {
     const T* x = logits + row * classes;
     T max_logit = -std::numeric_limits<T>::infinity();
-    for (std::int64_t k = lane; k < classes; k += 32) max_logit = max(max_logit, x[k]);
+    // NaN wins, in each lane and across them (fmaxf would drop it): the CPU's rule.
+    for (std::int64_t k = lane; k < classes; k += 32) max_logit = fn::Maximum{}(max_logit, x[k]);
     max_logit = warp_allreduce(max_logit, fn::Maximum{});
     T sum_exp = 0;
     for (std::int64_t k = lane; k < classes; k += 32) sum_exp += fn::exp_(x[k] - max_logit);
@@ -137,7 +139,7 @@ __global__ void cross_entropy_kernel(LossCall c, T grad_scale, double reduce_fac
     }
   }
   if (c.reduction != Reduction::None)
-    reduce_to_scalar<T>(local, counted, reduce_factor, c.reduction == Reduction::Mean, double(c.rows), loss,
+    reduce_to_scalar<T>(local, counted, mean_divisor, c.reduction == Reduction::Mean, double(c.rows), loss,
                         static_cast<T*>(c.grad_rescale), partials, arrivals);
 }
 
@@ -147,13 +149,13 @@ template <class T> void loss_typed(int device, const LossCall& c) {
   DeviceGuard guard(device);
   const DeviceContext& ctx = context(device);
   const T grad_scale = static_cast<T>(fn::loss_grad_scale(c));
-  const double reduce_factor = c.reduction == Reduction::Mean ? 1.0 / fn::loss_mean_count(c) : 1.0;
+  const double mean_divisor = c.reduction == Reduction::Mean ? double(fn::loss_mean_count(c)) : 1.0;
   auto blocks = [&](std::int64_t work) {
     return std::min<unsigned>(grid_for(work, ctx), DeviceContext::kReducePartials);
   };
   if (c.kind == LossKind::CrossEntropy) {
     const unsigned grid = blocks(c.rows * 32);  // a warp per row
-    cross_entropy_kernel<T><<<grid, kBlockThreads, 0, ctx.stream>>>(c, grad_scale, reduce_factor, ctx.reduce_partials,
+    cross_entropy_kernel<T><<<grid, kBlockThreads, 0, ctx.stream>>>(c, grad_scale, mean_divisor, ctx.reduce_partials,
                                                                     ctx.arrival_counters, ctx.error_device);
   } else {
     constexpr int kVec = 16 / sizeof(T);
@@ -163,10 +165,10 @@ template <class T> void loss_typed(int device, const LossCall& c) {
     const std::int64_t n = c.rows * c.cols;
     if (vectorise)
       pointwise_loss_kernel<kVec, T><<<blocks(n / kVec + 1), kBlockThreads, 0, ctx.stream>>>(
-          c, grad_scale, reduce_factor, ctx.reduce_partials, ctx.arrival_counters);
+          c, grad_scale, mean_divisor, ctx.reduce_partials, ctx.arrival_counters);
     else
       pointwise_loss_kernel<1, T><<<blocks(n), kBlockThreads, 0, ctx.stream>>>(
-          c, grad_scale, reduce_factor, ctx.reduce_partials, ctx.arrival_counters);
+          c, grad_scale, mean_divisor, ctx.reduce_partials, ctx.arrival_counters);
   }
   NUDGE_CUDA_CHECK_LAUNCH();
 }
