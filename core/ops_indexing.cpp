@@ -28,12 +28,20 @@ void check_index_tensor(const Tensor& x, const Tensor& index, const char* op) {
               " are on different devices");
 }
 
-/// Throws unless every index lies in [0, size): a min and a max reduction (on a GPU, one
-/// synchronisation; PyTorch's device-side assert would instead poison the context).
+/// Throws unless every index lies in [0, size): a min and a max reduction read back together (on a
+/// GPU, one synchronisation; PyTorch's device-side assert would instead poison the context). The
+/// reductions run over the index's own elements: dims it is broadcast along (stride 0, as
+/// index_select's 1-d index over an Embedding's rows) are seen as size 1, so a [B] index expanded
+/// to [B, D] costs B reads, not a dense B·D copy.
 void check_index_range(const Tensor& index, std::int64_t size, std::int64_t dim, const char* op) {
   if (index.numel() == 0) return;
   NoGradGuard no_grad;
-  const std::int64_t lo = min(index).item<std::int64_t>(), hi = max(index).item<std::int64_t>();
+  Shape own = index.shape();
+  for (std::int64_t d = 0; d < index.dim(); ++d)
+    if (index.stride(d) == 0) own[d] = 1;
+  const Tensor elements = make_tensor(index.storage(), own, index.strides(), index.storage_offset(), index.dtype());
+  const std::vector<std::int64_t> bounds = stack({min(elements), max(elements)}).to_vector<std::int64_t>();
+  const std::int64_t lo = bounds[0], hi = bounds[1];
   NUDGE_CHECK(lo >= 0 && hi < size, op, ": index ", lo < 0 ? lo : hi, " is out of bounds for dim ", dim, " of size ",
               size);
 }
@@ -71,6 +79,11 @@ void run_index(IndexOp op, Tensor& target, const Tensor& index, const Tensor& ot
 
 namespace {
 
+/// Whether scatter_add checks its index's range (gather's backward reuses an index already checked).
+enum class IndexRange { Check, KnownValid };
+
+Tensor scatter_add_impl(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src, IndexRange range);
+
 /// gather for an op (gather itself or index_select) whose messages carry `name`.
 Tensor gather_as(const Tensor& x, std::int64_t dim, const Tensor& index, const char* name) {
   check_index_tensor(x, index, name);
@@ -83,8 +96,11 @@ Tensor gather_as(const Tensor& x, std::int64_t dim, const Tensor& index, const c
     check_index_range(index, x.size(d), d, name);
     run_index(IndexOp::Gather, out, index, dim_view(x, index.shape(), d), x.stride(d), name);
   }
+  // The backward needs no range check: the forward checked this index, and SavedTensor refuses it
+  // if it was changed in place since (no second host synchronisation per backward).
   NUDGE_RECORD("gather", out, (&x), [index_ = SavedTensor(index, "gather"), shape = x.shape(), d](const Tensor& g) {
-    return Grads{scatter_add(zeros(shape, TensorOptions(g.dtype()).device(g.device())), d, index_.get(), g)};
+    return Grads{scatter_add_impl(zeros(shape, TensorOptions(g.dtype()).device(g.device())), d, index_.get(), g,
+                                  IndexRange::KnownValid)};
   });
   return out;
 }
@@ -94,10 +110,18 @@ Tensor gather_as(const Tensor& x, std::int64_t dim, const Tensor& index, const c
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) { return gather_as(x, dim, index, "gather"); }
 
 Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  return scatter_add_impl(self, dim, index, src, IndexRange::Check);
+}
+
+namespace {
+
+Tensor scatter_add_impl(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src,
+                        IndexRange range) {
   check_index_tensor(self, index, "scatter_add");
   detail::check_same_device_and_dtype(self, src, "scatter_add");
   detail::check_numeric(self, "scatter_add");
-  if (self.dim() == 0) return scatter_add(self.reshape({1}), dim, index.reshape({-1}), src.reshape({-1})).reshape({});
+  if (self.dim() == 0)
+    return scatter_add_impl(self.reshape({1}), dim, index.reshape({-1}), src.reshape({-1}), range).reshape({});
   const std::int64_t d = wrap_dim(dim, self.dim(), "scatter_add");
   if (index.numel() > 0) {  // an empty index adds nothing, whatever its rank (PyTorch's rule)
     check_index_shape(index, self, d, false, "scatter_add", "self");
@@ -109,7 +133,7 @@ Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, co
     out = self.clone();
   }
   if (index.numel() > 0) {
-    check_index_range(index, self.size(d), d, "scatter_add");
+    if (range == IndexRange::Check) check_index_range(index, self.size(d), d, "scatter_add");
     const Tensor source = make_tensor(src.storage(), index.shape(), src.strides(), src.storage_offset(), src.dtype());
     Tensor target = dim_view(out, index.shape(), d);
     run_index(IndexOp::ScatterAdd, target, index, source, out.stride(d), "scatter_add");
@@ -128,6 +152,8 @@ Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, co
                });
   return out;
 }
+
+}  // namespace
 
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   check_index_tensor(x, index, "index_select");
