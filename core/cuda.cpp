@@ -35,6 +35,17 @@ void synchronize(int device) { dispatch::runtime(Device::cuda(device)).synchroni
 
 void* stream(int device) { return dispatch::runtime(Device::cuda(device)).stream(device); }
 
+void set_device(int device) {
+  NUDGE_CHECK(device >= 0 && device < device_count(), "cuda::set_device: cuda:", device, " does not exist (",
+              device_count(), " CUDA devices", is_available() ? "" : "; " + unavailable_reason(), ")");
+  dispatch::runtime(Device::cuda(device)).set_device(device);
+}
+
+bool has_primary_context(int device) {
+  if (device < 0 || device >= device_count()) return false;
+  return dispatch::runtime(Device::cuda(device)).has_primary_context(device);
+}
+
 std::size_t free_memory(int device) {
   if (device >= device_count()) return 0;
   return dispatch::runtime(Device::cuda(device)).free_memory(device);

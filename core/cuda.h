@@ -18,6 +18,14 @@ bool allow_tf32();
 /// Bytes cuda:`device` could still allocate, after nudge's cached free blocks are given back to
 /// the driver (0 without CUDA). For sizing work to the card, e.g. tests of very large tensors.
 std::size_t free_memory(int device = 0);
+/// Makes cuda:`device` the calling thread's current CUDA device, for code beside nudge that uses
+/// the current device (NCCL, a custom kernel). nudge's own ops choose their device from their
+/// tensors and never leave a device current that the thread did not use (no stray context on
+/// GPU 0). distributed::Environment::device() calls it once for the rank's GPU.
+void set_device(int device);
+/// Whether cuda:`device` has an active primary context in this process, found without creating
+/// one (false without CUDA): e.g. to check that work on cuda:1 left GPU 0 untouched.
+bool has_primary_context(int device);
 /// Waits for all nudge work queued on `device`.
 void synchronize(int device = 0);
 /// The CUDA stream (a cudaStream_t) nudge queues `device`'s work on, in order: a library that

@@ -73,8 +73,18 @@ void load_cuda_backend() {
     return;
   }
   auto* register_backend = reinterpret_cast<void (*)()>(dlsym(handle, "nudge_register_cuda_backend"));
-  if (register_backend == nullptr) {
-    cuda_missing_reason = "the CUDA backend " + path + " lacks nudge_register_cuda_backend (a stale build?)";
+  auto* abi = reinterpret_cast<std::uint64_t (*)()>(dlsym(handle, "nudge_cuda_backend_abi"));
+  if (register_backend == nullptr || abi == nullptr) {
+    cuda_missing_reason = "the CUDA backend " + path +
+                          " lacks nudge_register_cuda_backend or nudge_cuda_backend_abi "
+                          "(a stale build?)";
+    return;
+  }
+  if (abi() != dispatch::backend_abi()) {
+    cuda_missing_reason = "the CUDA backend " + path + " was built for another libnudge (interface " +
+                          std::to_string(abi()) + ", this libnudge has " + std::to_string(dispatch::backend_abi()) +
+                          "): install libnudge and libnudge_cuda.so from one build";
+    dlclose(handle);
     return;
   }
   register_backend();  // fills the CUDA slots through install(); the library stays loaded

@@ -10,6 +10,7 @@
 /// on the include path of nn/, optim/, data/, monitor/, serialization/ or examples/.
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "core/device.h"
@@ -82,6 +83,10 @@ struct DeviceRuntime {
   /// The queue nudge's work on device `index` goes to (a cudaStream_t), for libraries that must
   /// order their own device work with it (NCCL).
   void* (*stream)(int index) = nullptr;
+  /// Makes `index` the calling thread's current device (CUDA: cudaSetDevice, once per rank).
+  void (*set_device)(int index) = nullptr;
+  /// Whether `index` has an active primary context in this process, asked without creating one.
+  bool (*has_primary_context)(int index) noexcept = nullptr;
 };
 
 namespace dispatch {
@@ -116,6 +121,15 @@ struct KernelSet {
 #undef NUDGE_KERNEL_SET_FIELD
 };
 void install(DeviceType type, const KernelSet& kernels);
+
+/// The interface between libnudge and its CUDA module: a module reports the number it was built
+/// with (nudge_cuda_backend_abi) and is loaded only when libnudge has the same, so a module left
+/// from another build cannot fill the tables with functions of another layout. The revision is
+/// raised by hand when a call's meaning changes; the sizes catch a change of layout.
+inline constexpr std::uint64_t kBackendInterfaceRevision = 2;
+constexpr std::uint64_t backend_abi() {
+  return (kBackendInterfaceRevision << 40) | (std::uint64_t{sizeof(DeviceRuntime)} << 20) | sizeof(KernelSet);
+}
 
 /// The memory runtime of a device type; throws when that backend is absent or has no device.
 const DeviceRuntime& runtime(Device device);

@@ -4,6 +4,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <cstdio>
+
 #include "core/error.h"
 #include "core/profiling.h"
 
@@ -26,6 +28,20 @@
     NUDGE_CUDA_CHECK(cudaGetLastError()); \
     ::nudge::profiling::count_kernel();   \
   } while (0)
+
+/// For paths that must not throw (destructors, frees, noexcept callbacks): a failed call is
+/// reported on stderr with `what` and its runtime error is cleared, so the next, unrelated launch
+/// check does not throw it. Evaluates to true when the call succeeded.
+#define NUDGE_CUDA_WARN(expr, what) ::nudge::kernels::cuda::warn_on_error((expr), #expr, what)
+
+namespace nudge::kernels::cuda {
+inline bool warn_on_error(cudaError_t err, const char* call, const char* what) noexcept {
+  if (err == cudaSuccess) return true;
+  cudaGetLastError();
+  std::fprintf(stderr, "nudge: %s: %s failed: %s (%s)\n", what, call, cudaGetErrorName(err), cudaGetErrorString(err));
+  return false;
+}
+}  // namespace nudge::kernels::cuda
 
 #define NUDGE_CUBLAS_CHECK(expr)                                                                      \
   do {                                                                                                \

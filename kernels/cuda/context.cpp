@@ -5,6 +5,10 @@
 #include <cstdio>
 #include <mutex>
 
+#include <cuda.h>
+
+#include <utility>
+
 #include "kernels/cuda/check.h"
 
 namespace nudge::kernels::cuda {
@@ -26,6 +30,8 @@ DeviceContext& context(int index) {
     NUDGE_CUDA_CHECK(cudaStreamCreateWithFlags(&c.stream, cudaStreamNonBlocking));
     NUDGE_CUBLAS_CHECK(cublasCreate(&c.cublas));
     NUDGE_CUBLAS_CHECK(cublasSetStream(c.cublas, c.stream));
+    NUDGE_CUDA_CHECK(cudaMalloc(&c.cublas_workspace, DeviceContext::kCublasWorkspaceBytes));
+    NUDGE_CUBLAS_CHECK(cublasSetWorkspace(c.cublas, c.cublas_workspace, DeviceContext::kCublasWorkspaceBytes));
     NUDGE_CUDA_CHECK(cudaDeviceGetAttribute(&c.sm_count, cudaDevAttrMultiProcessorCount, index));
     NUDGE_CUDA_CHECK(cudaMalloc(&c.arrival_counters, DeviceContext::kArrivalCounters * sizeof(unsigned)));
     // On nudge's own stream: a non-blocking stream does not wait for the legacy stream's cudaMemset.
@@ -61,15 +67,50 @@ void raise_device_error(int index) {
              " by the loss kernel and reported at the next synchronisation; the loss of that row is NaN)");
 }
 
+bool primary_context_active(int index) noexcept {
+  using GetState = CUresult (*)(CUdevice, unsigned int*, int*);
+  using GetDevice = CUresult (*)(CUdevice*, int);
+  static const auto [get_state, get_device] = [] {
+    void *state = nullptr, *device = nullptr;
+    cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
+    if (!NUDGE_CUDA_WARN(
+            cudaGetDriverEntryPointByVersion("cuDevicePrimaryCtxGetState", &state, 12000, cudaEnableDefault, &found),
+            "looking up cuDevicePrimaryCtxGetState") ||
+        found != cudaDriverEntryPointSuccess)
+      state = nullptr;
+    if (!NUDGE_CUDA_WARN(cudaGetDriverEntryPointByVersion("cuDeviceGet", &device, 12000, cudaEnableDefault, &found),
+                         "looking up cuDeviceGet") ||
+        found != cudaDriverEntryPointSuccess)
+      device = nullptr;
+    return std::pair{reinterpret_cast<GetState>(state), reinterpret_cast<GetDevice>(device)};
+  }();
+  if (get_state == nullptr || get_device == nullptr) return true;
+  CUdevice device = 0;
+  unsigned int flags = 0;
+  int active = 0;
+  return get_device(&device, index) != CUDA_SUCCESS || get_state(device, &flags, &active) != CUDA_SUCCESS ||
+         active != 0;
+}
+
 DeviceGuard::DeviceGuard(int index) {
-  NUDGE_CUDA_CHECK(cudaGetDevice(&previous_));
-  if (previous_ != index) NUDGE_CUDA_CHECK(cudaSetDevice(index));
+  int current = -1;
+  NUDGE_CUDA_CHECK(cudaGetDevice(&current));
+  if (current == index) return;
+  NUDGE_CUDA_CHECK(cudaSetDevice(index));
+  previous_ = current;
+}
+
+DeviceGuard::DeviceGuard(int index, std::nothrow_t) noexcept {
+  int current = -1;
+  if (!NUDGE_CUDA_WARN(cudaGetDevice(&current), "switching device") || current == index) return;
+  if (NUDGE_CUDA_WARN(cudaSetDevice(index), "switching device")) previous_ = current;
 }
 
 DeviceGuard::~DeviceGuard() {
-  int current = -1;
-  if (cudaGetDevice(&current) == cudaSuccess && current != previous_ && cudaSetDevice(previous_) != cudaSuccess)
-    std::fprintf(stderr, "nudge: could not restore CUDA device %d\n", previous_);
+  if (previous_ >= 0 && primary_context_active(previous_))
+    NUDGE_CUDA_WARN(cudaSetDevice(previous_), "restoring the current device");
 }
+
+void set_device(int index) { NUDGE_CUDA_CHECK(cudaSetDevice(index)); }
 
 }  // namespace nudge::kernels::cuda

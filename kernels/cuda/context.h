@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include <mutex>
+#include <new>
 #include <vector>
 
 namespace nudge::kernels::cuda {
@@ -26,6 +27,10 @@ struct DeviceContext {
   /// A cuBLAS handle is not thread-safe: its math mode and each GEMM queued on it go under this.
   std::mutex cublas_mutex;
   int sm_count = 0;
+  /// cuBLAS's workspace, owned by nudge (cublasSetWorkspace): eager and captured GEMMs use the
+  /// same memory, and cuBLAS never allocates inside a capture or competes with the pool's cache.
+  void* cublas_workspace = nullptr;
+  static constexpr std::size_t kCublasWorkspaceBytes = std::size_t{32} << 20;  // NVIDIA's advice for Hopper
   /// Zeroed arrival counters for single-launch grid reductions ("last block finishes"): each
   /// kernel that uses one resets it to 0 before exiting, so they are zero between launches.
   unsigned* arrival_counters = nullptr;
@@ -53,16 +58,30 @@ std::vector<int> created_contexts();
 /// after every wait for the device (synchronize, copies to the host, event waits).
 void raise_device_error(int index);
 
-/// Makes `index` the current device for the guard's lifetime.
+/// True when device `index` has an active primary context in this process (asked of the driver,
+/// which creates none by answering). True also when the driver cannot be asked.
+bool primary_context_active(int index) noexcept;
+
+/// Makes `index` the current device for the guard's lifetime, then restores the previous one —
+/// only when that device's primary context is active: since CUDA 12, cudaSetDevice creates the
+/// context it switches to, so restoring device 0 for a thread that never used it would put a
+/// context (~0.5 GiB) on GPU 0 in every process of a job and fail on an EXCLUSIVE_PROCESS GPU.
+/// A thread that never used its previous device keeps `index` current instead.
 class DeviceGuard {
  public:
   explicit DeviceGuard(int index);
+  /// For paths that must not throw (frees, destructors): a failure is reported on stderr and
+  /// cleared (NUDGE_CUDA_WARN), and the guard then restores nothing.
+  DeviceGuard(int index, std::nothrow_t) noexcept;
   ~DeviceGuard();
   DeviceGuard(const DeviceGuard&) = delete;
   DeviceGuard& operator=(const DeviceGuard&) = delete;
 
  private:
-  int previous_ = -1;
+  int previous_ = -1;  // -1: nothing to restore
 };
+
+/// Makes `index` the calling thread's current device for good (a rank's GPU, set once).
+void set_device(int index);
 
 }  // namespace nudge::kernels::cuda

@@ -7,6 +7,7 @@
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/graph_pool.h"
 #include "kernels/cuda/kernels.h"
+#include "kernels/cuda/scratch.h"
 
 namespace nudge::kernels::cuda {
 
@@ -64,7 +65,16 @@ void* capture_end(int index, bool abort) {
 void graph_replay(void* handle) {
   auto* captured = static_cast<CapturedGraph*>(handle);
   DeviceGuard guard(captured->device);
-  NUDGE_CUDA_CHECK(cudaGraphLaunch(captured->exec, context(captured->device).stream));
+  cudaStream_t stream = context(captured->device).stream;
+  // The pool keeps freed blocks cached without limit; a launch that needs memory of its own can
+  // find the device full of nudge's cache: give it back and launch once more.
+  if (const cudaError_t err = cudaGraphLaunch(captured->exec, stream); err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    release_cached_memory(captured->device);
+    NUDGE_CUDA_CHECK(cudaGraphLaunch(captured->exec, stream));
+  } else {
+    NUDGE_CUDA_CHECK(err);
+  }
   profiling::count_kernel();  // one launch replays the whole step
 }
 
@@ -74,9 +84,9 @@ void graph_destroy(void* handle) noexcept {
   // Neither the wait nor the frees may happen while the device is being captured: then later.
   try {
     run_when_not_capturing(captured->device, [captured] {
-      DeviceGuard guard(captured->device);
-      cudaStreamSynchronize(context(captured->device).stream);
-      cudaGraphExecDestroy(captured->exec);
+      DeviceGuard guard(captured->device, std::nothrow);
+      NUDGE_CUDA_WARN(cudaStreamSynchronize(context(captured->device).stream), "destroying a CUDA graph");
+      NUDGE_CUDA_WARN(cudaGraphExecDestroy(captured->exec), "destroying a CUDA graph");
       delete captured;
     });
   } catch (const std::exception& e) {

@@ -27,12 +27,10 @@ class GraphPool {
   GraphPool& operator=(const GraphPool&) = delete;
 
   ~GraphPool() {
-    DeviceGuard guard(index_);
-    for (const auto& [ptr, block] : blocks_) {
-      const cudaError_t err = block.origin == Origin::Own ? cudaFree(ptr) : cudaFreeAsync(ptr, context(index_).stream);
-      if (err != cudaSuccess)
-        std::fprintf(stderr, "nudge: freeing a graph pool block failed: %s\n", cudaGetErrorString(err));
-    }
+    DeviceGuard guard(index_, std::nothrow);
+    for (const auto& [ptr, block] : blocks_)
+      NUDGE_CUDA_WARN(block.origin == Origin::Own ? cudaFree(ptr) : cudaFreeAsync(ptr, context(index_).stream),
+                      "freeing a graph pool block");
   }
 
   void* allocate(std::size_t nbytes) {

@@ -53,14 +53,17 @@ void keep_freed_memory_cached(int index) {
 /// `waiter`'s stream waits (on the device, not the host) for the work queued so far on `signaller`'s.
 void stream_wait(int waiter, int signaller) {
   cudaEvent_t event = nullptr;
+  cudaError_t err = cudaSuccess;
   {
     DeviceGuard guard(signaller);  // an event is recorded on a stream of its own device
     NUDGE_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
-    NUDGE_CUDA_CHECK(cudaEventRecord(event, context(signaller).stream));
+    err = cudaEventRecord(event, context(signaller).stream);
   }
-  DeviceGuard guard(waiter);
-  const cudaError_t err = cudaStreamWaitEvent(context(waiter).stream, event, 0);
-  cudaEventDestroy(event);  // released once the recorded work completes
+  if (err == cudaSuccess) {
+    DeviceGuard guard(waiter);
+    err = cudaStreamWaitEvent(context(waiter).stream, event, 0);
+  }
+  NUDGE_CUDA_WARN(cudaEventDestroy(event), "stream_wait");  // released once the recorded work completes
   NUDGE_CUDA_CHECK(err);
 }
 
@@ -74,7 +77,7 @@ void share_pool_with_peer(int owner, int peer) {
   if (done[owner][peer]) return;
   done[owner][peer] = true;
   int can_access = 0;
-  if (cudaDeviceCanAccessPeer(&can_access, peer, owner) != cudaSuccess || !can_access) return;
+  if (!NUDGE_CUDA_WARN(cudaDeviceCanAccessPeer(&can_access, peer, owner), "peer access") || !can_access) return;
   cudaMemPool_t pool;
   NUDGE_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, owner));
   cudaMemAccessDesc desc{};
@@ -128,8 +131,16 @@ std::size_t free_memory(int index) {
   return free_bytes;
 }
 
+/// A device whose context exists (the first nudge used), for host-side calls that need a current
+/// context: made current by a guard, so they never create one on whatever device the thread has.
+int device_with_context() {
+  const std::vector<int> created = created_contexts();
+  return created.empty() ? 0 : created.front();
+}
+
 void* allocate_pinned(std::size_t nbytes) {
   void* p = nullptr;
+  DeviceGuard guard(device_with_context());
   if (cudaHostAlloc(&p, nbytes, cudaHostAllocPortable) == cudaSuccess) return p;
   cudaGetLastError();
   throw OutOfMemory("cuda: cannot allocate " + std::to_string(nbytes) + " bytes of pinned host memory");
@@ -141,11 +152,11 @@ void deallocate_pinned(void* p) noexcept {
   // be waited for: the free then happens when its capture ends.
   const auto free_now = [p] {
     for (const int index : created_contexts()) {
-      DeviceGuard guard(index);
-      cudaStreamSynchronize(context(index).stream);
+      DeviceGuard guard(index, std::nothrow);
+      NUDGE_CUDA_WARN(cudaStreamSynchronize(context(index).stream), "freeing pinned memory");
     }
-    const cudaError_t err = cudaFreeHost(p);
-    if (err != cudaSuccess) std::fprintf(stderr, "nudge: cudaFreeHost failed: %s\n", cudaGetErrorString(err));
+    DeviceGuard guard(device_with_context(), std::nothrow);
+    NUDGE_CUDA_WARN(cudaFreeHost(p), "freeing pinned memory");
   };
   try {
     for (const int index : created_contexts())
@@ -158,6 +169,12 @@ void deallocate_pinned(void* p) noexcept {
 
 void copy_bytes_async(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) {
   const int index = dst_device.is_cuda() ? dst_device.index() : src_device.index();
+  // Captured, the copy would touch that pinned host block at every replay, long after the tensor
+  // holding it may have given it back.
+  NUDGE_CHECK(!stream_is_capturing(index),
+              "to(non_blocking=true): an asynchronous copy between pinned host memory and cuda:", index,
+              " cannot be captured in a CUDA graph (every replay would touch host memory that may be freed by then); "
+              "copy_ the batch into a static device tensor before replay() instead");
   DeviceGuard guard(index);
   NUDGE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDefault, context(index).stream));
 }
@@ -173,7 +190,7 @@ void* event_create() { return new DeviceEvent; }
 
 void event_destroy(void* handle) noexcept {
   auto* e = static_cast<DeviceEvent*>(handle);
-  if (e->event) cudaEventDestroy(e->event);
+  if (e->event) NUDGE_CUDA_WARN(cudaEventDestroy(e->event), "cuda::Event");
   delete e;
 }
 
@@ -208,6 +225,14 @@ float event_elapsed_ms(void* start, void* end) {
 
 }  // namespace
 
+void release_cached_memory(int index) {
+  DeviceGuard guard(index);
+  cudaMemPool_t pool;
+  NUDGE_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, index));
+  NUDGE_CUDA_CHECK(cudaStreamSynchronize(context(index).stream));  // blocks freed in stream order are free now
+  NUDGE_CUDA_CHECK(cudaMemPoolTrimTo(pool, 0));
+}
+
 void* device_allocate(int index, std::size_t nbytes) {
   if (void* p = allocate_if_capturing(index, nbytes)) return p;
   DeviceGuard guard(index);
@@ -216,11 +241,7 @@ void* device_allocate(int index, std::size_t nbytes) {
   void* p = nullptr;
   if (cudaMallocAsync(&p, nbytes, stream) == cudaSuccess) return p;
   cudaGetLastError();
-  // Give cached blocks back to the driver and try once more.
-  cudaMemPool_t pool;
-  NUDGE_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, index));
-  NUDGE_CUDA_CHECK(cudaStreamSynchronize(stream));
-  NUDGE_CUDA_CHECK(cudaMemPoolTrimTo(pool, 0));
+  release_cached_memory(index);  // give cached blocks back to the driver and try once more
   if (cudaMallocAsync(&p, nbytes, stream) == cudaSuccess) return p;
   cudaGetLastError();
   std::size_t free_bytes = 0, total_bytes = 0;
@@ -232,13 +253,9 @@ void* device_allocate(int index, std::size_t nbytes) {
 
 void device_deallocate(int index, void* p, std::size_t) noexcept {
   if (deallocate_if_captured(index, p)) return;
-  // Destructors must not throw: log instead.
-  int previous = -1;
-  cudaGetDevice(&previous);
-  if (previous != index) cudaSetDevice(index);
-  const cudaError_t err = cudaFreeAsync(p, context(index).stream);
-  if (err != cudaSuccess) std::fprintf(stderr, "nudge: cudaFreeAsync failed: %s\n", cudaGetErrorString(err));
-  if (previous != index) cudaSetDevice(previous);
+  // Destructors must not throw: report and clear instead.
+  DeviceGuard guard(index, std::nothrow);
+  NUDGE_CUDA_WARN(cudaFreeAsync(p, context(index).stream), "freeing device memory");
 }
 
 DeviceRuntime runtime() {
@@ -261,7 +278,9 @@ DeviceRuntime runtime() {
                        .graph_replay = graph_replay,
                        .graph_destroy = graph_destroy,
                        .is_capturing = stream_is_capturing,
-                       .stream = [](int index) -> void* { return context(index).stream; }};
+                       .stream = [](int index) -> void* { return context(index).stream; },
+                       .set_device = set_device,
+                       .has_primary_context = primary_context_active};
 }
 
 }  // namespace nudge::kernels::cuda

@@ -10,6 +10,9 @@ namespace nudge::kernels::cuda {
 /// nudge's device allocator (runtime.cpp): what every CUDA Storage uses.
 void* device_allocate(int index, std::size_t nbytes);
 void device_deallocate(int index, void* ptr, std::size_t nbytes) noexcept;
+/// Gives the device pool's cached free blocks back to the driver (after the stream's queued work),
+/// for memory that is not nudge's to allocate: a graph launch, a library's own buffers.
+void release_cached_memory(int index);
 
 class Scratch {
  public:
