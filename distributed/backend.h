@@ -36,6 +36,9 @@ class ProcessGroup::Backend {
   /// In place over `values`: the elementwise max across ranks (blocking; the argument checks).
   virtual void max_int64(std::int64_t* values, int count, const std::string& what,
                          std::chrono::milliseconds timeout) = 0;
+  /// Throws the DistributedError of a transport that failed on this rank (an NCCL communicator a
+  /// watchdog aborted): work queued after that ran on half-reduced data.
+  virtual void throw_if_failed() {}
 };
 
 /// A Work that is already done (single process, empty tensors).

@@ -59,7 +59,11 @@ template <class Part> void everywhere_or_nowhere(ProcessGroup& group, const std:
 }  // namespace
 
 void save_checkpoint(ProcessGroup& group, const std::string& path, const TrainingState& state) {
-  everywhere_or_nowhere(group, "distributed::save_checkpoint(\"" + path + "\")", [&] {
+  const std::string what = "distributed::save_checkpoint(\"" + path + "\")";
+  // A collective that failed on any rank (an aborted NCCL communicator) leaves the state it was
+  // part of half-reduced: every rank must be healthy before rank 0 may replace the last good file.
+  everywhere_or_nowhere(group, what, [&] { group.check_healthy(); });
+  everywhere_or_nowhere(group, what, [&] {
     if (group.rank() == 0) nudge::save_checkpoint(path, state);
   });
 }

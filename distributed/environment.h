@@ -13,6 +13,7 @@
 ///   }                                              // MPI_Finalize (MPI_Abort when leaving by an exception)
 ///
 /// A plain `./program` is a world of one. A build without MPI is too, and says so in description().
+#include <mutex>
 #include <string>
 
 #include "core/device.h"
@@ -49,6 +50,7 @@ class Environment {
  private:
   std::unique_ptr<ProcessGroup> group_;
   int local_rank_ = 0;
+  mutable std::once_flag device_set_;
   bool owns_mpi_ = false;
 };
 

@@ -235,6 +235,14 @@ class MpiBackend : public ProcessGroup::Backend {
   std::map<int, int> nccl_;
 #endif
 
+ public:
+  void throw_if_failed() override {
+#ifdef NUDGE_WITH_NCCL
+    for (const auto& [device, communicator] : nccl_) communicator->throw_if_failed();
+#endif
+  }
+
+ private:
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
   std::chrono::milliseconds timeout_;

@@ -4,7 +4,9 @@
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
+#include <cstdio>
 #include <cstring>
+#include <exception>
 
 #include "core/cuda.h"
 
@@ -19,9 +21,12 @@ void check_nccl(ncclResult_t result, const char* call) {
                        result == ncclSystemError || result == ncclRemoteError ? " (another rank may have died)" : ""));
 }
 
+/// Throws on failure, after clearing the runtime's last error: it would otherwise be thrown again by
+/// the next, unrelated launch check in nudge.
 void check_cuda(cudaError_t result, const char* call) {
-  if (result != cudaSuccess)
-    throw DistributedError(detail::concat("distributed: ", call, " failed: ", cudaGetErrorString(result)));
+  if (result == cudaSuccess) return;
+  cudaGetLastError();
+  throw DistributedError(detail::concat("distributed: ", call, " failed: ", cudaGetErrorString(result)));
 }
 
 ncclDataType_t nccl_type(DType dtype) {
@@ -34,20 +39,32 @@ ncclDataType_t nccl_type(DType dtype) {
   return ncclUint8;
 }
 
-/// Sets the current CUDA device for the calls in its scope.
+/// Makes the communicator's device current for the calls in its scope, and leaves it current:
+/// it is the rank's GPU (Environment::device() set it once), and restoring the thread's previous
+/// device would create a context there (CUDA 12+) — on GPU 0, in every rank. Never throws (used
+/// in deleters); a failure is reported and cleared.
 class CurrentDevice {
  public:
-  explicit CurrentDevice(int device) {
-    cudaGetDevice(&previous_);
-    if (previous_ != device) cudaSetDevice(device);
+  explicit CurrentDevice(int device) noexcept {
+    int current = -1;
+    if (cudaGetDevice(&current) == cudaSuccess && current == device) return;
+    if (const cudaError_t err = cudaSetDevice(device); err != cudaSuccess) {
+      cudaGetLastError();
+      std::fprintf(stderr, "nudge::distributed: cudaSetDevice(%d) failed: %s\n", device, cudaGetErrorString(err));
+    }
   }
-  ~CurrentDevice() { cudaSetDevice(previous_); }
   CurrentDevice(const CurrentDevice&) = delete;
   CurrentDevice& operator=(const CurrentDevice&) = delete;
-
- private:
-  int previous_ = 0;
 };
+
+/// Returns the device's stream-ordered pool cache (nudge's freed blocks) to the driver, after the
+/// work queued on `stream`.
+void release_cached_device_memory(int device, cudaStream_t stream) {
+  cudaMemPool_t pool = nullptr;
+  check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+  check_cuda(cudaDeviceGetDefaultMemPool(&pool, device), "cudaDeviceGetDefaultMemPool");
+  check_cuda(cudaMemPoolTrimTo(pool, 0), "cudaMemPoolTrimTo");
+}
 
 /// A CUDA event on `device`, destroyed with its last owner (the Work, or the watchdog's list).
 std::shared_ptr<void> record_event(int device, cudaStream_t stream) {
@@ -55,7 +72,10 @@ std::shared_ptr<void> record_event(int device, cudaStream_t stream) {
   check_cuda(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreate");
   std::shared_ptr<void> owned(event, [device](void* e) {
     CurrentDevice on(device);
-    cudaEventDestroy(static_cast<cudaEvent_t>(e));
+    if (const cudaError_t err = cudaEventDestroy(static_cast<cudaEvent_t>(e)); err != cudaSuccess) {
+      cudaGetLastError();
+      std::fprintf(stderr, "nudge::distributed: cudaEventDestroy failed: %s\n", cudaGetErrorString(err));
+    }
   });
   check_cuda(cudaEventRecord(event, stream), "cudaEventRecord");
   return owned;
@@ -106,7 +126,12 @@ Communicator::Communicator(int device, int rank, int size, const UniqueId& id, s
   ncclComm_t comm = nullptr;
   check_nccl(ncclCommInitRank(&comm, size, nccl_id, rank), "ncclCommInitRank");
   comm_ = comm;
-  watchdog_ = std::thread([this] { watch(); });
+  try {
+    watchdog_ = std::thread([this] { watch(); });
+  } catch (...) {  // no thread to watch it: the communicator is not kept
+    ncclCommAbort(comm);
+    throw;
+  }
 }
 
 void Failure::throw_if_set() const {
@@ -125,9 +150,23 @@ void Failure::set(std::string message) {
 }
 
 Communicator::~Communicator() {
-  {
+  // ncclCommDestroy waits for the collectives in flight, forever for one a peer never joined: let
+  // the watchdog see them finish or pass their deadline (it aborts then), and abort at once when
+  // the group is being destroyed by an exception (a peer may be waiting on this rank).
+  if (std::uncaught_exceptions() > 0) {
     std::lock_guard lock(mutex_);
-    stopping_ = true;
+    abort_locked("distributed: the process group was destroyed while an exception was unwinding");
+  }
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (in_flight_.empty() || failure_->is_set()) {
+        stopping_ = true;
+        break;
+      }
+    }
+    wake_.notify_all();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   wake_.notify_all();
   watchdog_.join();
@@ -153,7 +192,7 @@ void Communicator::watch() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     wake_.wait_for(lock, std::chrono::milliseconds(10));
-    if (stopping_ || failure_->is_set() || in_flight_.empty()) continue;
+    if (stopping_ || failure_->is_set()) continue;
     while (!in_flight_.empty() &&
            cudaEventQuery(static_cast<cudaEvent_t>(in_flight_.front().event.get())) != cudaErrorNotReady)
       in_flight_.pop_front();
@@ -169,13 +208,21 @@ void Communicator::watch() {
   }
 }
 
-template <class Launch> std::shared_ptr<Work::Impl> Communicator::run(const std::string& what, Launch launch) {
+template <class Launch>
+std::shared_ptr<Work::Impl> Communicator::run(const std::string& what, std::size_t bytes, Launch launch) {
   CurrentDevice on(device_);
   const auto stream = static_cast<cudaStream_t>(cuda::stream(device_));
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
   check_cuda(cudaStreamIsCapturing(stream, &capture), "cudaStreamIsCapturing");
   std::lock_guard lock(mutex_);
   failure_->throw_if_set();
+  if (bytes > largest_bytes_ && capture == cudaStreamCaptureStatusNone) {
+    // NCCL allocates its buffers for a size lazily, with cudaMalloc, while nudge's pool keeps freed
+    // memory cached without limit: give the cache back first, or NCCL can run out beside gigabytes
+    // of nudge's free blocks.
+    largest_bytes_ = bytes;
+    release_cached_device_memory(device_, stream);
+  }
   check_nccl(launch(static_cast<ncclComm_t>(comm_), stream), what.c_str());
   // Captured: the collective runs at each replay, where the graph's own rules apply; nothing to watch.
   if (capture != cudaStreamCaptureStatusNone) return std::make_shared<NcclWork>(failure_, device_, nullptr);
@@ -187,7 +234,7 @@ template <class Launch> std::shared_ptr<Work::Impl> Communicator::run(const std:
 std::shared_ptr<Work::Impl> Communicator::all_reduce(const Tensor& tensor, ReduceOp op) {
   return run(
       detail::concat("NCCL all_reduce of ", tensor.numel(), " ", dtype_name(tensor.dtype()), " on cuda:", device_),
-      [&](ncclComm_t comm, cudaStream_t stream) {
+      static_cast<std::size_t>(tensor.numel()) * tensor.element_size(), [&](ncclComm_t comm, cudaStream_t stream) {
         return ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), static_cast<std::size_t>(tensor.numel()),
                              nccl_type(tensor.dtype()), op == ReduceOp::Average ? ncclAvg : ncclSum, comm, stream);
       });
@@ -196,7 +243,7 @@ std::shared_ptr<Work::Impl> Communicator::all_reduce(const Tensor& tensor, Reduc
 std::shared_ptr<Work::Impl> Communicator::broadcast(const Tensor& tensor, int root) {
   return run(
       detail::concat("NCCL broadcast of ", tensor.numel(), " ", dtype_name(tensor.dtype()), " on cuda:", device_),
-      [&](ncclComm_t comm, cudaStream_t stream) {
+      static_cast<std::size_t>(tensor.numel()) * tensor.element_size(), [&](ncclComm_t comm, cudaStream_t stream) {
         return ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), static_cast<std::size_t>(tensor.numel()),
                              nccl_type(tensor.dtype()), root, comm, stream);
       });
@@ -204,7 +251,7 @@ std::shared_ptr<Work::Impl> Communicator::broadcast(const Tensor& tensor, int ro
 
 std::shared_ptr<Work::Impl> Communicator::all_gather(const Tensor& in, const Tensor& out) {
   return run(detail::concat("NCCL all_gather of ", in.numel(), " ", dtype_name(in.dtype()), " on cuda:", device_),
-             [&](ncclComm_t comm, cudaStream_t stream) {
+             static_cast<std::size_t>(out.numel()) * out.element_size(), [&](ncclComm_t comm, cudaStream_t stream) {
                return ncclAllGather(in.data_ptr(), out.data_ptr(), static_cast<std::size_t>(in.numel()),
                                     nccl_type(in.dtype()), comm, stream);
              });

@@ -53,6 +53,8 @@ class Communicator {
   std::shared_ptr<Work::Impl> all_reduce(const Tensor& tensor, ReduceOp op);
   std::shared_ptr<Work::Impl> broadcast(const Tensor& tensor, int root);
   std::shared_ptr<Work::Impl> all_gather(const Tensor& in, const Tensor& out);
+  /// Throws the DistributedError that aborted this communicator, if one did.
+  void throw_if_failed() const { failure_->throw_if_set(); }
 
  private:
   /// A collective in flight: done when its event (recorded after it on the stream) has passed.
@@ -61,8 +63,9 @@ class Communicator {
     std::chrono::steady_clock::time_point deadline;
     std::string what;
   };
-  /// Queues `launch` (an NCCL call on nudge's stream) and returns its Work; `what` names it in errors.
-  template <class Launch> std::shared_ptr<Work::Impl> run(const std::string& what, Launch launch);
+  /// Queues `launch` (an NCCL call of `bytes` on nudge's stream) and returns its Work; `what` names
+  /// it in errors.
+  template <class Launch> std::shared_ptr<Work::Impl> run(const std::string& what, std::size_t bytes, Launch launch);
   void watch();
   /// With mutex_ held: ncclCommAbort, and every later use throws `why`.
   void abort_locked(const std::string& why);
@@ -74,6 +77,7 @@ class Communicator {
   std::mutex mutex_;  // guards in_flight_ and stopping_, and every NCCL call on comm_
   std::condition_variable wake_;
   std::deque<InFlight> in_flight_;
+  std::size_t largest_bytes_ = 0;  // the largest collective so far: NCCL's buffers for it exist
   bool stopping_ = false;
   std::thread watchdog_;
 };

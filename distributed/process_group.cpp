@@ -153,4 +153,6 @@ Tensor ProcessGroup::all_gather(const Tensor& tensor) {
 
 void ProcessGroup::barrier() { backend_->barrier(options_.timeout); }
 
+void ProcessGroup::check_healthy() { backend_->throw_if_failed(); }
+
 }  // namespace nudge::distributed

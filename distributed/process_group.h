@@ -84,6 +84,9 @@ class ProcessGroup {
   Tensor all_gather(const Tensor& tensor);
   /// Returns when every rank has called it.
   void barrier();
+  /// Throws the DistributedError of a collective that failed on this rank and left the group
+  /// unusable (an NCCL communicator aborted by its watchdog); returns when there is none.
+  void check_healthy();
 
   /// all_reduce without the argument check (callers that verified their layout once).
   Work all_reduce_unchecked(const Tensor& tensor, ReduceOp op);

@@ -3,6 +3,8 @@
 // rank rather than one, and numbers summed over the ranks before rank 0 prints them.
 #include <filesystem>
 
+#include "distributed/backend.h"
+#include "distributed/single_process.h"
 #include "distributed_test_util.h"
 
 namespace nudge::testing {
@@ -40,6 +42,51 @@ void train_one_batch(Run& run, const data::Batch& batch) {
 
 /// The first parameter of every rank, stacked.
 Tensor everyones(const Run& run) { return group().all_gather(run.model.parameters()[0].detach().contiguous()); }
+
+/// A one-rank transport whose NCCL communicator a watchdog has aborted: work queued after it ran on
+/// half-reduced buffers.
+using distributed::ProcessGroup;
+using distributed::ReduceOp;
+using distributed::Work;
+
+class AbortedBackend : public ProcessGroup::Backend {
+ public:
+  AbortedBackend() : inner_(distributed::make_single_process_backend("test")) {}
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string description() const override { return "aborted (test)"; }
+  std::shared_ptr<Work::Impl> all_reduce(const Tensor& t, ReduceOp op) override { return inner_->all_reduce(t, op); }
+  std::shared_ptr<Work::Impl> broadcast(const Tensor& t, int root) override { return inner_->broadcast(t, root); }
+  std::shared_ptr<Work::Impl> all_gather(const Tensor& in, const Tensor& out) override {
+    return inner_->all_gather(in, out);
+  }
+  void barrier(std::chrono::milliseconds timeout) override { inner_->barrier(timeout); }
+  void max_int64(std::int64_t* values, int count, const std::string& what, std::chrono::milliseconds timeout) override {
+    inner_->max_int64(values, count, what, timeout);
+  }
+  void throw_if_failed() override {
+    throw distributed::DistributedError("distributed: the NCCL all_reduce of 10 float32 on cuda:0 did not complete");
+  }
+
+ private:
+  std::unique_ptr<ProcessGroup::Backend> inner_;
+};
+
+// H4: after a watchdog abort the model may hold half-reduced gradients' updates: the last good
+// checkpoint must stay as it was.
+TEST(DistributedCheckpoint, AnAbortedGroupNeverReplacesTheLastGoodCheckpoint) {
+  TempDir dir;
+  const std::string path = dir / "run.ckpt";
+  auto run = make_run(5);
+  nudge::save_checkpoint(path, run->state);
+  const std::string good = file_contents(path);
+  ProcessGroup aborted(std::make_unique<AbortedBackend>(), {});
+  NoGradGuard no_grad;
+  run->model.parameters()[0].fill_(3);
+  EXPECT_TRUE(throws_as<distributed::DistributedError>([&] { distributed::save_checkpoint(aborted, path, run->state); },
+                                                       {"did not complete"}));
+  EXPECT_EQ(file_contents(path), good);
+}
 
 TEST(DistributedCheckpoint, RankZeroWritesEveryRankRestoresItsOwnShard) {
   SharedTempDir dir;

@@ -10,21 +10,12 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 # Each rank's own output is kept apart too (--output-filename), so that a failure shows which rank
 # said what and how it ended.
-# Open MPI 4's mpirun now and then reports a rank that exited cleanly as "with PID 0 ... exiting
-# improperly" (open-mpi/ompi#7833, a race in its own shutdown; seen once in CI here, after rank 0
-# had printed its final line). That exact report, and only it, gets one more try.
+# Open MPI's shutdown race (open-mpi/ompi#7833) gets one more try: mpirun_retry.sh.
 run() {
-  for attempt in 1 2; do
-    rm -rf "$dir/ranks"
-    timeout 300 "$mpiexec" -n 2 --oversubscribe --output-filename "$dir/ranks" "$example" --train-limit 4000 "$@" \
-      > "$dir/out" 2>&1
-    status=$?
-    if [ "$status" -ne 0 ] && grep -q "with PID 0 on" "$dir/out" && grep -q "exiting improperly" "$dir/out"; then
-      echo "mpirun reported open-mpi/ompi#7833 (attempt $attempt):"; cat "$dir/out"
-      continue
-    fi
-    return $status
-  done
+  rm -rf "$dir/ranks"
+  "$(dirname "$0")/mpirun_retry.sh" timeout 300 "$mpiexec" -n 2 --oversubscribe --output-filename "$dir/ranks" \
+    "$example" --train-limit 4000 "$@" > "$dir/out" 2>> "$dir/retried"
+  status=$?
   return $status
 }
 fail() {
