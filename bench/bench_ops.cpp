@@ -145,6 +145,25 @@ void register_overhead(Device device) {
   });
 }
 
+/// index_select of rows, as an Embedding looks tokens up: [V, D] table, [B] indices. Bytes: the
+/// rows read and written, and the index.
+void register_indexing(Device device) {
+  const std::string dev = bench::tag(device);
+  const std::int64_t vocab = 50000, dim = 512;
+  for (const std::int64_t batch :
+       bench::quick() ? std::vector<std::int64_t>{1024} : std::vector<std::int64_t>{1024, 65536}) {
+    add("op/index_select/" + std::to_string(vocab) + "x" + std::to_string(dim) + "/b" + std::to_string(batch) + "/" +
+            dev,
+        [=](benchmark::State& state) {
+          const Tensor table = randn({vocab, dim}, device);
+          const Tensor index = randint(0, vocab, {batch}, TensorOptions(kInt64).device(device));
+          Tensor rows;
+          bench::run_timed(state, device, [&] { rows = index_select(table, 0, index); });
+          bench::set_bytes(state, device, 2.0 * 4 * batch * dim + 8.0 * batch);
+        });
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,6 +172,7 @@ int main(int argc, char** argv) {
     register_elementwise(device);
     register_matmul(device);
     register_copies(device);
+    register_indexing(device);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -126,6 +126,14 @@ def op_rows(device, quick, min_time, rows):
     shapes += [(f"matmul/mlp_784x256/b{b}", b, 256, 784) for b in ([64] if quick else [64, 1024, 4096])]
     if not quick:
         shapes += [(f"matmul/mlp_4096x4096/b{b}", b, 4096, 4096) for b in ([1024, 8192] if device == "cuda" else [1024])]
+    vocab, dim = 50000, 512
+    table = torch.randn(vocab, dim, device=device)
+    for batch in ([1024] if quick else [1024, 65536]):
+        index = torch.randint(0, vocab, (batch,), device=device)
+        seconds, iters = timed(device, lambda: torch.index_select(table, 0, index), min_time)
+        rows.append(row(f"op/index_select/{vocab}x{dim}/b{batch}/{device}", seconds, iters,
+                        bytes=2.0 * 4 * batch * dim + 8.0 * batch))
+    del table
     torch.backends.cuda.matmul.allow_tf32 = False
     for name, m, n, k in shapes:
         a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
