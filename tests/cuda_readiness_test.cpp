@@ -565,6 +565,30 @@ TEST(CudaReadinessTwoGpus, PeerCopyCompletesBeforeTheSourceIsReused) {
   EXPECT_EQ(max(reuse).item<float>(), -1.0f);
 }
 
+// H12: dropping a graph of cuda:0 (and with it its pool's last blocks) while cuda:1 is being
+// captured must wait for that capture's end: destroying a graph synchronises and frees, which
+// would invalidate the capture in progress.
+TEST(CudaReadinessTwoGpus, DroppingAGraphOfOneDeviceWhileCapturingAnother) {
+  NUDGE_REQUIRE_TWO_GPUS();
+  const auto on0 = TensorOptions(kFloat32).device(Device::cuda(0));
+  const auto on1 = TensorOptions(kFloat32).device(Device::cuda(1));
+  auto first = std::make_unique<cuda::Graph>();
+  Tensor x0 = ones({256}, on0), out0;
+  first->capture([&] { out0 = x0 * 2; });
+  first->replay();
+  Tensor x1 = ones({256}, on1), out1;
+  cuda::Graph second;
+  second.capture(
+      [&] {
+        out1 = x1 * 3;
+        first.reset();    // the cuda:0 graph goes: its destruction waits for this capture to end
+        out0 = Tensor();  // and the last block of its pool with it
+      },
+      /*device=*/1);
+  second.replay();
+  EXPECT_EQ(sum(out1).item<float>(), 768.0f);
+}
+
 TEST(CudaReadinessTwoGpus, EventsAndPinnedLoadingOnTheSecondDevice) {
   NUDGE_REQUIRE_TWO_GPUS();
   cuda::Event event;

@@ -108,6 +108,17 @@ Registry& registry() {
   return *r;
 }
 
+/// With r.mutex held: device `preferred` if it is being captured, else any device that is, else -1.
+/// Work a capture forbids (cudaFree synchronises the whole device; destroying a graph waits for a
+/// stream) must wait for the end of every capture in progress, not only its own device's: one
+/// thread may capture cuda:1 while it drops a graph or pool block of cuda:0.
+int capture_in_progress(const Registry& r, int preferred) {
+  if (r.capturing[preferred]) return preferred;
+  for (int i = 0; i < kMaxDevices; ++i)
+    if (r.capturing[i]) return i;
+  return -1;
+}
+
 }  // namespace
 
 void begin_capture_allocations(int index) {
@@ -159,7 +170,11 @@ bool deallocate_if_captured(int index, void* ptr) noexcept {
       r.after_capture[index].push_back([old = std::move(it->second)] {});
     } else {
       it->second->release(ptr);
-      last_reference = std::move(it->second);
+      // If this was the pool's last block and its graph is gone, the pool dies (cudaFree): never
+      // while any device is being captured.
+      if (const int busy = capture_in_progress(r, index); busy >= 0)
+        r.after_capture[busy].push_back([old = std::move(it->second)] {});
+      else last_reference = std::move(it->second);
     }
     r.owners.erase(it);
     r.activity.fetch_sub(1);
@@ -174,8 +189,8 @@ void run_when_not_capturing(int index, std::function<void()> action) {
   Registry& r = registry();
   {
     std::lock_guard lock(r.mutex);
-    if (r.capturing[index]) {
-      r.after_capture[index].push_back(std::move(action));
+    if (const int busy = capture_in_progress(r, index); busy >= 0) {
+      r.after_capture[busy].push_back(std::move(action));
       return;
     }
   }

@@ -33,8 +33,8 @@ void* allocate_if_capturing(int index, std::size_t nbytes);
 /// capturing pool), or an outside block adopted because device `index` is capturing.
 bool deallocate_if_captured(int index, void* ptr) noexcept;
 
-/// Runs `action` now, or at the end of device `index`'s capture when one is in progress (for work
-/// a capture forbids: freeing memory, synchronising, destroying a graph).
+/// Runs `action` now, or at the end of the capture in progress (device `index`'s, else any
+/// device's) for work a capture forbids: freeing memory, synchronising, destroying a graph.
 void run_when_not_capturing(int index, std::function<void()> action);
 
 }  // namespace nudge::kernels::cuda
