@@ -393,6 +393,25 @@ TEST_P(CudaReadiness, CrossEntropyWithNonFiniteLogitsMatchesTheCpu) {
   }
 }
 
+// N6: rows wider than 2,048 classes take a block each (a language model's head); narrower ones a
+// warp. Both give the CPU's loss and gradient, with ignored rows, a NaN logit and each reduction.
+TEST_P(CudaReadiness, CrossEntropyOverWideRowsMatchesTheCpu) {
+  for (const std::int64_t classes : {2048, 2049, 50257}) {
+    Generator gen(17);
+    Tensor logits = randn({5, classes}, gen, kFloat64) * 4;
+    logits.narrow(0, 3, 1).narrow(1, 100, 1).fill_(std::numeric_limits<double>::quiet_NaN());
+    const Tensor target = tensor({7, static_cast<double>(classes - 1), -100, 0, 2047}, {5}, kInt64);
+    for (const Reduction r : {Reduction::None, Reduction::Sum, Reduction::Mean}) {
+      Tensor l = logits.to(device()).detach().requires_grad_(), cl = logits.clone().requires_grad_();
+      const Tensor got = cross_entropy(l, target.to(device()), r), want = cross_entropy(cl, target, r);
+      EXPECT_TRUE(all_close(on_cpu(got), want, 1e-12, 1e-12)) << classes;
+      got.sum().backward();
+      want.sum().backward();
+      EXPECT_TRUE(all_close(on_cpu(l.grad()), cl.grad(), 1e-12, 1e-12)) << classes;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, CudaReadiness, ::testing::ValuesIn(test_devices()), device_param_name);
 
 // ---- R1, R2, R6, R7, K8: graph capture and memory ---------------------------------------------------

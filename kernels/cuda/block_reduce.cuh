@@ -46,6 +46,17 @@ template <class T, class Combine> __device__ T block_reduce(T v, Combine combine
   return v;
 }
 
+/// block_reduce with every thread receiving the result. Safe to call repeatedly.
+template <class T, class Combine> __device__ T block_allreduce(T v, Combine combine, T identity) {
+  __shared__ T result;
+  v = block_reduce(v, combine, identity);
+  if (threadIdx.x == 0) result = v;
+  __syncthreads();
+  v = result;
+  __syncthreads();  // `result` may be rewritten by the next call
+  return v;
+}
+
 /// The "last block finishes" step of a single-launch grid reduction. Called by one thread of each
 /// block after it wrote its partials (every lane that wrote must have reached here): publishes
 /// them, counts the block in, and says whether this block is the last to arrive (which then adds
