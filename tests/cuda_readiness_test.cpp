@@ -64,8 +64,17 @@ TEST(CudaReadinessBig, ShortRowsPastTwoToTheThirtyOne) {
 
 TEST_P(CudaReadiness, ColumnSumsOfTallNarrowMatrices) {
   // sum(x, 0) of [2^22, 4] (one thread per column before), a bias gradient's shape.
-  for (const auto& [rows, cols] : std::vector<std::pair<std::int64_t, std::int64_t>>{
-           {1 << 22, 4}, {100000, 33}, {65537, 1}, {3, 70}, {1, 5}, {4096, 2048}}) {
+  for (const auto& [rows, cols] : std::vector<std::pair<std::int64_t, std::int64_t>>{{1 << 22, 4},
+                                                                                     {100000, 33},
+                                                                                     {65537, 1},
+                                                                                     {3, 70},
+                                                                                     {1, 5},
+                                                                                     {4096, 2048},
+                                                                                     {70001, 2},
+                                                                                     {9999, 3},
+                                                                                     {513, 7},
+                                                                                     {4097, 15},
+                                                                                     {100, 16}}) {
     SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols));
     const Tensor x = pattern(rows, cols, device());
     EXPECT_TRUE(all_close(on_cpu(sum(x, 0)), sum(on_cpu(x), 0), 0, 0));

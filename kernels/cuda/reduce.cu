@@ -122,6 +122,43 @@ __global__ void reduce_columns(const T* __restrict__ in, std::int64_t outer, std
   }
 }
 
+/// Columns narrower than half a warp (sum(x, 0) of [N, 4]), where reduce_columns would leave all
+/// but `inner` of each warp's 32 lanes idle: lane l takes column l % inner of every (32 / inner)-th
+/// row, so a warp reads 32 consecutive elements. Block (x, y) reduces outer slice x over chunk y.
+template <class T, class R>
+__global__ void reduce_narrow_columns(const T* __restrict__ in, std::int64_t outer, std::int64_t n, int inner,
+                                      std::int64_t rows_per_chunk, R r, typename R::A* partials, T* out,
+                                      std::int64_t* indices) {
+  __shared__ typename R::A tile[kTileRows][kTileCols];
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  const int groups = kTileCols / inner, col = tx % inner, group = tx / inner;
+  const std::int64_t begin = std::int64_t{blockIdx.y} * rows_per_chunk;
+  const std::int64_t end = begin + rows_per_chunk < n ? begin + rows_per_chunk : n;
+  for (std::int64_t o = blockIdx.x; o < outer; o += gridDim.x) {
+    typename R::A a = r.identity();
+    if (group < groups) {
+      const T* p = in + o * n * inner + col;
+      for (std::int64_t j = begin + std::int64_t{ty} * groups + group; j < end; j += std::int64_t{kTileRows} * groups)
+        a = r.combine(a, {p[j * inner], j});
+    }
+    tile[ty][tx] = a;
+    __syncthreads();
+    if (ty == 0 && tx < inner) {
+      typename R::A total = r.identity();
+      for (int k = 0; k < kTileRows; ++k)
+        for (int g = 0; g < groups; ++g) total = r.combine(total, tile[k][g * inner + tx]);
+      const std::int64_t k_out = o * inner + tx;
+      if (gridDim.y > 1) {
+        partials[k_out * gridDim.y + blockIdx.y] = total;
+      } else {
+        out[k_out] = static_cast<T>(total.value);
+        if (indices) indices[k_out] = total.index;
+      }
+    }
+    __syncthreads();  // the tile is rewritten by the next iteration
+  }
+}
+
 // ---- launchers ------------------------------------------------------------------------------------
 
 namespace {
@@ -184,9 +221,14 @@ template <class T, class R> void launch_columns(int device, const DeviceContext&
   const std::int64_t outputs = call.outer * call.inner;
   const Scratch partials(device, chunks > 1 ? sizeof(A) * outputs * chunks : 0);
   const dim3 grid(blocks_for(tile_blocks, ctx), static_cast<unsigned>(chunks)), block(kTileCols, kTileRows);
-  reduce_columns<T><<<grid, block, 0, ctx.stream>>>(static_cast<const T*>(call.in), call.outer, call.reduce, call.inner,
-                                                    rows_per_chunk, r, partials.as<A>(), static_cast<T*>(call.out),
-                                                    call.indices);
+  if (call.inner < kTileCols / 2)
+    reduce_narrow_columns<T><<<grid, block, 0, ctx.stream>>>(static_cast<const T*>(call.in), call.outer, call.reduce,
+                                                             static_cast<int>(call.inner), rows_per_chunk, r,
+                                                             partials.as<A>(), static_cast<T*>(call.out), call.indices);
+  else
+    reduce_columns<T><<<grid, block, 0, ctx.stream>>>(static_cast<const T*>(call.in), call.outer, call.reduce,
+                                                      call.inner, rows_per_chunk, r, partials.as<A>(),
+                                                      static_cast<T*>(call.out), call.indices);
   NUDGE_CUDA_CHECK_LAUNCH();
   if (chunks > 1) launch_partials<T>(ctx, partials.as<A>(), outputs, static_cast<int>(chunks), r, call);
 }
