@@ -70,6 +70,51 @@ void register_dense_epilogues(Device device) {
   }
 }
 
+/// The shapes the third reading of the CUDA code named: an activation's backward without a bias
+/// gradient (a 1-D elementwise pass) against `x * y` (the same bytes moved), the column sums of a
+/// narrow matrix, and cross-entropy over an LM head's 50,257 classes and over 2 classes.
+void register_third_reading_shapes(Device device) {
+  const std::string dev = bench::tag(device);
+  const std::int64_t n = bench::quick() ? (1 << 16) : (1 << 24);
+  const std::string ns = std::to_string(n);
+  add("fused/relu_backward_nobias/n" + ns + "/" + dev + "/fused", [=](benchmark::State& state) {
+    const Tensor dy = randn({n}, device), y = rand({n}, device);
+    Tensor dz = empty({n}, device);
+    const ActivationBackwardCall call{kFloat32, Activation::ReLU, 1, n, dy.data_ptr(), y.data_ptr(), dz.data_ptr()};
+    const auto kernel = dispatch::activation_backward.get(device, "bench");
+    bench::run_timed(
+        state, device, [&] { kernel(device.index(), call); }, true);
+    bench::set_bytes(state, device, 3.0 * 4 * n);
+  });
+  add("fused/relu_backward_nobias/n" + ns + "/" + dev + "/x_times_y", [=](benchmark::State& state) {
+    const Tensor x = randn({n}, device), y = randn({n}, device);
+    Tensor z;
+    bench::run_timed(
+        state, device, [&] { z = x * y; }, true);
+    bench::set_bytes(state, device, 3.0 * 4 * n);
+  });
+  const std::int64_t rows = bench::quick() ? 4096 : (1 << 22);
+  add("op/sum_dim0/" + std::to_string(rows) + "x4/" + dev, [=](benchmark::State& state) {
+    const Tensor x = randn({rows, 4}, device);
+    Tensor s;
+    bench::run_timed(
+        state, device, [&] { s = sum(x, 0); }, true);
+    bench::set_bytes(state, device, 4.0 * 4 * rows);
+  });
+  for (const Size s : bench::quick() ? std::vector<Size>{{8, 50257}} : std::vector<Size>{{8, 50257}, {1 << 20, 2}}) {
+    add("fused/cross_entropy_grad/" + s.str() + "/" + dev + "/fused", [=](benchmark::State& state) {
+      const Tensor x = randn({s.rows, s.cols}, device);
+      const Tensor labels = zeros({s.rows}, TensorOptions(kInt64).device(device));
+      Tensor loss = empty({}, device), grad = empty({s.rows, s.cols}, device);
+      const LossCall call{LossKind::CrossEntropy, kFloat32,          Reduction::Mean, s.rows,         s.cols,
+                          x.data_ptr(),           labels.data_ptr(), loss.data_ptr(), grad.data_ptr()};
+      const auto kernel = dispatch::loss.get(device, "bench");
+      bench::run_timed(state, device, [&] { kernel(device.index(), call); });
+      bench::set_bytes(state, device, 2.0 * 4 * s.rows * s.cols);
+    });
+  }
+}
+
 void register_losses(Device device) {
   const std::string dev = bench::tag(device);
   for (const Size s : sizes()) {
@@ -170,6 +215,7 @@ int main(int argc, char** argv) {
   for (const Device device : bench::devices()) {
     register_dense_epilogues(device);
     register_losses(device);
+    register_third_reading_shapes(device);
     register_optimizer(device);
   }
   benchmark::Initialize(&argc, argv);
