@@ -19,6 +19,8 @@ class Work::Impl {
   virtual void wait(std::chrono::milliseconds timeout) = 0;
   /// Set by the group: what to name in a timeout message ("all_reduce of 1024 float32 on rank 1").
   std::string what;
+  /// Set by the group: how long wait() may block (its ProcessGroupOptions::timeout; each group its own).
+  std::chrono::milliseconds timeout = std::chrono::minutes(5);
 };
 
 class ProcessGroup::Backend {

@@ -12,12 +12,6 @@ namespace nudge::distributed {
 // ---- Work ------------------------------------------------------------------------------------------
 
 namespace {
-/// The timeout every Work of this process waits with (the group's, set at construction).
-std::chrono::milliseconds& work_timeout() {
-  static std::chrono::milliseconds timeout = std::chrono::minutes(5);
-  return timeout;
-}
-
 class CompletedWork : public Work::Impl {
  public:
   bool test() override { return true; }
@@ -31,7 +25,7 @@ Work& Work::operator=(Work&& other) noexcept {
   if (this != &other) {
     if (impl_) {
       try {
-        impl_->wait(work_timeout());
+        impl_->wait(impl_->timeout);
       } catch (...) {  // a move-assignment cannot report it; the next collective will fail too
       }
     }
@@ -43,7 +37,7 @@ Work& Work::operator=(Work&& other) noexcept {
 Work::~Work() {
   if (!impl_) return;
   try {
-    impl_->wait(work_timeout());
+    impl_->wait(impl_->timeout);
   } catch (const std::exception& e) {
     // A destructor must not throw; a dropped failed collective is reported, not lost.
     std::fprintf(stderr, "nudge::distributed: %s\n", e.what());
@@ -53,7 +47,7 @@ Work::~Work() {
 void Work::wait() {
   if (!impl_) return;
   const std::shared_ptr<Impl> impl = std::move(impl_);
-  impl->wait(work_timeout());
+  impl->wait(impl->timeout);
 }
 
 bool Work::is_completed() {
@@ -66,9 +60,7 @@ bool Work::is_completed() {
 // ---- ProcessGroup ----------------------------------------------------------------------------------
 
 ProcessGroup::ProcessGroup(std::unique_ptr<Backend> backend, ProcessGroupOptions options)
-    : backend_(std::move(backend)), options_(options) {
-  work_timeout() = options_.timeout;
-}
+    : backend_(std::move(backend)), options_(options) {}
 
 ProcessGroup::~ProcessGroup() = default;
 
@@ -123,6 +115,7 @@ Work ProcessGroup::all_reduce_unchecked(const Tensor& tensor, ReduceOp op) {
   if (tensor.numel() == 0) return Work(completed_work());
   std::shared_ptr<Work::Impl> work = backend_->all_reduce(tensor, op);
   work->what = work_name("all_reduce", tensor, rank());
+  work->timeout = options_.timeout;
   return Work(std::move(work));
 }
 
@@ -134,6 +127,7 @@ Work ProcessGroup::broadcast(const Tensor& tensor, int root) {
   if (tensor.numel() == 0) return Work(completed_work());
   std::shared_ptr<Work::Impl> work = backend_->broadcast(tensor, root);
   work->what = work_name("broadcast", tensor, rank());
+  work->timeout = options_.timeout;
   return Work(std::move(work));
 }
 
@@ -147,6 +141,7 @@ Tensor ProcessGroup::all_gather(const Tensor& tensor) {
   if (in.numel() == 0) return out;
   std::shared_ptr<Work::Impl> work = backend_->all_gather(in, out);
   work->what = work_name("all_gather", in, rank());
+  work->timeout = options_.timeout;
   Work(std::move(work)).wait();
   return out;
 }

@@ -72,6 +72,42 @@ class AbortedBackend : public ProcessGroup::Backend {
   std::unique_ptr<ProcessGroup::Backend> inner_;
 };
 
+/// Records the timeout each of its collectives is waited for with.
+class RecordingWork : public Work::Impl {
+ public:
+  explicit RecordingWork(std::chrono::milliseconds* seen) : seen_(seen) {}
+  bool test() override { return true; }
+  void wait(std::chrono::milliseconds timeout) override { *seen_ = timeout; }
+
+ private:
+  std::chrono::milliseconds* seen_;
+};
+
+class RecordingBackend : public AbortedBackend {
+ public:
+  explicit RecordingBackend(std::chrono::milliseconds* seen) : seen_(seen) {}
+  std::shared_ptr<Work::Impl> all_reduce(const Tensor&, ReduceOp) override {
+    return std::make_shared<RecordingWork>(seen_);
+  }
+  void throw_if_failed() override {}
+
+ private:
+  std::chrono::milliseconds* seen_;
+};
+
+// H16: each group's Work waits with that group's timeout (it was one value for the whole process,
+// the last group's).
+TEST(DistributedGroups, EachGroupWaitsWithItsOwnTimeout) {
+  std::chrono::milliseconds seen_a{0}, seen_b{0};
+  ProcessGroup a(std::make_unique<RecordingBackend>(&seen_a), {.timeout = std::chrono::seconds(7)});
+  ProcessGroup b(std::make_unique<RecordingBackend>(&seen_b), {.timeout = std::chrono::seconds(90)});
+  const Tensor t = ones({4});
+  a.all_reduce_unchecked(t, ReduceOp::Sum).wait();
+  b.all_reduce_unchecked(t, ReduceOp::Sum).wait();
+  EXPECT_EQ(seen_a, std::chrono::seconds(7));
+  EXPECT_EQ(seen_b, std::chrono::seconds(90));
+}
+
 // H4: after a watchdog abort the model may hold half-reduced gradients' updates: the last good
 // checkpoint must stay as it was.
 TEST(DistributedCheckpoint, AnAbortedGroupNeverReplacesTheLastGoodCheckpoint) {
