@@ -70,6 +70,21 @@ void register_dense_epilogues(Device device) {
   }
 }
 
+/// The fused softmax cross-entropy kernel (loss and gradient) over [rows, cols] logits.
+void add_fused_cross_entropy(Device device, Size s, bool flush) {
+  add("fused/cross_entropy_grad/" + s.str() + "/" + bench::tag(device) + "/fused", [=](benchmark::State& state) {
+    const Tensor x = randn({s.rows, s.cols}, device);
+    const Tensor labels = zeros({s.rows}, TensorOptions(kInt64).device(device));
+    Tensor loss = empty({}, device), grad = empty({s.rows, s.cols}, device);
+    const LossCall call{LossKind::CrossEntropy, kFloat32,          Reduction::Mean, s.rows,         s.cols,
+                        x.data_ptr(),           labels.data_ptr(), loss.data_ptr(), grad.data_ptr()};
+    const auto kernel = dispatch::loss.get(device, "bench");
+    bench::run_timed(
+        state, device, [&] { kernel(device.index(), call); }, flush);
+    bench::set_bytes(state, device, 2.0 * 4 * s.rows * s.cols);
+  });
+}
+
 /// The shapes the third reading of the CUDA code named: an activation's backward without a bias
 /// gradient (a 1-D elementwise pass) against `x * y` (the same bytes moved), the column sums of a
 /// narrow matrix, and cross-entropy over an LM head's 50,257 classes and over 2 classes.
@@ -101,18 +116,8 @@ void register_third_reading_shapes(Device device) {
         state, device, [&] { s = sum(x, 0); }, true);
     bench::set_bytes(state, device, 4.0 * 4 * rows);
   });
-  for (const Size s : bench::quick() ? std::vector<Size>{{8, 50257}} : std::vector<Size>{{8, 50257}, {1 << 20, 2}}) {
-    add("fused/cross_entropy_grad/" + s.str() + "/" + dev + "/fused", [=](benchmark::State& state) {
-      const Tensor x = randn({s.rows, s.cols}, device);
-      const Tensor labels = zeros({s.rows}, TensorOptions(kInt64).device(device));
-      Tensor loss = empty({}, device), grad = empty({s.rows, s.cols}, device);
-      const LossCall call{LossKind::CrossEntropy, kFloat32,          Reduction::Mean, s.rows,         s.cols,
-                          x.data_ptr(),           labels.data_ptr(), loss.data_ptr(), grad.data_ptr()};
-      const auto kernel = dispatch::loss.get(device, "bench");
-      bench::run_timed(state, device, [&] { kernel(device.index(), call); });
-      bench::set_bytes(state, device, 2.0 * 4 * s.rows * s.cols);
-    });
-  }
+  for (const Size s : bench::quick() ? std::vector<Size>{{8, 50257}} : std::vector<Size>{{8, 50257}, {1 << 20, 2}})
+    add_fused_cross_entropy(device, s, false);
 }
 
 void register_losses(Device device) {
@@ -145,17 +150,7 @@ void register_losses(Device device) {
       bench::set_bytes(state, device, 3 * 4 * n);
     });
     // Softmax cross-entropy over `cols` classes with the gradient.
-    add("fused/cross_entropy_grad/" + s.str() + "/" + dev + "/fused", [=](benchmark::State& state) {
-      const Tensor x = randn({s.rows, s.cols}, device);
-      const Tensor labels = zeros({s.rows}, TensorOptions(kInt64).device(device));
-      Tensor loss = empty({}, device), grad = empty({s.rows, s.cols}, device);
-      const LossCall call{LossKind::CrossEntropy, kFloat32,          Reduction::Mean, s.rows,         s.cols,
-                          x.data_ptr(),           labels.data_ptr(), loss.data_ptr(), grad.data_ptr()};
-      const auto kernel = dispatch::loss.get(device, "bench");
-      bench::run_timed(
-          state, device, [&] { kernel(device.index(), call); }, flush);
-      bench::set_bytes(state, device, 2 * 4 * n);
-    });
+    add_fused_cross_entropy(device, s, flush);
     add("fused/cross_entropy_grad/" + s.str() + "/" + dev + "/unfused", [=](benchmark::State& state) {
       Tensor x = randn({s.rows, s.cols}, device).requires_grad_();
       const Tensor picked = one_hot(zeros({s.rows}, TensorOptions(kInt64).device(device)), s.cols);

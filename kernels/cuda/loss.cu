@@ -100,89 +100,53 @@ __device__ void report_bad_class(DeviceErrorReport* report, std::int64_t row, st
   report->row_and_value = (static_cast<unsigned long long>(row + 1) << 32) | static_cast<std::uint32_t>(clamped);
 }
 
-/// What one row of cross-entropy writes: its gradient (when asked), and its loss term through
-/// `loss_term` (called by one thread). `max_logit` and `sum_exp` are the row's, known to every
-/// thread that calls this; `first`/`step` stride the row's classes among those threads.
-template <class T, class LossTerm>
-__device__ void cross_entropy_row_out(const LossCall& c, const T* x, std::int64_t row, T max_logit, T sum_exp,
-                                      T grad_scale, int first, int step, bool writes_loss, DeviceErrorReport* report,
-                                      LossTerm loss_term) {
-  const std::int64_t classes = c.cols;
-  const std::int64_t label = static_cast<const std::int64_t*>(c.target)[row];
-  const bool ignored = label == c.ignore_index;
-  const bool valid = !ignored && label >= 0 && label < classes;
-  if (T* grad = static_cast<T*>(c.grad)) {
-    T* g = grad + row * classes;
-    for (std::int64_t k = first; k < classes; k += step)
-      g[k] = ignored ? T(0)
-             : valid ? (fn::exp_(x[k] - max_logit) / sum_exp - T(k == label ? 1 : 0)) * grad_scale
-                     : std::numeric_limits<T>::quiet_NaN();
-  }
-  if (writes_loss) {
-    if (!valid && !ignored) report_bad_class(report, row, label, classes);
-    loss_term(ignored ? T(0)
-              : valid ? fn::cross_entropy_row(max_logit, sum_exp, x[label])
-                      : std::numeric_limits<T>::quiet_NaN(),
-              ignored);
-  }
-}
-
-/// One warp per row: rows of up to kWideRow classes.
-template <class T>
+/// Softmax cross-entropy, one row per warp (kBlockPerRow false: rows of up to kWideRow classes) or
+/// per block (true: wider rows, such as a language model's head, [8, 50257], which had 8 warps on
+/// the whole GPU with a warp per row). The row's threads share its max and sum of exponentials.
+template <class T, bool kBlockPerRow>
 __global__ void cross_entropy_kernel(LossCall c, T grad_scale, double mean_divisor, double* partials,
                                      unsigned* arrivals, DeviceErrorReport* report) {
-  const T* logits = static_cast<const T*>(c.input);
-  T* loss = static_cast<T*>(c.loss);
+  const T* __restrict__ logits = static_cast<const T*>(c.input);
+  const auto* __restrict__ target = static_cast<const std::int64_t*>(c.target);
+  T* __restrict__ loss = static_cast<T*>(c.loss);
+  T* __restrict__ grad = static_cast<T*>(c.grad);
   const std::int64_t classes = c.cols;
-  const int lane = threadIdx.x % 32;
-  const std::int64_t warps_per_block = blockDim.x / 32;
+  const int lane = kBlockPerRow ? threadIdx.x : threadIdx.x % 32, lanes = kBlockPerRow ? blockDim.x : 32;
+  const std::int64_t rows_per_block = kBlockPerRow ? 1 : blockDim.x / 32;
+  const auto allreduce = [](auto v, auto combine, auto identity) {
+    if constexpr (kBlockPerRow) return block_allreduce(v, combine, identity);
+    else return warp_allreduce(v, combine);
+  };
   double local = 0, counted = 0;
-  for (std::int64_t row = blockIdx.x * warps_per_block + threadIdx.x / 32; row < c.rows;
-       row += std::int64_t{gridDim.x} * warps_per_block) {
+  for (std::int64_t row = blockIdx.x * rows_per_block + (kBlockPerRow ? 0 : threadIdx.x / 32); row < c.rows;
+       row += std::int64_t{gridDim.x} * rows_per_block) {
     const T* x = logits + row * classes;
+    // NaN wins, in each thread and across them (fmaxf would drop it): the CPU's rule.
     T max_logit = -std::numeric_limits<T>::infinity();
-    // NaN wins, in each lane and across them (fmaxf would drop it): the CPU's rule.
-    for (std::int64_t k = lane; k < classes; k += 32) max_logit = fn::Maximum{}(max_logit, x[k]);
-    max_logit = warp_allreduce(max_logit, fn::Maximum{});
-    T sum_exp = 0;
-    for (std::int64_t k = lane; k < classes; k += 32) sum_exp += fn::exp_(x[k] - max_logit);
-    sum_exp = static_cast<T>(warp_allreduce(static_cast<double>(sum_exp), fn::Add{}));
-    cross_entropy_row_out(c, x, row, max_logit, sum_exp, grad_scale, lane, 32, lane == 0, report,
-                          [&](T row_loss, bool ignored) {
-                            if (c.reduction == Reduction::None) loss[row] = row_loss;
-                            else local += row_loss;
-                            if (!ignored) counted += 1;
-                          });
-  }
-  if (c.reduction != Reduction::None)
-    reduce_to_scalar<T>(local, counted, mean_divisor, c.reduction == Reduction::Mean, double(c.rows), loss,
-                        static_cast<T*>(c.grad_rescale), partials, arrivals);
-}
-
-/// One block per row: rows wider than kWideRow classes (a language model's head, [8, 50257], had
-/// 8 warps on the whole GPU with a warp per row).
-template <class T>
-__global__ void cross_entropy_wide_kernel(LossCall c, T grad_scale, double mean_divisor, double* partials,
-                                          unsigned* arrivals, DeviceErrorReport* report) {
-  const T* logits = static_cast<const T*>(c.input);
-  T* loss = static_cast<T*>(c.loss);
-  const std::int64_t classes = c.cols;
-  const int tid = threadIdx.x, threads = blockDim.x;
-  double local = 0, counted = 0;
-  for (std::int64_t row = blockIdx.x; row < c.rows; row += gridDim.x) {
-    const T* x = logits + row * classes;
-    T max_logit = -std::numeric_limits<T>::infinity();
-    for (std::int64_t k = tid; k < classes; k += threads) max_logit = fn::Maximum{}(max_logit, x[k]);
-    max_logit = block_allreduce(max_logit, fn::Maximum{}, -std::numeric_limits<T>::infinity());
+    for (std::int64_t k = lane; k < classes; k += lanes) max_logit = fn::Maximum{}(max_logit, x[k]);
+    max_logit = allreduce(max_logit, fn::Maximum{}, -std::numeric_limits<T>::infinity());
     T part = 0;
-    for (std::int64_t k = tid; k < classes; k += threads) part += fn::exp_(x[k] - max_logit);
-    const T sum_exp = static_cast<T>(block_allreduce(static_cast<double>(part), fn::Add{}, 0.0));
-    cross_entropy_row_out(c, x, row, max_logit, sum_exp, grad_scale, tid, threads, tid == 0, report,
-                          [&](T row_loss, bool ignored) {
-                            if (c.reduction == Reduction::None) loss[row] = row_loss;
-                            else local += row_loss;
-                            if (!ignored) counted += 1;
-                          });
+    for (std::int64_t k = lane; k < classes; k += lanes) part += fn::exp_(x[k] - max_logit);
+    const T sum_exp = static_cast<T>(allreduce(static_cast<double>(part), fn::Add{}, 0.0));
+    const std::int64_t label = target[row];
+    const bool ignored = label == c.ignore_index;
+    const bool valid = !ignored && label >= 0 && label < classes;
+    if (grad) {
+      T* g = grad + row * classes;
+      for (std::int64_t k = lane; k < classes; k += lanes)
+        g[k] = ignored ? T(0)
+               : valid ? (fn::exp_(x[k] - max_logit) / sum_exp - T(k == label ? 1 : 0)) * grad_scale
+                       : std::numeric_limits<T>::quiet_NaN();
+    }
+    if (lane == 0) {
+      if (!valid && !ignored) report_bad_class(report, row, label, classes);
+      const T row_loss = ignored ? T(0)
+                         : valid ? fn::cross_entropy_row(max_logit, sum_exp, x[label])
+                                 : std::numeric_limits<T>::quiet_NaN();
+      if (c.reduction == Reduction::None) loss[row] = row_loss;
+      else local += row_loss;
+      if (!ignored) counted += 1;
+    }
   }
   if (c.reduction != Reduction::None)
     reduce_to_scalar<T>(local, counted, mean_divisor, c.reduction == Reduction::Mean, double(c.rows), loss,
@@ -200,12 +164,11 @@ template <class T> void loss_typed(int device, const LossCall& c) {
     return std::min<unsigned>(grid_for(work, ctx), DeviceContext::kReducePartials);
   };
   if (c.kind == LossKind::CrossEntropy && c.cols > kWideRow) {
-    cross_entropy_wide_kernel<T><<<blocks(c.rows * kBlockThreads), kBlockThreads, 0, ctx.stream>>>(
+    cross_entropy_kernel<T, true><<<blocks(c.rows * kBlockThreads), kBlockThreads, 0, ctx.stream>>>(
         c, grad_scale, mean_divisor, ctx.reduce_partials, ctx.arrival_counters, ctx.error_device);
   } else if (c.kind == LossKind::CrossEntropy) {
-    const unsigned grid = blocks(c.rows * 32);  // a warp per row
-    cross_entropy_kernel<T><<<grid, kBlockThreads, 0, ctx.stream>>>(c, grad_scale, mean_divisor, ctx.reduce_partials,
-                                                                    ctx.arrival_counters, ctx.error_device);
+    cross_entropy_kernel<T, false><<<blocks(c.rows * 32), kBlockThreads, 0, ctx.stream>>>(  // a warp per row
+        c, grad_scale, mean_divisor, ctx.reduce_partials, ctx.arrival_counters, ctx.error_device);
   } else {
     constexpr int kVec = 16 / sizeof(T);
     const bool vectorise = aligned_to(c.input, 16) && aligned_to(c.target, 16) &&
