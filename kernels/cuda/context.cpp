@@ -26,6 +26,30 @@ DeviceContext& context(int index) {
   std::call_once(created[index], [index] {
     DeviceGuard guard(index);
     DeviceContext& c = contexts[index];
+    // A creation that fails halfway (out of memory, a cuBLAS that cannot start) gives back what it
+    // made: call_once runs it again on the next use, which would otherwise leak it again.
+    struct UndoUnlessDone {
+      DeviceContext& c;
+      bool done = false;
+      ~UndoUnlessDone() {
+        if (done) return;
+        if (c.cublas) cublasDestroy(c.cublas);
+        for (void* p :
+             {static_cast<void*>(c.arrival_counters), static_cast<void*>(c.reduce_partials), c.cublas_workspace})
+          if (p) NUDGE_CUDA_WARN(cudaFree(p), "undoing a failed context creation");
+        if (c.error_host)
+          NUDGE_CUDA_WARN(cudaFreeHost(const_cast<DeviceErrorReport*>(c.error_host)),
+                          "undoing a failed context creation");
+        if (c.stream) NUDGE_CUDA_WARN(cudaStreamDestroy(c.stream), "undoing a failed context creation");
+        c.cublas = nullptr;
+        c.arrival_counters = nullptr;
+        c.reduce_partials = nullptr;
+        c.cublas_workspace = nullptr;
+        c.error_host = nullptr;
+        c.error_device = nullptr;
+        c.stream = nullptr;
+      }
+    } undo{c};
     // Non-blocking: never serialises with the legacy default stream other libraries may use.
     NUDGE_CUDA_CHECK(cudaStreamCreateWithFlags(&c.stream, cudaStreamNonBlocking));
     NUDGE_CUBLAS_CHECK(cublasCreate(&c.cublas));
@@ -46,6 +70,7 @@ DeviceContext& context(int index) {
     NUDGE_CUDA_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&c.error_device), report, 0));
     std::lock_guard lock(created_mutex);
     created_list.push_back(index);
+    undo.done = true;
   });
   return contexts[index];
 }
