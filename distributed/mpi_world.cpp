@@ -17,7 +17,7 @@
 #include "core/ops.h"
 #ifdef NUDGE_WITH_NCCL
 #include "core/cuda_graph.h"
-#include "nccl_communicator.h"
+#include "cuda_communicator.h"
 #endif
 
 namespace nudge::distributed::mpi {
@@ -206,7 +206,7 @@ class MpiBackend : public ProcessGroup::Backend {
 
 #ifdef NUDGE_WITH_NCCL
   /// The communicator of the tensor's device, created (collectively) on first use.
-  nccl::Communicator& nccl(const Tensor& tensor) {
+  CudaCommunicator& nccl(const Tensor& tensor) {
     const int device = tensor.device().index();
     auto it = nccl_.find(device);
     if (it != nccl_.end()) return *it->second;
@@ -215,13 +215,15 @@ class MpiBackend : public ProcessGroup::Backend {
           detail::concat("distributed: the first collective on cuda:", device,
                          " is inside a CUDA graph capture, and creating its NCCL "
                          "communicator allocates device memory; make one collective on that device before capturing"));
-    nccl::UniqueId id{};
-    if (rank_ == 0) id = nccl::make_unique_id();
+    const NcclModule& module = nccl_module();  // loaded now: a CPU run never maps NCCL or cudart
+    NcclUniqueId id{};
+    if (rank_ == 0) module.make_unique_id(&id);
     check_mpi(MPI_Bcast(id.data(), static_cast<int>(id.size()), MPI_BYTE, 0, comm_), "MPI_Bcast of the NCCL id");
-    return *nccl_.emplace(device, std::make_unique<nccl::Communicator>(device, rank_, size_, id, timeout_))
-                .first->second;
+    std::unique_ptr<CudaCommunicator> made(
+        module.make_communicator(device, rank_, size_, &id, static_cast<std::int64_t>(timeout_.count())));
+    return *nccl_.emplace(device, std::move(made)).first->second;
   }
-  std::map<int, std::unique_ptr<nccl::Communicator>> nccl_;
+  std::map<int, std::unique_ptr<CudaCommunicator>> nccl_;
 #else
   struct NoNccl {
     template <class... A> std::shared_ptr<Work::Impl> all_reduce(A&&...) { return fail(); }

@@ -109,14 +109,23 @@ class NcclWork : public Work::Impl {
 
 }  // namespace
 
-UniqueId make_unique_id() {
-  static_assert(sizeof(ncclUniqueId) == sizeof(UniqueId), "NCCL_UNIQUE_ID_BYTES changed");
+}  // namespace nudge::distributed::nccl
+
+// ---- the module's entry points (cuda_communicator.h: nccl_module) ----------------------------------
+
+extern "C" __attribute__((visibility("default"))) void nudge_nccl_unique_id(nudge::distributed::NcclUniqueId* out) {
+  static_assert(sizeof(ncclUniqueId) == sizeof(nudge::distributed::NcclUniqueId), "NCCL_UNIQUE_ID_BYTES changed");
   ncclUniqueId id;
-  check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
-  UniqueId out;
-  std::memcpy(out.data(), &id, out.size());
-  return out;
+  nudge::distributed::nccl::check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
+  std::memcpy(out->data(), &id, out->size());
 }
+
+extern "C" __attribute__((visibility("default"))) nudge::distributed::CudaCommunicator* nudge_nccl_make_communicator(
+    int device, int rank, int size, const nudge::distributed::NcclUniqueId* id, std::int64_t timeout_ms) {
+  return new nudge::distributed::nccl::Communicator(device, rank, size, *id, std::chrono::milliseconds(timeout_ms));
+}
+
+namespace nudge::distributed::nccl {
 
 Communicator::Communicator(int device, int rank, int size, const UniqueId& id, std::chrono::milliseconds timeout)
     : device_(device), timeout_(timeout) {

@@ -20,14 +20,11 @@
 #include <string>
 #include <thread>
 
-#include "backend.h"
+#include "cuda_communicator.h"
 
 namespace nudge::distributed::nccl {
 
-using UniqueId = std::array<char, 128>;  // NCCL_UNIQUE_ID_BYTES
-
-/// A fresh id (rank 0 makes it; the others receive it over MPI).
-UniqueId make_unique_id();
+using UniqueId = NcclUniqueId;
 
 /// Why a communicator was aborted: shared with its Works, which may outlive it.
 class Failure {
@@ -42,19 +39,18 @@ class Failure {
   std::string message_;
 };
 
-class Communicator {
+class Communicator : public CudaCommunicator {
  public:
   Communicator(int device, int rank, int size, const UniqueId& id, std::chrono::milliseconds timeout);
-  ~Communicator();
+  ~Communicator() override;
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
   int device() const { return device_; }
-  std::shared_ptr<Work::Impl> all_reduce(const Tensor& tensor, ReduceOp op);
-  std::shared_ptr<Work::Impl> broadcast(const Tensor& tensor, int root);
-  std::shared_ptr<Work::Impl> all_gather(const Tensor& in, const Tensor& out);
-  /// Throws the DistributedError that aborted this communicator, if one did.
-  void throw_if_failed() const { failure_->throw_if_set(); }
+  std::shared_ptr<Work::Impl> all_reduce(const Tensor& tensor, ReduceOp op) override;
+  std::shared_ptr<Work::Impl> broadcast(const Tensor& tensor, int root) override;
+  std::shared_ptr<Work::Impl> all_gather(const Tensor& in, const Tensor& out) override;
+  void throw_if_failed() const override { failure_->throw_if_set(); }
 
  private:
   /// A collective in flight: done when its event (recorded after it on the stream) has passed.

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "distributed/backend.h"
+#include "distributed/cuda_communicator.h"
 #include "distributed/single_process.h"
 #include "distributed_test_util.h"
 
@@ -94,6 +95,18 @@ class RecordingBackend : public AbortedBackend {
  private:
   std::chrono::milliseconds* seen_;
 };
+
+// H15: NCCL and the CUDA runtime come in a module, loaded on the first CUDA collective: it loads
+// here and has its entry points (a CPU-only program never maps it: distributed.cpu_footprint).
+TEST(DistributedNcclModule, LoadsFromBesideLibnudgeDistributed) {
+#ifndef NUDGE_TEST_NCCL_MODULE
+  GTEST_SKIP() << "built without NCCL";
+#else
+  const distributed::NcclModule& module = distributed::nccl_module();
+  EXPECT_NE(module.make_unique_id, nullptr);
+  EXPECT_NE(module.make_communicator, nullptr);
+#endif
+}
 
 // H16: each group's Work waits with that group's timeout (it was one value for the whole process,
 // the last group's).
