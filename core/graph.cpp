@@ -59,7 +59,8 @@ Graph::Graph(Graph&& other) noexcept
       cuda_graph_(other.cuda_graph_),
       cpu_calls_(std::move(other.cpu_calls_)),
       arena_(std::move(other.arena_)),
-      before_replay_(std::move(other.before_replay_)) {
+      before_replay_(std::move(other.before_replay_)),
+      after_replay_(std::move(other.after_replay_)) {
   other.cuda_graph_ = nullptr;
 }
 
@@ -72,6 +73,7 @@ Graph& Graph::operator=(Graph&& other) noexcept {
     cpu_calls_ = std::move(other.cpu_calls_);
     arena_ = std::move(other.arena_);
     before_replay_ = std::move(other.before_replay_);
+    after_replay_ = std::move(other.after_replay_);
   }
   return *this;
 }
@@ -82,6 +84,7 @@ void Graph::reset() noexcept {
   cpu_calls_.reset();
   arena_.reset();  // tensors made during the capture keep the memory they use
   before_replay_.clear();
+  after_replay_.clear();
 }
 
 bool Graph::captured() const { return cuda_graph_ != nullptr || cpu_calls_ != nullptr; }
@@ -103,6 +106,7 @@ void Graph::capture(const std::function<void()>& step) {
         step();
       } catch (const std::exception& e) {
         before_replay_.clear();
+        after_replay_.clear();
         fail_capture(device_, e);
       }
     }
@@ -120,6 +124,7 @@ void Graph::capture(const std::function<void()>& step) {
     } catch (const std::exception& e) {
       rt.capture_end(device_.index(), /*abort=*/true);
       before_replay_.clear();
+      after_replay_.clear();
       fail_capture(device_, e);
     }
   }
@@ -127,6 +132,7 @@ void Graph::capture(const std::function<void()>& step) {
     cuda_graph_ = rt.capture_end(device_.index(), /*abort=*/false);
   } catch (...) {
     before_replay_.clear();
+    after_replay_.clear();
     throw;
   }
 }
@@ -139,10 +145,15 @@ void Graph::replay() {
   for (const auto& refresh : before_replay_) refresh();
   if (cpu_calls_) cpu_calls_->replay();
   else cuda_runtime()->graph_replay(cuda_graph_);
+  for (const auto& watch : after_replay_) watch();
 }
 
 void Graph::before_each_replay(std::function<void()> refresh) {
   if (capturing_graph) capturing_graph->before_replay_.push_back(std::move(refresh));
+}
+
+void Graph::after_each_replay(std::function<void()> watch) {
+  if (capturing_graph) capturing_graph->after_replay_.push_back(std::move(watch));
 }
 
 bool is_capturing(Device device) {

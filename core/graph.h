@@ -70,6 +70,10 @@ class Graph {
   /// learning rates): `refresh` runs before every replay of the graph this thread is capturing,
   /// outside the graph. Does nothing when this thread is not capturing.
   static void before_each_replay(std::function<void()> refresh);
+  /// `watch` runs after every replay of the graph this thread is capturing has been queued (an
+  /// NCCL communicator records an event there and watches the replayed collectives' deadline).
+  /// Does nothing when this thread is not capturing.
+  static void after_each_replay(std::function<void()> watch);
 
  private:
   void reset() noexcept;
@@ -78,7 +82,7 @@ class Graph {
   void* cuda_graph_ = nullptr;
   std::unique_ptr<kernels::CallRecording> cpu_calls_;
   std::shared_ptr<CaptureArena> arena_;
-  std::vector<std::function<void()>> before_replay_;
+  std::vector<std::function<void()>> before_replay_, after_replay_;
 };
 
 /// True while this thread captures a CPU graph (for the CPU), or while cuda:i is being captured.

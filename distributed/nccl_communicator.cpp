@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "core/cuda.h"
+#include "core/graph.h"
 
 namespace nudge::distributed::nccl {
 
@@ -202,6 +203,11 @@ void Communicator::watch() {
   while (!stopping_) {
     wake_.wait_for(lock, std::chrono::milliseconds(10));
     if (stopping_ || failure_->is_set()) continue;
+    {
+      std::lock_guard queued(replays_->mutex);
+      for (InFlight& replay : replays_->queued) in_flight_.push_back(std::move(replay));
+      replays_->queued.clear();
+    }
     while (!in_flight_.empty() &&
            cudaEventQuery(static_cast<cudaEvent_t>(in_flight_.front().event.get())) != cudaErrorNotReady)
       in_flight_.pop_front();
@@ -233,8 +239,19 @@ std::shared_ptr<Work::Impl> Communicator::run(const std::string& what, std::size
     release_cached_device_memory(device_, stream);
   }
   check_nccl(launch(static_cast<ncclComm_t>(comm_), stream), what.c_str());
-  // Captured: the collective runs at each replay, where the graph's own rules apply; nothing to watch.
-  if (capture != cudaStreamCaptureStatusNone) return std::make_shared<NcclWork>(failure_, device_, nullptr);
+  // Captured: the collective runs at each replay. A replay after an abort is refused (it would
+  // wait forever on a dead communicator); each replay is watched with a deadline like an eager
+  // collective (an event after the graph's launch; the watchdog aborts when it has not passed).
+  if (capture != cudaStreamCaptureStatusNone) {
+    nudge::Graph::before_each_replay([failure = failure_] { failure->throw_if_set(); });
+    nudge::Graph::after_each_replay([replays = replays_, device = device_, timeout = timeout_, what] {
+      const auto replay_stream = static_cast<cudaStream_t>(cuda::stream(device));
+      std::lock_guard queued(replays->mutex);
+      replays->queued.push_back({record_event(device, replay_stream), std::chrono::steady_clock::now() + timeout,
+                                 "replayed CUDA graph holding the " + what});
+    });
+    return std::make_shared<NcclWork>(failure_, device_, nullptr);
+  }
   std::shared_ptr<void> event = record_event(device_, stream);
   in_flight_.push_back({event, std::chrono::steady_clock::now() + timeout_, what});
   return std::make_shared<NcclWork>(failure_, device_, std::move(event));

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cuda_communicator.h"
 
@@ -73,6 +74,13 @@ class Communicator : public CudaCommunicator {
   std::mutex mutex_;  // guards in_flight_ and stopping_, and every NCCL call on comm_
   std::condition_variable wake_;
   std::deque<InFlight> in_flight_;
+  /// Replays of graphs holding this communicator's collectives, queued by the graphs' after-replay
+  /// hooks (which may outlive the communicator, hence shared) and moved to in_flight_ by the watchdog.
+  struct Replays {
+    std::mutex mutex;
+    std::vector<InFlight> queued;
+  };
+  std::shared_ptr<Replays> replays_ = std::make_shared<Replays>();
   std::size_t largest_bytes_ = 0;  // the largest collective so far: NCCL's buffers for it exist
   bool stopping_ = false;
   std::thread watchdog_;

@@ -58,6 +58,27 @@ void expect_same_bits(XorTraining& a, XorTraining& b) {
 
 using GraphTest = DeviceTest;
 
+// The hooks a captured step registers (optimizers refresh their rates before each replay; an NCCL
+// communicator watches each replay after it is queued) run once per replay, in that order, and
+// never outside a capture.
+TEST_P(GraphTest, HooksRegisteredByTheStepRunAroundEveryReplay) {
+  std::vector<std::string> calls;
+  Graph::before_each_replay([&] { calls.push_back("ignored: not capturing"); });
+  Graph::after_each_replay([&] { calls.push_back("ignored: not capturing"); });
+  Tensor x = ones({4}, options()), y;
+  Graph graph(device());
+  graph.capture([&] {
+    Graph::before_each_replay([&] { calls.push_back("before"); });
+    Graph::after_each_replay([&] { calls.push_back("after"); });
+    y = x * 2;
+  });
+  EXPECT_TRUE(calls.empty());
+  graph.replay();
+  graph.replay();
+  EXPECT_EQ(calls, (std::vector<std::string>{"before", "after", "before", "after"}));
+  EXPECT_TRUE(values_are(y, {2, 2, 2, 2}));
+}
+
 // The fused Linear backward over many rows sums its bias gradient over row chunks and resets a
 // per-tile arrival counter at the end of each launch: replays with new inputs each time must give
 // the eager gradients (a counter left set would corrupt the second replay's bias gradient).
