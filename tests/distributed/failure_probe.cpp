@@ -8,6 +8,8 @@
 //                               Environment::abort(5): the whole job ends at once
 //   failure_probe save [cuda] PATH  as skip, after a good checkpoint at PATH (copied to PATH.good);
 //                               rank 0 then tries to save again: refused, PATH stays the good one
+//   failure_probe graph cuda    the all_reduce is captured in a CUDA graph; rank 1 never replays it:
+//                               rank 0's replay times out (the watchdog), its next replay is refused
 // With "cuda" the tensors live on each rank's GPU (NCCL; a GPU per rank), else on the CPU (MPI).
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +39,19 @@ int run(const std::string& mode, bool on_gpu, const std::string& path) {
       nudge::distributed::save_checkpoint(env.group(), path, state);
       if (env.rank() == 0) std::filesystem::copy_file(path, path + ".good");
       env.group().barrier();
+    }
+    if (mode == "graph") {
+      nudge::cuda::Graph graph;
+      graph.capture([&] { env.group().all_reduce(t); }, device.index());
+      if (env.rank() == 1) {
+        std::this_thread::sleep_for(std::chrono::seconds(30));
+        return 0;
+      }
+      graph.replay();
+      nudge::cuda::synchronize(device.index());  // returns once the watchdog aborted the communicator
+      graph.replay();                            // refused: the communicator is gone
+      std::printf("rank %d: the replay ran without rank 1 (wrong)\n", env.rank());
+      return 0;
     }
     if (env.rank() == 1) {
       if (mode == "exit") std::_Exit(7);
