@@ -15,11 +15,13 @@ namespace nudge::distributed::nccl {
 
 namespace {
 
-void check_nccl(ncclResult_t result, const char* call) {
+/// Throws on failure; returns ncclSuccess or ncclInProgress (a non-blocking call still under way).
+ncclResult_t check_nccl(ncclResult_t result, const char* call) {
   if (result != ncclSuccess && result != ncclInProgress)
     throw DistributedError(
         detail::concat("distributed: ", call, " failed: ", ncclGetErrorString(result),
                        result == ncclSystemError || result == ncclRemoteError ? " (another rank may have died)" : ""));
+  return result;
 }
 
 /// Throws on failure, after clearing the runtime's last error: it would otherwise be thrown again by
@@ -133,9 +135,15 @@ Communicator::Communicator(int device, int rank, int size, const UniqueId& id, s
   CurrentDevice on(device);
   ncclUniqueId nccl_id;
   std::memcpy(&nccl_id, id.data(), id.size());
+  // Non-blocking: creation returns at once and is polled against the group's deadline, so a peer
+  // that never creates its communicator is an error in seconds, not a hang; and the watchdog can
+  // abort a communicator whose enqueue is stuck.
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
   ncclComm_t comm = nullptr;
-  check_nccl(ncclCommInitRank(&comm, size, nccl_id, rank), "ncclCommInitRank");
+  check_nccl(ncclCommInitRankConfig(&comm, size, nccl_id, rank, &config), "ncclCommInitRankConfig");
   comm_ = comm;
+  wait_until_ready("the creation of the NCCL communicator (every rank must make the same first collective)");
   try {
     watchdog_ = std::thread([this] { watch(); });
   } catch (...) {  // no thread to watch it: the communicator is not kept
@@ -182,7 +190,17 @@ Communicator::~Communicator() {
   watchdog_.join();
   in_flight_.clear();
   CurrentDevice on(device_);
-  if (!failure_->is_set()) ncclCommDestroy(static_cast<ncclComm_t>(comm_));  // an aborted one is freed already
+  if (failure_->is_set()) return;  // an aborted communicator is freed already
+  // Non-blocking: finalising may go on in the background; it gets the group's timeout, then abort.
+  const auto comm = static_cast<ncclComm_t>(comm_);
+  ncclResult_t state = ncclCommFinalize(comm);
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  while (state == ncclInProgress && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+    ncclCommGetAsyncError(comm, &state);
+  }
+  if (state == ncclSuccess) ncclCommDestroy(comm);
+  else ncclCommAbort(comm);
 }
 
 void Communicator::abort_locked(const std::string& why) {
@@ -223,13 +241,33 @@ void Communicator::watch() {
   }
 }
 
+void Communicator::wait_until_ready(const std::string& what) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  for (;;) {
+    ncclResult_t state = ncclSuccess;
+    ncclCommGetAsyncError(static_cast<ncclComm_t>(comm_), &state);
+    if (state == ncclSuccess) return;
+    if (state != ncclInProgress || std::chrono::steady_clock::now() > deadline) {
+      std::lock_guard lock(mutex_);
+      abort_locked(state != ncclInProgress
+                       ? detail::concat("distributed: ", what, " failed: ", ncclGetErrorString(state))
+                       : detail::concat("distributed: ", what, " did not complete within ", timeout_.count(),
+                                        " ms: another rank failed, exited or never made this call"));
+      failure_->throw_if_set();
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
 template <class Launch>
 std::shared_ptr<Work::Impl> Communicator::run(const std::string& what, std::size_t bytes, Launch launch) {
   CurrentDevice on(device_);
   const auto stream = static_cast<cudaStream_t>(cuda::stream(device_));
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
   check_cuda(cudaStreamIsCapturing(stream, &capture), "cudaStreamIsCapturing");
-  std::lock_guard lock(mutex_);
+  // One launch at a time on this communicator, under a lock of their own: the watchdog's lock
+  // (in_flight_) is never held across NCCL's enqueue, so it can always abort a stuck one.
+  std::lock_guard launching(launch_mutex_);
   failure_->throw_if_set();
   if (bytes > largest_bytes_ && capture == cudaStreamCaptureStatusNone) {
     // NCCL allocates its buffers for a size lazily, with cudaMalloc, while nudge's pool keeps freed
@@ -238,7 +276,9 @@ std::shared_ptr<Work::Impl> Communicator::run(const std::string& what, std::size
     largest_bytes_ = bytes;
     release_cached_device_memory(device_, stream);
   }
-  check_nccl(launch(static_cast<ncclComm_t>(comm_), stream), what.c_str());
+  // A non-blocking communicator may take the enqueue in the background: ready before the next call.
+  if (check_nccl(launch(static_cast<ncclComm_t>(comm_), stream), what.c_str()) == ncclInProgress)
+    wait_until_ready("the " + what);
   // Captured: the collective runs at each replay. A replay after an abort is refused (it would
   // wait forever on a dead communicator); each replay is watched with a deadline like an eager
   // collective (an event after the graph's launch; the watchdog aborts when it has not passed).
@@ -253,7 +293,10 @@ std::shared_ptr<Work::Impl> Communicator::run(const std::string& what, std::size
     return std::make_shared<NcclWork>(failure_, device_, nullptr);
   }
   std::shared_ptr<void> event = record_event(device_, stream);
-  in_flight_.push_back({event, std::chrono::steady_clock::now() + timeout_, what});
+  {
+    std::lock_guard lock(mutex_);
+    in_flight_.push_back({event, std::chrono::steady_clock::now() + timeout_, what});
+  }
   return std::make_shared<NcclWork>(failure_, device_, std::move(event));
 }
 

@@ -64,6 +64,9 @@ class Communicator : public CudaCommunicator {
   /// it in errors.
   template <class Launch> std::shared_ptr<Work::Impl> run(const std::string& what, std::size_t bytes, Launch launch);
   void watch();
+  /// Polls a non-blocking communicator until its last call completed; past the group's timeout (or
+  /// on an error) aborts it and throws, naming `what`.
+  void wait_until_ready(const std::string& what);
   /// With mutex_ held: ncclCommAbort, and every later use throws `why`.
   void abort_locked(const std::string& why);
 
@@ -71,7 +74,8 @@ class Communicator : public CudaCommunicator {
   void* comm_ = nullptr;  // ncclComm_t
   std::chrono::milliseconds timeout_;
   std::shared_ptr<Failure> failure_ = std::make_shared<Failure>();
-  std::mutex mutex_;  // guards in_flight_ and stopping_, and every NCCL call on comm_
+  std::mutex mutex_;         // guards in_flight_, stopping_ and aborting
+  std::mutex launch_mutex_;  // one enqueue at a time on comm_ (never held by the watchdog)
   std::condition_variable wake_;
   std::deque<InFlight> in_flight_;
   /// Replays of graphs holding this communicator's collectives, queued by the graphs' after-replay
