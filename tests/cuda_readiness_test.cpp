@@ -402,14 +402,18 @@ TEST_P(CudaReadiness, CrossEntropyWithNonFiniteLogitsMatchesTheCpu) {
   }
 }
 
-// N6: rows wider than 2,048 classes take a block each (a language model's head); narrower ones a
-// warp. Both give the CPU's loss and gradient, with ignored rows, a NaN logit and each reduction.
-TEST_P(CudaReadiness, CrossEntropyOverWideRowsMatchesTheCpu) {
-  for (const std::int64_t classes : {2048, 2049, 50257}) {
+// N6: a row gets the smallest group of lanes that covers it (2, 4, 8, 16 or a warp), and rows wider
+// than 2,048 classes a block each (a language model's head). Every width gives the CPU's loss and
+// gradient, with an ignored row, a NaN logit and each reduction.
+TEST_P(CudaReadiness, CrossEntropyAtEveryRowWidthMatchesTheCpu) {
+  for (const std::int64_t classes : {1, 2, 3, 5, 9, 16, 17, 33, 2048, 2049, 50257}) {
     Generator gen(17);
     Tensor logits = randn({5, classes}, gen, kFloat64) * 4;
-    logits.narrow(0, 3, 1).narrow(1, 100, 1).fill_(std::numeric_limits<double>::quiet_NaN());
-    const Tensor target = tensor({7, static_cast<double>(classes - 1), -100, 0, 2047}, {5}, kInt64);
+    logits.narrow(0, 3, 1)
+        .narrow(1, std::min<std::int64_t>(100, classes - 1), 1)
+        .fill_(std::numeric_limits<double>::quiet_NaN());
+    const double last = static_cast<double>(classes - 1);
+    const Tensor target = tensor({0, last, -100, 0, std::min(last, 1.0)}, {5}, kInt64);
     for (const Reduction r : {Reduction::None, Reduction::Sum, Reduction::Mean}) {
       Tensor l = logits.to(device()).detach().requires_grad_(), cl = logits.clone().requires_grad_();
       const Tensor got = cross_entropy(l, target.to(device()), r), want = cross_entropy(cl, target, r);

@@ -27,9 +27,10 @@ template <class T, class Combine> __device__ T warp_reduce(T v, Combine combine,
   return v;
 }
 
-/// Reduces over the whole warp with every lane receiving the result (butterfly).
-template <class T, class Combine> __device__ T warp_allreduce(T v, Combine combine) {
-  for (int delta = 16; delta > 0; delta /= 2) v = combine(v, __shfl_xor_sync(0xffffffffu, v, delta));
+/// Reduces within groups of `width` lanes (a power of two ≤ 32) with every lane of a group
+/// receiving its group's result (butterfly). Every lane of the warp must call it.
+template <class T, class Combine> __device__ T warp_allreduce(T v, Combine combine, int width = 32) {
+  for (int delta = width / 2; delta > 0; delta /= 2) v = combine(v, __shfl_xor_sync(0xffffffffu, v, delta, width));
   return v;
 }
 

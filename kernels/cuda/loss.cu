@@ -5,6 +5,7 @@
 // Reduction: each block sums its terms (in double), writes one partial, and the last block to
 // arrive adds the partials in block order: deterministic, no atomics on the sum itself.
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
@@ -100,10 +101,11 @@ __device__ void report_bad_class(DeviceErrorReport* report, std::int64_t row, st
   report->row_and_value = (static_cast<unsigned long long>(row + 1) << 32) | static_cast<std::uint32_t>(clamped);
 }
 
-/// Softmax cross-entropy, one row per warp (kBlockPerRow false: rows of up to kWideRow classes) or
-/// per block (true: wider rows, such as a language model's head, [8, 50257], which had 8 warps on
-/// the whole GPU with a warp per row). The row's threads share its max and sum of exponentials.
-template <class T, bool kBlockPerRow>
+/// Softmax cross-entropy with kLanes threads per row: a group of 2 to 32 lanes of a warp (rows of
+/// up to kLanes classes, or up to kWideRow for 32: two classes no longer idle 30 lanes), or the
+/// whole block (kLanes 0: wider rows, such as a language model's head, [8, 50257], which had 8
+/// warps on the whole GPU with a warp per row). The row's threads share its max and sum of exps.
+template <class T, int kLanes>
 __global__ void cross_entropy_kernel(LossCall c, T grad_scale, double mean_divisor, double* partials,
                                      unsigned* arrivals, DeviceErrorReport* report) {
   const T* __restrict__ logits = static_cast<const T*>(c.input);
@@ -111,14 +113,16 @@ __global__ void cross_entropy_kernel(LossCall c, T grad_scale, double mean_divis
   T* __restrict__ loss = static_cast<T*>(c.loss);
   T* __restrict__ grad = static_cast<T*>(c.grad);
   const std::int64_t classes = c.cols;
-  const int lane = kBlockPerRow ? threadIdx.x : threadIdx.x % 32, lanes = kBlockPerRow ? blockDim.x : 32;
-  const std::int64_t rows_per_block = kBlockPerRow ? 1 : blockDim.x / 32;
+  constexpr bool kBlockPerRow = kLanes == 0;
+  const int lanes = kBlockPerRow ? blockDim.x : kLanes;
+  const int lane = threadIdx.x % lanes;
+  const std::int64_t rows_per_block = blockDim.x / lanes;
   const auto allreduce = [](auto v, auto combine, auto identity) {
     if constexpr (kBlockPerRow) return block_allreduce(v, combine, identity);
-    else return warp_allreduce(v, combine);
+    else return warp_allreduce(v, combine, kLanes);
   };
   double local = 0, counted = 0;
-  for (std::int64_t row = blockIdx.x * rows_per_block + (kBlockPerRow ? 0 : threadIdx.x / 32); row < c.rows;
+  for (std::int64_t row = blockIdx.x * rows_per_block + threadIdx.x / lanes; row < c.rows;
        row += std::int64_t{gridDim.x} * rows_per_block) {
     const T* x = logits + row * classes;
     // NaN wins, in each thread and across them (fmaxf would drop it): the CPU's rule.
@@ -164,11 +168,19 @@ template <class T> void loss_typed(int device, const LossCall& c) {
     return std::min<unsigned>(grid_for(work, ctx), DeviceContext::kReducePartials);
   };
   if (c.kind == LossKind::CrossEntropy && c.cols > kWideRow) {
-    cross_entropy_kernel<T, true><<<blocks(c.rows * kBlockThreads), kBlockThreads, 0, ctx.stream>>>(
+    cross_entropy_kernel<T, 0><<<blocks(c.rows * kBlockThreads), kBlockThreads, 0, ctx.stream>>>(
         c, grad_scale, mean_divisor, ctx.reduce_partials, ctx.arrival_counters, ctx.error_device);
   } else if (c.kind == LossKind::CrossEntropy) {
-    cross_entropy_kernel<T, false><<<blocks(c.rows * 32), kBlockThreads, 0, ctx.stream>>>(  // a warp per row
-        c, grad_scale, mean_divisor, ctx.reduce_partials, ctx.arrival_counters, ctx.error_device);
+    // The smallest group of lanes that covers a row (a warp for all rows past 16 classes).
+    const auto launch = [&](auto lanes) {
+      cross_entropy_kernel<T, decltype(lanes)::value><<<blocks(c.rows * lanes), kBlockThreads, 0, ctx.stream>>>(
+          c, grad_scale, mean_divisor, ctx.reduce_partials, ctx.arrival_counters, ctx.error_device);
+    };
+    if (c.cols <= 2) launch(std::integral_constant<int, 2>{});
+    else if (c.cols <= 4) launch(std::integral_constant<int, 4>{});
+    else if (c.cols <= 8) launch(std::integral_constant<int, 8>{});
+    else if (c.cols <= 16) launch(std::integral_constant<int, 16>{});
+    else launch(std::integral_constant<int, 32>{});
   } else {
     constexpr int kVec = 16 / sizeof(T);
     const bool vectorise = aligned_to(c.input, 16) && aligned_to(c.target, 16) &&
