@@ -2,25 +2,14 @@
 // whether NCCL or the CUDA runtime is mapped into this process. Neither should be: they come with
 // the NCCL module on the first collective of a CUDA tensor.
 #include <cstdio>
-#include <fstream>
-#include <string>
 
 #include <nudge/nudge.h>
 
 #include "distributed/distributed.h"
-
-namespace {
-
-bool mapped(const std::string& name) {
-  std::ifstream maps("/proc/self/maps");
-  for (std::string line; std::getline(maps, line);)
-    if (line.find(name) != std::string::npos) return true;
-  return false;
-}
-
-}  // namespace
+#include "footprint/process_maps.h"
 
 int main() {
+  using nudge::testing::mapped;
   nudge::distributed::Environment environment;
   const nudge::Tensor t = nudge::ones({8});
   environment.group().all_reduce(t).wait();

@@ -2,20 +2,15 @@
 // is mapped into this process, before and after the first question about CUDA. A CUDA build loads
 // its CUDA backend (and with it those libraries) only on first CUDA use.
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include <nudge/nudge.h>
 
+#include "footprint/process_maps.h"
+
 namespace {
 
-/// True when a library whose file name contains `name` is mapped into this process.
-bool mapped(const std::string& name) {
-  std::ifstream maps("/proc/self/maps");
-  for (std::string line; std::getline(maps, line);)
-    if (line.find(name) != std::string::npos) return true;
-  return false;
-}
+using nudge::testing::mapped;
 
 void report(const char* when) {
   std::printf("%s: cudart=%d cublas=%d backend=%d\n", when, mapped("libcudart") ? 1 : 0, mapped("libcublas") ? 1 : 0,
