@@ -7,12 +7,15 @@
 #   lib/    libnudge and the libraries a bare machine lacks (OpenBLAS and its Fortran runtime,
 #           Google Benchmark, zlib, libstdc++, libgcc_s); never the C library, the CUDA driver or
 #           the CUDA toolkit's libraries, which that machine has
-#   share/nudge/  bench/run and its scripts, the PyTorch interop scripts
+#   lib/mpi/, bin/nudge-mpi  an Open MPI runtime (orted, plugins, PMIx, help texts) and the command
+#           that runs a program with it, so the distributed tests run where Open MPI is not installed
+#   share/nudge/  bench/run and its scripts, the PyTorch interop and the distributed test scripts
 #   include/, lib/cmake/nudge/  the library for find_package(nudge)
 
 set(nudge_programs)
 foreach(target two_parameter one_neuron and_gate sigmoid_neuron xor apartment_prices fashion_mnist graph_training demo
-               nudge_tests resume_worker footprint_probe dlopen_probe nudge_interpreter bench_ops bench_fused bench_training)
+               nudge_tests resume_worker footprint_probe dlopen_probe nudge_interpreter bench_ops bench_fused bench_training
+               nudge_distributed_tests distributed_failure_probe)
   if(TARGET ${target})
     list(APPEND nudge_programs ${target})
   endif()
@@ -24,6 +27,23 @@ install(PROGRAMS tests/interop/torch_interop.sh tests/interop/torch_interop.py
         DESTINATION ${CMAKE_INSTALL_DATADIR}/nudge/tests/interop)
 install(PROGRAMS tests/differential/run.sh tests/differential/difftest.py
         DESTINATION ${CMAKE_INSTALL_DATADIR}/nudge/tests/differential)
+
+install(PROGRAMS tests/distributed/failing_rank.sh tests/distributed/mpirun_retry.sh
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/nudge/tests/distributed)
+
+# Open MPI's runtime, relocated (scripts/carry-mpi says how). Only Open MPI's: it is what Debian has.
+find_program(NUDGE_OMPI_INFO ompi_info)
+if(NUDGE_WITH_MPI AND NUDGE_OMPI_INFO)
+  install(CODE "
+    execute_process(COMMAND \"${PROJECT_SOURCE_DIR}/scripts/carry-mpi\" \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}\"
+                    RESULT_VARIABLE carried)
+    if(NOT carried EQUAL 0)
+      message(FATAL_ERROR \"scripts/carry-mpi failed: the package would have no MPI runtime\")
+    endif()")
+elseif(NUDGE_WITH_MPI)
+  message(WARNING "nudge: MPI is not Open MPI (no ompi_info): the package carries no MPI runtime and the "
+                  "self-test will report the distributed tests (and NCCL) as not verified")
+endif()
 
 install(RUNTIME_DEPENDENCY_SET nudge_runtime
   DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -20,7 +20,11 @@ ncclResult_t check_nccl(ncclResult_t result, const char* call) {
   if (result != ncclSuccess && result != ncclInProgress)
     throw DistributedError(
         detail::concat("distributed: ", call, " failed: ", ncclGetErrorString(result),
-                       result == ncclSystemError || result == ncclRemoteError ? " (another rank may have died)" : ""));
+                       result == ncclSystemError || result == ncclRemoteError ? " (another rank may have died)"
+                       : result == ncclUnhandledCudaError
+                           ? " (a CUDA call inside NCCL failed, most often out of memory; outside a graph capture, "
+                             "nudge gave back its cached memory and tried once more first)"
+                           : ""));
   return result;
 }
 
@@ -276,9 +280,21 @@ std::shared_ptr<Work::Impl> Communicator::run(const std::string& what, std::size
     largest_bytes_ = bytes;
     release_cached_device_memory(device_, stream);
   }
+  const auto comm = static_cast<ncclComm_t>(comm_);
+  ncclResult_t launched = launch(comm, stream);
+  if (launched == ncclUnhandledCudaError && capture == cudaStreamCaptureStatusNone) {
+    // A CUDA call inside NCCL failed, most often its own cudaMalloc (buffers for a new peer or
+    // channel, not only for a new size) while nudge's pool held freed blocks. Give the cache back,
+    // and try once more if the communicator is still healthy (an enqueue-time failure is returned,
+    // not recorded as the communicator's error); otherwise the error below names the cause.
+    cudaGetLastError();
+    release_cached_device_memory(device_, stream);
+    ncclResult_t state = ncclSuccess;
+    ncclCommGetAsyncError(comm, &state);
+    if (state == ncclSuccess) launched = launch(comm, stream);
+  }
   // A non-blocking communicator may take the enqueue in the background: ready before the next call.
-  if (check_nccl(launch(static_cast<ncclComm_t>(comm_), stream), what.c_str()) == ncclInProgress)
-    wait_until_ready("the " + what);
+  if (check_nccl(launched, what.c_str()) == ncclInProgress) wait_until_ready("the " + what);
   // Captured: the collective runs at each replay. A replay after an abort is refused (it would
   // wait forever on a dead communicator); each replay is watched with a deadline like an eager
   // collective (an event after the graph's launch; the watchdog aborts when it has not passed).

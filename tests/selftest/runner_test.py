@@ -7,7 +7,8 @@ Builds a fake package (bin/, lib/, share/nudge/) whose programs are small shell 
 real runner over it, and checks its exit code: a suite binary that segfaults, one that exits 1
 with every test passed in its JSON, a compute-sanitizer stand-in that prints no ERROR SUMMARY, a
 part that hangs (its child must be killed with it), a CUDA case skipped under required CUDA and
-a part dropped for budget under required CUDA must each make it exit non-zero; the same fake
+a part dropped for budget under required CUDA, a distributed suite that exits 1 and a distributed
+CUDA case skipped under required CUDA must each make it exit non-zero; the same fake
 package with everything healthy must make it exit 0 (so this test can fail in both directions).
 """
 import json
@@ -57,6 +58,24 @@ echo "========= ERROR SUMMARY: 0 errors"
 '''
 
 
+FAKE_DISTRIBUTED_TESTS = r'''#!/bin/sh
+# A stand-in for nudge_distributed_tests; FAKE_DISTRIBUTED picks how it behaves.
+echo "[ RUN      ] Collectives.AllReduce"
+echo "[       OK ] Collectives.AllReduce (0 ms)"
+if [ "$FAKE_DISTRIBUTED" = skip_cuda ]; then
+  echo "[ RUN      ] CollectivesCuda.AllReduce"; echo "no CUDA driver"; echo "[  SKIPPED ] CollectivesCuda.AllReduce (0 ms)"
+fi
+[ "$FAKE_DISTRIBUTED" = exit1 ] && exit 1
+echo "[  PASSED  ] 1 test."
+'''
+
+# mpirun and nudge-mpi stand-ins: run the program once, as a world of one.
+FAKE_MPIRUN = '''#!/bin/sh
+while [ "$1" = "--oversubscribe" ] || [ "$1" = "-n" ] || [ "$1" = "2" ]; do shift; done
+exec "$@"
+'''
+
+
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -71,13 +90,20 @@ def make_package(root):
                  "graph_training"]:
         write(os.path.join(root, "bin", name), FAKE_EXAMPLE)
     os.makedirs(os.path.join(root, "lib"), exist_ok=True)
+    write(os.path.join(root, "bin", "nudge_distributed_tests"), FAKE_DISTRIBUTED_TESTS)
+    write(os.path.join(root, "bin", "distributed_failure_probe"), "#!/bin/sh\nexit 0\n")
+    write(os.path.join(root, "bin", "nudge-mpi"), '#!/bin/sh\nexec "$@"\n')
+    write(os.path.join(root, "tools", "mpirun"), FAKE_MPIRUN)
+    scripts = os.path.join(root, "share", "nudge", "tests", "distributed")
+    write(os.path.join(scripts, "mpirun_retry.sh"), '#!/bin/sh\nexec "$@"\n')
+    write(os.path.join(scripts, "failing_rank.sh"), '#!/bin/sh\nexec "$2" exit cpu /tmp/x\n')
     write(os.path.join(root, "tools", "compute-sanitizer"), FAKE_SANITIZER)
 
 
-def run(root, args, suite="ok", sanitizer="clean"):
+def run(root, args, suite="ok", sanitizer="clean", distributed="ok"):
     out = tempfile.mkdtemp(dir=root)
     env = {"PATH": os.path.join(root, "tools") + ":/usr/bin:/bin", "HOME": root, "FAKE_SUITE": suite,
-           "FAKE_SANITIZER": sanitizer, "LANG": "C.UTF-8"}
+           "FAKE_SANITIZER": sanitizer, "FAKE_DISTRIBUTED": distributed, "LANG": "C.UTF-8"}
     p = subprocess.run([os.path.join(root, "bin", "nudge-selftest"), "--out", out, "--data", "/nonexistent"] + args,
                        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
     with open(os.path.join(out, "summary.json")) as f:
@@ -95,11 +121,17 @@ def main():
     failures = []
     try:
         make_package(root)
-        only = lambda *keep: ["--skip"] + [p for p in ["suite", "examples", "interop", "differential", "sanitizers",
-                                                      "benchmarks"] if p not in keep]
+        only = lambda *keep: ["--skip"] + [p for p in ["suite", "examples", "interop", "distributed", "differential",
+                                                      "sanitizers", "benchmarks"] if p not in keep]
         # (what, runner arguments, fake suite, fake sanitizer, the part that must fail or None for a pass)
         cases = [
-            ("healthy package", only("suite", "examples", "sanitizers"), "ok", "clean", None),
+            ("healthy package", only("suite", "examples", "distributed", "sanitizers"), "ok", "clean", None),
+            ("distributed tests exit 1", only("distributed") + ["--distributed-fake", "exit1"], "ok", "clean",
+             "distributed"),
+            ("distributed CUDA case skipped under --require-cuda",
+             only("distributed") + ["--require-cuda", "--distributed-fake", "skip_cuda"], "ok", "clean", "distributed"),
+            ("the same distributed skip without --require-cuda", only("distributed") + ["--distributed-fake", "skip_cuda"],
+             "ok", "clean", None),
             ("suite binary segfaults", only("suite"), "segfault", "clean", "suite"),
             ("suite exits 1 with every test passed in its JSON", only("suite"), "exit1", "clean", "suite"),
             ("sanitizer prints no ERROR SUMMARY", only("sanitizers"), "ok", "no_summary", "sanitizers"),
@@ -113,7 +145,11 @@ def main():
              "ok", "clean", None),
         ]
         for name, args, suite, sanitizer, failing_part in cases:
-            code, output, summary = run(root, args, suite, sanitizer)
+            distributed = "ok"
+            if "--distributed-fake" in args:  # read by the fake, not the runner
+                i = args.index("--distributed-fake")
+                distributed, args = args[i + 1], args[:i] + args[i + 2:]
+            code, output, summary = run(root, args, suite, sanitizer, distributed)
             summary.setdefault("failed_parts", [k for k, v in summary["parts"].items() if v["status"] == "failed"])
             if failing_part is None:
                 right = code == 0 and not summary["failed_parts"]
