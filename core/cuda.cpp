@@ -51,6 +51,16 @@ std::size_t free_memory(int device) {
   return dispatch::runtime(Device::cuda(device)).free_memory(device);
 }
 
+std::size_t memory_reserved(int device) {
+  if (device < 0 || device >= device_count()) return 0;
+  return dispatch::runtime(Device::cuda(device)).memory_reserved(device);
+}
+
+void empty_cache(int device) {
+  if (device < 0 || device >= device_count()) return;
+  dispatch::runtime(Device::cuda(device)).empty_cache(device);
+}
+
 }  // namespace nudge::cuda
 
 namespace nudge::cuda {

@@ -18,6 +18,12 @@ bool allow_tf32();
 /// Bytes cuda:`device` could still allocate, after nudge's cached free blocks are given back to
 /// the driver (0 without CUDA). For sizing work to the card, e.g. tests of very large tensors.
 std::size_t free_memory(int device = 0);
+/// Bytes nudge's memory pool on cuda:`device` holds from the driver: tensors' memory and the freed
+/// blocks it keeps for reuse (PyTorch's torch.cuda.memory_reserved; 0 without CUDA).
+std::size_t memory_reserved(int device = 0);
+/// Gives the freed blocks nudge keeps for reuse on cuda:`device` back to the driver, after the
+/// device's queued work (torch.cuda.empty_cache), for other libraries or processes on that GPU.
+void empty_cache(int device = 0);
 /// Makes cuda:`device` the calling thread's current CUDA device, for code beside nudge that uses
 /// the current device (NCCL, a custom kernel). nudge's own ops choose their device from their
 /// tensors and never leave a device current that the thread did not use (no stray context on

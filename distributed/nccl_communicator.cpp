@@ -64,15 +64,6 @@ class CurrentDevice {
   CurrentDevice& operator=(const CurrentDevice&) = delete;
 };
 
-/// Returns the device's stream-ordered pool cache (nudge's freed blocks) to the driver, after the
-/// work queued on `stream`.
-void release_cached_device_memory(int device, cudaStream_t stream) {
-  cudaMemPool_t pool = nullptr;
-  check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
-  check_cuda(cudaDeviceGetDefaultMemPool(&pool, device), "cudaDeviceGetDefaultMemPool");
-  check_cuda(cudaMemPoolTrimTo(pool, 0), "cudaMemPoolTrimTo");
-}
-
 /// A CUDA event on `device`, destroyed with its last owner (the Work, or the watchdog's list).
 std::shared_ptr<void> record_event(int device, cudaStream_t stream) {
   cudaEvent_t event = nullptr;
@@ -278,7 +269,7 @@ std::shared_ptr<Work::Impl> Communicator::run(const std::string& what, std::size
     // memory cached without limit: give the cache back first, or NCCL can run out beside gigabytes
     // of nudge's free blocks.
     largest_bytes_ = bytes;
-    release_cached_device_memory(device_, stream);
+    cuda::empty_cache(device_);
   }
   const auto comm = static_cast<ncclComm_t>(comm_);
   ncclResult_t launched = launch(comm, stream);
@@ -288,7 +279,7 @@ std::shared_ptr<Work::Impl> Communicator::run(const std::string& what, std::size
     // and try once more if the communicator is still healthy (an enqueue-time failure is returned,
     // not recorded as the communicator's error); otherwise the error below names the cause.
     cudaGetLastError();
-    release_cached_device_memory(device_, stream);
+    cuda::empty_cache(device_);
     ncclResult_t state = ncclSuccess;
     ncclCommGetAsyncError(comm, &state);
     if (state == ncclSuccess) launched = launch(comm, stream);

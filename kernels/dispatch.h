@@ -56,6 +56,10 @@ struct DeviceRuntime {
   void (*synchronize)(int index) = nullptr;
   /// Bytes the device could still allocate (its cached free blocks given back first); 0 on the CPU.
   std::size_t (*free_memory)(int index) = nullptr;
+  /// Bytes the device's memory pool holds from the driver (in use or cached for reuse); 0 on the CPU.
+  std::size_t (*memory_reserved)(int index) = nullptr;
+  /// Gives the pool's cached free blocks back to the driver.
+  void (*empty_cache)(int index) = nullptr;
 
   // ---- optional (null on the CPU): page-locked host memory, asynchronous copies, events ----
   /// Page-locked host memory, which a device can read while the host goes on.
@@ -126,7 +130,7 @@ void install(DeviceType type, const KernelSet& kernels);
 /// with (nudge_cuda_backend_abi) and is loaded only when libnudge has the same, so a module left
 /// from another build cannot fill the tables with functions of another layout. The revision is
 /// raised by hand when a call's meaning changes; the sizes catch a change of layout.
-inline constexpr std::uint64_t kBackendInterfaceRevision = 2;
+inline constexpr std::uint64_t kBackendInterfaceRevision = 3;
 constexpr std::uint64_t backend_abi() {
   return (kBackendInterfaceRevision << 40) | (std::uint64_t{sizeof(DeviceRuntime)} << 20) | sizeof(KernelSet);
 }

@@ -557,6 +557,31 @@ TEST(CudaReadinessRuntime, AFailedFreeIsReportedAndTheNextLaunchWorks) {
   cuda::synchronize(0);
 }
 
+// H7: freed blocks stay in nudge's pool for reuse (memory_reserved counts them) until empty_cache
+// (or an allocation that would fail, or a collective of a new size) gives them back to the driver.
+TEST(CudaReadinessRuntime, FreedBlocksStayReservedUntilEmptyCache) {
+  NUDGE_REQUIRE_CUDA();
+  constexpr std::size_t kBytes = std::size_t{256} << 20;
+  const auto opts = TensorOptions(kFloat32).device(Device::cuda(0));
+  (void)(ones({4}, opts) + 0);
+  cuda::empty_cache(0);
+  const std::size_t before = cuda::memory_reserved(0);
+  {
+    const Tensor big = empty({static_cast<std::int64_t>(kBytes / 4)}, opts);
+    EXPECT_GE(cuda::memory_reserved(0), before + kBytes);
+  }
+  cuda::synchronize(0);
+  EXPECT_GE(cuda::memory_reserved(0), before + kBytes) << "a freed block is kept for reuse";
+  cuda::empty_cache(0);
+  EXPECT_LE(cuda::memory_reserved(0), before);
+}
+
+TEST(CudaApi, NoDeviceHasNothingReserved) {
+  EXPECT_EQ(cuda::memory_reserved(-1), 0u);
+  EXPECT_EQ(cuda::memory_reserved(cuda::device_count()), 0u);
+  cuda::empty_cache(cuda::device_count());  // no such device: nothing to give back, no error
+}
+
 // ---- R9: threads share a device's cuBLAS handle --------------------------------------------------
 
 TEST(CudaReadinessRuntime, ThreadsMultiplyOnOneDeviceSafely) {

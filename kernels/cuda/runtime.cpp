@@ -121,11 +121,8 @@ void synchronize(int index) {
 }
 
 std::size_t free_memory(int index) {
+  release_cached_memory(index);
   DeviceGuard guard(index);
-  NUDGE_CUDA_CHECK(cudaStreamSynchronize(context(index).stream));
-  cudaMemPool_t pool;
-  NUDGE_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, index));
-  NUDGE_CUDA_CHECK(cudaMemPoolTrimTo(pool, 0));
   std::size_t free_bytes = 0, total_bytes = 0;
   NUDGE_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   return free_bytes;
@@ -233,6 +230,15 @@ void release_cached_memory(int index) {
   NUDGE_CUDA_CHECK(cudaMemPoolTrimTo(pool, 0));
 }
 
+std::size_t memory_reserved(int index) {
+  DeviceGuard guard(index);
+  cudaMemPool_t pool;
+  NUDGE_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, index));
+  std::uint64_t reserved = 0;
+  NUDGE_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &reserved));
+  return static_cast<std::size_t>(reserved);
+}
+
 void* device_allocate(int index, std::size_t nbytes) {
   if (void* p = allocate_if_capturing(index, nbytes)) return p;
   DeviceGuard guard(index);
@@ -265,6 +271,8 @@ DeviceRuntime runtime() {
                        .copy_bytes = copy_bytes,
                        .synchronize = synchronize,
                        .free_memory = free_memory,
+                       .memory_reserved = memory_reserved,
+                       .empty_cache = release_cached_memory,
                        .allocate_pinned = allocate_pinned,
                        .deallocate_pinned = deallocate_pinned,
                        .copy_bytes_async = copy_bytes_async,

@@ -123,6 +123,22 @@ TEST(CollectivesCuda, AllReduceBroadcastAndAllGatherOnTheDevice) {
   for (int r = 0; r < world(); ++r) EXPECT_TRUE(values_are(gathered[r].cpu(), {double(r), double(r)}, 0));
 }
 
+// H7: NCCL allocates buffers for a new size with cudaMalloc, beside nudge's pool, which keeps freed
+// blocks without limit: before a collective of a new largest size the pool's cache is given back.
+TEST(CollectivesCuda, ACollectiveOfANewLargestSizeGivesCachedMemoryBack) {
+  if (skip_without_a_gpu_per_rank()) GTEST_SKIP() << "no GPU for every rank";
+  const Device device = environment->device();
+  constexpr std::int64_t kCachedFloats = std::int64_t{64} << 20;                                // 256 MiB
+  Tensor t = full({(std::int64_t{1} << 24) + 3}, 1.0, TensorOptions(kFloat64).device(device));  // > every other test's
+  { const Tensor cached = empty({kCachedFloats}, TensorOptions(kFloat32).device(device)); }
+  cuda::synchronize(device.index());
+  const std::size_t before = cuda::memory_reserved(device.index());
+  ASSERT_GE(before, static_cast<std::size_t>(kCachedFloats) * 4) << "the freed block is cached";
+  group().all_reduce(t);
+  EXPECT_LE(cuda::memory_reserved(device.index()) + static_cast<std::size_t>(kCachedFloats) * 4, before);
+  EXPECT_TRUE(values_are(t.narrow(0, 0, 2).cpu(), {double(world()), double(world())}, 0));
+}
+
 // NCCL 2.9+ collectives can be captured: the all-reduce becomes part of the graph and runs at each
 // replay (not at capture), in stream order with the kernels around it.
 TEST(CollectivesCuda, AnAllReduceCapturedInAGraphRunsAtEachReplay) {
