@@ -14,6 +14,7 @@
 #include "core/generator.h"
 #include "core/graph.h"
 #include "core/ops.h"
+#include "core/ops_spatial.h"
 #include "core/optimizer_ops.h"
 #include "core/profiling.h"
 #include "core/scalar.h"

@@ -135,6 +135,30 @@ struct IndexCall {
   StridedLoop<3> loop;  // the index operand is int64
 };
 
+/// Sliding windows over the last two dims of an image of planes p = (n, c), [N, C, H, W] (im2col
+/// and its adjoint col2im), the one kernel under unfold/fold, convolutions and pooling:
+///   Unfold: cols[n, c, k, l] = image[n, c, h, w], or pad_value where (h, w) is outside the image
+///   Fold:   image[n, c, h, w] = Σ cols[n, c, k, l] over the (k, l) whose window reads (h, w)
+/// with window position k = ki·kW + kj, output position l = oh·oW + ow, and
+/// h = oh·stride_h − pad_h + ki·dilation_h (w likewise). Both sides are addressed through element
+/// strides, so the caller picks the layout of cols: [N, C·kk, L] (unfold), [N, L, C·kk] (rows of a
+/// convolution's GEMM) or [N, C, L, kk] (pooling). Fold writes every image element once (a gather:
+/// deterministic, no atomics).
+struct WindowCall {
+  bool fold;
+  DType dtype;
+  void* image;  // read by Unfold, written by Fold
+  void* cols;   // written by Unfold, read by Fold
+  std::int64_t batch, channels, height, width;
+  std::int64_t image_strides[4];  // n, c, h, w
+  std::int64_t kernel[2], stride[2], padding[2], dilation[2], out_size[2];
+  std::int64_t cols_strides[4];  // n, c, k, l
+  double pad_value;
+
+  std::int64_t window() const { return kernel[0] * kernel[1]; }
+  std::int64_t positions() const { return out_size[0] * out_size[1]; }
+};
+
 /// out = cond ? a : b elementwise (cond nonzero, NaN included, is true); a, b, out of `dtype`,
 /// cond of `cond_dtype`, all broadcast to out's shape.
 struct WhereCall {

@@ -33,7 +33,8 @@
   X(adam_step, AdamStepCall)                     \
   X(loss, LossCall)                              \
   X(index, IndexCall)                            \
-  X(where, WhereCall)
+  X(where, WhereCall)                            \
+  X(window, WindowCall)
 
 /// Declares `void name(int device_index, const Call& call);` for every family (a backend's
 /// kernels.h expands it inside its namespace).

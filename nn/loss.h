@@ -2,6 +2,7 @@
 /// Loss functions, as functions and as PyTorch-style loss objects. Input and target must have the
 /// same shape (no silent broadcasting of [N, 1] against [N]).
 #include "core/ops.h"
+#include "core/ops_spatial.h"
 
 namespace nudge::nn {
 
@@ -43,6 +44,26 @@ class CrossEntropyLoss {
   Tensor operator()(const Tensor& logits, const Tensor& target) const { return forward(logits, target); }
   Tensor forward(const Tensor& logits, const Tensor& target) const {
     return cross_entropy(logits, target, options_.reduction, options_.ignore_index);
+  }
+
+ private:
+  Options options_;
+};
+
+/// nudge::nll_loss on log-probabilities (after log_softmax): optional per-class weight,
+/// ignore_index, reduction. `nn::NLLLoss loss({.weight = w}); loss(log_probs, targets)`.
+class NLLLoss {
+ public:
+  struct Options {  // designated initialisers in this order: {.weight, .ignore_index, .reduction}
+    Tensor weight = {};
+    std::int64_t ignore_index = -100;
+    Reduction reduction = Reduction::Mean;
+  };
+  NLLLoss() = default;
+  explicit NLLLoss(Options options) : options_(std::move(options)) {}
+  Tensor operator()(const Tensor& input, const Tensor& target) const { return forward(input, target); }
+  Tensor forward(const Tensor& input, const Tensor& target) const {
+    return nll_loss(input, target, options_.weight, options_.ignore_index, options_.reduction);
   }
 
  private:

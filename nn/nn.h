@@ -1,6 +1,7 @@
 #pragma once
 /// Everything in nudge::nn.
 #include "nn/activation.h"
+#include "nn/conv.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
 #include "nn/init.h"
@@ -9,4 +10,5 @@
 #include "nn/module.h"
 #include "nn/module_list.h"
 #include "nn/normalization.h"
+#include "nn/pooling.h"
 #include "nn/sequential.h"

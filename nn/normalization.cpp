@@ -3,6 +3,7 @@
 #include "core/autograd/grad_mode.h"
 #include "core/factory.h"
 #include "core/ops.h"
+#include "core/ops_spatial.h"
 
 namespace nudge::nn {
 
@@ -33,12 +34,12 @@ Tensor LayerNorm::forward(const Tensor& x) {
   return y;
 }
 
-BatchNorm1d::BatchNorm1d(std::int64_t num_features, BatchNormOptions options)
-    : num_features_(num_features), options_(options) {
-  NUDGE_CHECK(num_features > 0, "nn::BatchNorm1d: num_features must be positive, got ", num_features);
-  NUDGE_CHECK(options.eps >= 0, "nn::BatchNorm1d: eps must be non-negative, got ", options.eps);
-  NUDGE_CHECK(!options.momentum || (*options.momentum >= 0 && *options.momentum <= 1),
-              "nn::BatchNorm1d: momentum must be in [0, 1], got ", options.momentum.value_or(0));
+BatchNorm::BatchNorm(std::int64_t num_features, BatchNormOptions options, const char* name)
+    : num_features_(num_features), name_(name), options_(options) {
+  NUDGE_CHECK(num_features > 0, name, ": num_features must be positive, got ", num_features);
+  NUDGE_CHECK(options.eps >= 0, name, ": eps must be non-negative, got ", options.eps);
+  NUDGE_CHECK(!options.momentum || (*options.momentum >= 0 && *options.momentum <= 1), name,
+              ": momentum must be in [0, 1], got ", options.momentum.value_or(0));
   if (options.affine) {
     weight = register_parameter("weight", ones({num_features}));
     bias = register_parameter("bias", zeros({num_features}));
@@ -50,35 +51,48 @@ BatchNorm1d::BatchNorm1d(std::int64_t num_features, BatchNormOptions options)
   }
 }
 
-Tensor BatchNorm1d::forward(const Tensor& x) {
-  NUDGE_CHECK((x.dim() == 2 || x.dim() == 3) && x.size(1) == num_features_, "nn::BatchNorm1d: expected input [N, ",
-              num_features_, "] or [N, ", num_features_, ", L], got a ", describe(x));
-  // Features last, everything else as rows: [N·L, C].
-  const Tensor rows = x.dim() == 3 ? x.transpose(1, 2).reshape({-1, num_features_}) : x;
-  const bool use_batch = is_training() || !options_.track_running_stats;
-  Tensor mu, variance;
-  if (use_batch) {
-    NUDGE_CHECK(rows.size(0) > 1, "nn::BatchNorm1d: expected more than 1 value per channel when training, got input ",
-                describe(x));
-    mu = mean(rows, 0);
-    variance = var(rows, 0, /*unbiased=*/false);
-  } else {
-    mu = running_mean;
-    variance = running_var;
-  }
-  if (is_training() && options_.track_running_stats) {
+Tensor BatchNorm::forward(const Tensor& x) {
+  check_input(x);
+  const bool tracking = options_.track_running_stats;
+  double momentum = options_.momentum.value_or(0.0);
+  if (is_training() && tracking) {
     NoGradGuard no_grad;
     num_batches_tracked.add_(1);
-    const double m = options_.momentum ? *options_.momentum : 1.0 / num_batches_tracked.item<double>();
-    // The running variance is the unbiased one, as in PyTorch.
-    const double n = static_cast<double>(rows.size(0));
-    running_mean.mul_(1 - m).add_(mu.detach() * m);
-    running_var.mul_(1 - m).add_(variance.detach() * (m * n / (n - 1)));
+    // momentum = None: a cumulative average, each batch weighing 1 / (batches so far).
+    if (!options_.momentum) momentum = 1.0 / num_batches_tracked.item<double>();
   }
-  Tensor y = (rows - mu) / sqrt(variance + options_.eps);
-  if (weight.defined()) y = y * weight + bias;
-  if (x.dim() == 3) y = y.reshape({x.size(0), x.size(2), num_features_}).transpose(1, 2);
-  return y;
+  // Without running statistics, eval normalises with the batch's own, as training does.
+  const bool use_batch = is_training() || !tracking;
+  NUDGE_CHECK(!use_batch || x.numel() / x.size(1) > 1, name_,
+              ": expected more than 1 value per channel when training, got input ", describe(x));
+  return batch_norm(x, tracking ? running_mean : Tensor(), tracking ? running_var : Tensor(), weight, bias, use_batch,
+                    momentum, options_.eps);
+}
+
+void BatchNorm1d::check_input(const Tensor& x) const {
+  NUDGE_CHECK((x.dim() == 2 || x.dim() == 3) && x.size(1) == num_features_, name_, ": expected input [N, ",
+              num_features_, "] or [N, ", num_features_, ", L], got a ", describe(x));
+}
+
+void BatchNorm2d::check_input(const Tensor& x) const {
+  NUDGE_CHECK(x.dim() == 4 && x.size(1) == num_features_, name_, ": expected input [N, ", num_features_,
+              ", H, W], got a ", describe(x));
+}
+
+GroupNorm::GroupNorm(std::int64_t num_groups, std::int64_t num_channels, double eps, bool affine)
+    : num_groups_(num_groups), num_channels_(num_channels), eps_(eps) {
+  NUDGE_CHECK(num_groups > 0 && num_channels > 0 && num_channels % num_groups == 0,
+              "nn::GroupNorm: num_channels must be divisible by num_groups, got ", num_channels, " and ", num_groups);
+  if (affine) {
+    weight = register_parameter("weight", ones({num_channels}));
+    bias = register_parameter("bias", zeros({num_channels}));
+  }
+}
+
+Tensor GroupNorm::forward(const Tensor& x) {
+  NUDGE_CHECK(x.dim() >= 2 && x.size(1) == num_channels_, "nn::GroupNorm: expected input [N, ", num_channels_,
+              ", ...], got a ", describe(x));
+  return group_norm(x, num_groups_, weight, bias, eps_);
 }
 
 }  // namespace nudge::nn

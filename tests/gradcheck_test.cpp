@@ -114,6 +114,50 @@ std::vector<GradCase> grad_cases() {
        [](I x) { return exp(x[0].t()) * x[1].slice(1, 0, 4, 2).sum(1, true); }},
       {"fan_out", {{3}}, [](I x) { return x[0] * x[0] * x[0] + exp(x[0]) * x[0] - x[0]; }},
       {"mlp_layer", {{4, 3}, {3, 2}, {2}}, [](I x) { return mean(sigmoid(matmul(x[0], x[1]) + x[2])); }},
+      // Convolutions, pooling and normalisation (core/ops_spatial.h).
+      {"conv2d_strided_dilated_grouped",
+       {{2, 4, 5, 6}, {6, 2, 3, 2}, {6}},
+       [](I x) {
+         return conv2d(x[0], x[1], x[2], {2, 1}, {1, 2}, {1, 2}, 2);
+       }},
+      {"conv2d_fused_tanh",
+       {{1, 2, 4, 4}, {3, 2, 3, 3}, {3}},
+       [](I x) { return conv2d(x[0], x[1], x[2], 1, 1, 1, 1, Activation::Tanh); }},
+      {"conv1d", {{2, 3, 7}, {2, 3, 3}, {2}}, [](I x) { return conv1d(x[0], x[1], x[2], 2, 1, 2); }},
+      {"conv_transpose2d",
+       {{2, 4, 3, 2}, {4, 3, 3, 2}, {6}},
+       [](I x) {
+         return conv_transpose2d(x[0], x[1], x[2], {2, 1}, 1, {1, 0}, 2, 1);
+       }},
+      {"max_pool2d", {{2, 2, 5, 5}}, [](I x) { return max_pool2d(x[0], 3, Size2(2), 1, 1, true); }},
+      {"avg_pool2d",
+       {{2, 2, 5, 5}},
+       [](I x) { return avg_pool2d(x[0], 3, Size2(2), 1, true, false) + avg_pool2d(x[0], 3, Size2(2), 1, true); }},
+      {"adaptive_avg_pool2d",
+       {{2, 2, 5, 7}},
+       [](I x) {
+         return adaptive_avg_pool2d(x[0], {3, 4});
+       }},
+      {"batch_norm", {{3, 2, 2, 2}, {2}, {2}}, [](I x) { return batch_norm(x[0], {}, {}, x[1], x[2], true); }},
+      {"group_norm", {{2, 4, 3}, {4}, {4}}, [](I x) { return group_norm(x[0], 2, x[1], x[2]); }},
+      {"nll_loss",
+       {{4, 3}},
+       [](I x) {
+         const auto on = TensorOptions(kInt64).device(x[0].device());
+         const Tensor target = from_vector<std::int64_t>({2, 0, -100, 1}, {4}, on);
+         const Tensor weight = tensor({0.5, 2, 1.5}, {3}, TensorOptions(kFloat64).device(x[0].device()));
+         return nll_loss(log_softmax(x[0], 1), target) + nll_loss(x[0], target, weight, -100, Reduction::Sum);
+       }},
+      {"unfold_fold",
+       {{1, 2, 4, 5}},
+       [](I x) {
+         return fold(unfold(x[0], {2, 3}, {2, 1}, 1, {1, 2}) * 1.5, {4, 5}, {2, 3}, {2, 1}, 1, {1, 2});
+       }},
+      {"pad_interpolate",
+       {{1, 2, 2, 3}},
+       [](I x) {
+         return interpolate_nearest(pad(x[0], {1, -1, 0, 2}, 0.5), 2);
+       }},
   };
 }
 
