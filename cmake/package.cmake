@@ -13,7 +13,7 @@
 #   include/, lib/cmake/nudge/  the library for find_package(nudge)
 
 set(nudge_programs)
-foreach(target two_parameter one_neuron and_gate sigmoid_neuron xor apartment_prices fashion_mnist graph_training demo
+foreach(target two_parameter one_neuron and_gate sigmoid_neuron xor apartment_prices fashion_mnist fashion_mnist_cnn graph_training demo
                nudge_tests resume_worker footprint_probe dlopen_probe nudge_interpreter bench_ops bench_fused bench_training
                nudge_distributed_tests distributed_failure_probe)
   if(TARGET ${target})

@@ -114,24 +114,39 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
               output_size.h, ", ", output_size.w, ")");
   const std::int64_t H = x.size(-2), W = x.size(-1);
   NUDGE_CHECK(H > 0 && W > 0, "adaptive_avg_pool2d: expected non-empty spatial dims, got a ", describe(x));
-  // averaging[j, i] = 1 / |window i| for the input rows j in window i: x · A averages along a dim.
-  auto averaging = [&](std::int64_t in, std::int64_t out) {
-    std::vector<double> a(static_cast<std::size_t>(in * out), 0.0);
+  // Along one dim at a time: window i covers [⌊i·in/out⌋, ⌈(i+1)·in/out⌉), at most `width` long;
+  // its elements are gathered into [..., out, width] (slots past its end masked to 0 by a select,
+  // never multiplied, so an inf stays in its own windows), summed and divided by its length.
+  auto pool_dim = [&](const Tensor& t, std::int64_t dim, std::int64_t out) {
+    const std::int64_t in = t.size(dim);
+    const std::int64_t width = (in + out - 1) / out + 1;
+    std::vector<std::int64_t> index(static_cast<std::size_t>(out * width));
+    std::vector<double> keep(index.size()), length(static_cast<std::size_t>(out));
     for (std::int64_t i = 0; i < out; ++i) {
       const std::int64_t start = (i * in) / out, end = ((i + 1) * in + out - 1) / out;
-      for (std::int64_t j = start; j < end; ++j)
-        a[static_cast<std::size_t>(j * out + i)] = 1.0 / static_cast<double>(end - start);
+      length[static_cast<std::size_t>(i)] = static_cast<double>(end - start);
+      for (std::int64_t k = 0; k < width; ++k) {
+        const auto slot = static_cast<std::size_t>(i * width + k);
+        index[slot] = std::min(start + k, in - 1);
+        keep[slot] = start + k < end ? 1 : 0;
+      }
     }
-    return tensor(a, Shape{in, out}, TensorOptions(x.dtype()).device(x.device()));
+    const auto on = TensorOptions(t.dtype()).device(t.device());
+    Shape split = t.shape();  // [..., out·width, ...] -> [..., out, width, ...]
+    split[static_cast<std::size_t>(dim)] = out;
+    split.insert(split.begin() + dim + 1, width);
+    Shape mask_shape(split.size(), 1);
+    mask_shape[static_cast<std::size_t>(dim)] = out;
+    mask_shape[static_cast<std::size_t>(dim + 1)] = width;
+    Shape length_shape(t.dim(), 1);
+    length_shape[static_cast<std::size_t>(dim)] = out;
+    const Tensor gathered =
+        index_select(t, dim, from_vector(index, Shape{out * width}, TensorOptions(kInt64).device(t.device())))
+            .reshape(split);
+    const Tensor mask = tensor(keep, mask_shape, on) > 0;
+    return sum(where(mask, gathered, 0.0), dim + 1) / tensor(length, length_shape, on);
   };
-  const std::int64_t planes = x.numel() / (H * W);
-  const Tensor along_w = matmul(x.reshape({planes * H, W}), averaging(W, output_size.w));  // [planes·H, oW]
-  const Tensor along_h = matmul(along_w.reshape({planes, H, output_size.w}).transpose(1, 2),
-                                averaging(H, output_size.h));  // [planes, oW, oH]
-  Shape shape = x.shape();
-  shape[shape.size() - 2] = output_size.h;
-  shape[shape.size() - 1] = output_size.w;
-  return along_h.transpose(1, 2).reshape(shape);
+  return pool_dim(pool_dim(x, x.dim() - 1, output_size.w), x.dim() - 2, output_size.h);
 }
 
 Tensor interpolate_nearest(const Tensor& x, std::int64_t scale_factor) {

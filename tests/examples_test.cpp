@@ -209,6 +209,26 @@ TEST_P(ExamplesTest, FashionMnistWithDropoutAndLayerNormLearns) {
       << conflict.output;
 }
 
+// The CNN (fashion_mnist_cnn: --model cnn's defaults) learns on a subset, and its checkpoint
+// resumes into the same architecture: "model" is one of the saved settings.
+TEST_P(ExamplesTest, FashionMnistCnnSubsetLearnsAndResumes) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
+    GTEST_SKIP() << "no Fashion-MNIST at /usr/share/datasets/fashion-mnist (Debian: dataset-fashion-mnist)";
+  TempDir dir;
+  const ExampleRun r =
+      run("fashion_mnist_cnn", "--epochs 1 --train-limit 3000 --test-limit 1000 --save " + (dir / "ckpt"));
+  EXPECT_GT(r.final.at("test_accuracy"), 0.7) << r.output;
+  EXPECT_NE(r.output.find("conv16-pool-conv32-pool-128-10 ReLU CNN"), std::string::npos) << r.output;
+  const ExampleRun resumed = run("fashion_mnist", "--resume " + (dir / "ckpt"));
+  EXPECT_EQ(resumed.final.at("test_accuracy"), r.final.at("test_accuracy")) << resumed.output;
+  const ExampleRun conflict =
+      run_example("fashion_mnist", "--device " + device().str() + " --model mlp --resume " + (dir / "ckpt"));
+  EXPECT_EQ(conflict.exit_code, 1);
+  EXPECT_NE(conflict.output.find("--model mlp conflicts with the checkpoint being resumed (model cnn)"),
+            std::string::npos)
+      << conflict.output;
+}
+
 // A run that diverges stops with a clear message and exit 1, and leaves the last good checkpoint.
 TEST_P(ExamplesTest, FashionMnistDivergenceStopsAndKeepsTheCheckpoint) {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))

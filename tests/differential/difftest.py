@@ -206,6 +206,19 @@ def torch_op(name, o, a):
         if a[0].dim() != 2 or a[1].dim() != 1:
             raise RuntimeError("cross_entropy: nudge takes [N, C] logits only")
         return F.cross_entropy(a[0], a[1], reduction=reduction(o), ignore_index=o.get("ignore_index", -100))
+    if name == "nll_loss":
+        return F.nll_loss(a[0], a[1], reduction=reduction(o), ignore_index=o.get("ignore_index", -100))
+    if name == "max_pool2d":
+        return F.max_pool2d(a[0], o["kernel"], o["stride"], o["padding"], ceil_mode=o["ceil_mode"])
+    if name == "avg_pool2d":
+        return F.avg_pool2d(a[0], o["kernel"], o["stride"], o["padding"], ceil_mode=o["ceil_mode"],
+                            count_include_pad=o["count_include_pad"])
+    if name == "adaptive_avg_pool2d":
+        return F.adaptive_avg_pool2d(a[0], o["size"])
+    if name == "conv1d":
+        return F.conv1d(a[0], a[1], a[2] if len(a) > 2 else None, o["stride"], o["padding"], o["dilation"], o["groups"])
+    if name == "pad":
+        return F.pad(a[0], o["pads"], value=o["value"])
     if name == "one_hot":
         return F.one_hot(a[0], o["classes"]).to(torch.float64)
     if name == "view":
@@ -516,6 +529,37 @@ def random_op(rng, values):
         if values[a].dtype != values[b].dtype:
             return None
         return {"op": name, "args": [a, b], "reduction": red}
+    if kind < 0.975 and floats:  # images and sequences (rank ≤ 3: unbatched [C, H, W], or [N, C, L])
+        name = pick(["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "conv1d", "pad", "nll_loss"])
+        i = pick(floats)
+        if name in ("max_pool2d", "avg_pool2d"):
+            o = {"op": name, "args": [i], "kernel": pick([1, 2, 3]), "stride": pick([1, 2]), "padding": pick([0, 1]),
+                 "ceil_mode": pick([False, True])}
+            if name == "avg_pool2d":
+                o["count_include_pad"] = pick([False, True])
+            return o
+        if name == "adaptive_avg_pool2d":
+            return {"op": name, "args": [i], "size": [pick([1, 2, 3]), pick([1, 2, 3])]}
+        if name == "pad":
+            return {"op": name, "args": [i], "pads": [pick([-1, 0, 1, 2]) for _ in range(pick([2, 4]))],
+                    "value": pick([0.0, -1.5])}
+        if name == "nll_loss":
+            if not ints:
+                return None
+            o = {"op": name, "args": [i, pick(ints)], "reduction": pick(["mean", "sum", "none"])}
+            if rng.random() < 0.3:
+                o["ignore_index"] = pick([0, 1, -1])
+            return o
+        w = pick(floats)
+        if values[w].dtype != values[i].dtype:
+            return None
+        args = [i, w]
+        if rng.random() < 0.5:
+            b = pick(floats)
+            if values[b].dtype == values[i].dtype:
+                args.append(b)
+        return {"op": "conv1d", "args": args, "stride": pick([1, 2]), "padding": pick([0, 1]),
+                "dilation": pick([1, 2]), "groups": pick([1, 1, 2])}
     # in-place and conversions (the operand never requires grad: nudge records no in-place op)
     name = pick(["add_", "mul_", "sub_", "fill_", "to_int64"])
     i = pick(anyt)
@@ -673,6 +717,9 @@ def documented(program, t, n, message):
             (message.startswith("backward raises") and ("StdBackward" in message or "VarBackward" in message))):
         return ("var/std of at most one element (NaN on both sides): PyTorch 1.13's gradient is ±inf or a shape "
                 "error, nudge's NaN")
+    if "pad" in ops and message.startswith("backward raises") and "negative padding" in message:
+        return ("pad's gradient after a negative (cropping) pad of a dim that ends up empty: PyTorch 1.13's backward "
+                "raises a negative output size; nudge's gradient is the crop's (zeros)")
     reducing = {"sum", "sum_dim", "mean", "mean_dim", "matmul", "linear", "softmax", "log_softmax", "mse_loss",
                 "l1_loss", "bce_with_logits", "bce", "cross_entropy"}
     if near_overflow(program) and reducing & set(ops) and not message.startswith("raises"):

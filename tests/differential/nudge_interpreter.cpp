@@ -164,6 +164,27 @@ const std::map<std::string, OpFn>& ops() {
       {"cross_entropy", [](const json& o, const auto& a) {
          return cross_entropy(a[0], a[1], reduction_of(o), o.value("ignore_index", std::int64_t{-100}));
        }},
+      {"nll_loss", [](const json& o, const auto& a) {
+         return nll_loss(a[0], a[1], {}, o.value("ignore_index", std::int64_t{-100}), reduction_of(o));
+       }},
+      {"max_pool2d", [](const json& o, const auto& a) {
+         return max_pool2d(a[0], o["kernel"].get<std::int64_t>(), Size2(o["stride"].get<std::int64_t>()),
+                           o["padding"].get<std::int64_t>(), 1, o["ceil_mode"].get<bool>());
+       }},
+      {"avg_pool2d", [](const json& o, const auto& a) {
+         return avg_pool2d(a[0], o["kernel"].get<std::int64_t>(), Size2(o["stride"].get<std::int64_t>()),
+                           o["padding"].get<std::int64_t>(), o["ceil_mode"].get<bool>(), o["count_include_pad"].get<bool>());
+       }},
+      {"adaptive_avg_pool2d", [](const json& o, const auto& a) {
+         return adaptive_avg_pool2d(a[0], {o["size"][0].get<std::int64_t>(), o["size"][1].get<std::int64_t>()});
+       }},
+      {"conv1d", [](const json& o, const auto& a) {
+         return conv1d(a[0], a[1], a.size() > 2 ? a[2] : Tensor(), o["stride"].get<std::int64_t>(),
+                       o["padding"].get<std::int64_t>(), o["dilation"].get<std::int64_t>(), o["groups"].get<std::int64_t>());
+       }},
+      {"pad", [](const json& o, const auto& a) {
+         return pad(a[0], o["pads"].get<std::vector<std::int64_t>>(), o["value"].get<double>());
+       }},
       {"one_hot", [](const json& o, const auto& a) { return one_hot(a[0], o["classes"].get<std::int64_t>(), kFloat64); }},
       {"view", [](const json& o, const auto& a) { return a[0].view(shape_of(o["shape"])); }},
       {"reshape", [](const json& o, const auto& a) { return a[0].reshape(shape_of(o["shape"])); }},
