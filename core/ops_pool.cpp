@@ -27,6 +27,9 @@ Pooling pooling_geometry(const Tensor& x, Size2 kernel, std::optional<Size2> str
   detail::check_floating(x, op);
   NUDGE_CHECK(x.dim() == 3 || x.dim() == 4, op, ": expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got a ",
               describe(x));
+  for (std::int64_t d = x.dim() == 4 ? 1 : 0; d < x.dim(); ++d)  // only a batch dim may be empty
+    NUDGE_CHECK(x.size(d) > 0, op, ": expected an input whose dims other than the batch are non-empty, got a ",
+                describe(x));
   const Size2 s = stride.value_or(kernel);
   NUDGE_CHECK(kernel.h >= 1 && kernel.w >= 1 && s.h >= 1 && s.w >= 1 && dilation.h >= 1 && dilation.w >= 1, op,
               ": kernel_size, stride and dilation must be positive, got kernel (", kernel.h, ", ", kernel.w,
@@ -113,7 +116,13 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
   NUDGE_CHECK(output_size.h >= 1 && output_size.w >= 1, "adaptive_avg_pool2d: output_size must be positive, got (",
               output_size.h, ", ", output_size.w, ")");
   const std::int64_t H = x.size(-2), W = x.size(-1);
-  NUDGE_CHECK(H > 0 && W > 0, "adaptive_avg_pool2d: expected non-empty spatial dims, got a ", describe(x));
+  if (H == 0 || W == 0) {  // the mean of no elements, as in PyTorch: NaN (x's gradient: empty)
+    Shape shape = x.shape();
+    shape[shape.size() - 2] = output_size.h;
+    shape[shape.size() - 1] = output_size.w;
+    return full(shape, std::numeric_limits<double>::quiet_NaN(), TensorOptions(x.dtype()).device(x.device())) +
+           sum(x) * 0.0;
+  }
   // Along one dim at a time: window i covers [⌊i·in/out⌋, ⌈(i+1)·in/out⌉), at most `width` long;
   // its elements are gathered into [..., out, width] (slots past its end masked to 0 by a select,
   // never multiplied, so an inf stays in its own windows), summed and divided by its length.

@@ -1,5 +1,7 @@
 // The classification loss on log-probabilities (nll_loss) and the shape helpers of CNNs (pad,
 // flatten, unflatten), composed of gathers, cats, narrows and reshapes.
+#include <algorithm>
+
 #include "core/factory.h"
 #include "core/ops_checks.h"
 #include "core/ops_spatial.h"
@@ -66,13 +68,17 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value)
               pads.size());
   NUDGE_CHECK(static_cast<std::int64_t>(pads.size() / 2) <= x.dim(), "pad: ", pads.size() / 2,
               " dims to pad, but the input ", describe(x), " has ", x.dim());
+  const bool any_positive = std::any_of(pads.begin(), pads.end(), [](std::int64_t p) { return p > 0; });
   Tensor out = x;
   for (std::size_t i = 0; i < pads.size() / 2; ++i) {
     const std::int64_t d = x.dim() - 1 - static_cast<std::int64_t>(i);
     const std::int64_t before = pads[2 * i], after = pads[2 * i + 1];
     const std::int64_t size = out.size(d);
-    NUDGE_CHECK(size + before + after >= 0, "pad: pads (", before, ", ", after, ") of dim ", d, " of ", describe(x),
-                " leave a negative size");
+    // PyTorch's rule: pads that only crop may leave a dim empty; once any pad adds, every padded
+    // dim must keep at least one element.
+    NUDGE_CHECK(size + before + after >= (any_positive ? 1 : 0), "pad: the input size ", size, " plus padding ", before,
+                " and ", after, " of dim ", d, " of ", describe(x),
+                any_positive ? " leaves no element" : " is negative");
     // Negative pads crop first; then the positive ones are blocks of `value` on either side.
     const std::int64_t crop_before = std::min<std::int64_t>(before, 0), crop_after = std::min<std::int64_t>(after, 0);
     out = out.narrow(d, -crop_before, size + crop_before + crop_after);

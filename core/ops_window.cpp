@@ -17,13 +17,16 @@ namespace detail {
 
 std::int64_t window_positions(std::int64_t size, std::int64_t kernel, std::int64_t stride, std::int64_t padding,
                               std::int64_t dilation, bool ceil_mode, const char* op, const Tensor& x) {
+  // PyTorch's pooling_output_shape: ⌊(size + 2·padding − span + (ceil_mode ? stride − 1 : 0)) / stride⌋ + 1
+  // (rounded toward −inf), then ceil_mode drops a last window that would start past the input and
+  // its left padding.
   const std::int64_t span = dilation * (kernel - 1) + 1;
-  const std::int64_t room = size + 2 * padding - span;
-  NUDGE_CHECK(room >= 0, op, ": the window (", kernel, " with dilation ", dilation,
+  const std::int64_t numerator = size + 2 * padding - span + (ceil_mode ? stride - 1 : 0);
+  std::int64_t positions = (numerator >= 0 ? numerator / stride : -((-numerator + stride - 1) / stride)) + 1;
+  if (ceil_mode && positions > 0 && (positions - 1) * stride >= size + padding) --positions;
+  NUDGE_CHECK(positions >= 1, op, ": the window (", kernel, " with dilation ", dilation,
               ") is larger than the padded input (", size, " + 2·", padding, ") of ", describe(x),
               "; the output would be empty");
-  std::int64_t positions = (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
-  if (ceil_mode && (positions - 1) * stride >= size + padding) --positions;  // starts in the right padding
   return positions;
 }
 

@@ -11,8 +11,9 @@ namespace nudge::kernels::fn {
 struct Neg {
   template <class T> NUDGE_HD T operator()(T x) const { return neg_(x); }
 };
+/// |x|, with |−0.0| = +0.0 (so 1/|x| is +inf, as in PyTorch) and NaN kept.
 struct Abs {
-  template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? neg_(x) : x; }
+  template <class T> NUDGE_HD T operator()(T x) const { return x < T(0) ? neg_(x) : (x == T(0) ? T(0) : x); }
 };
 /// −1, 0 or 1; 0 for NaN (PyTorch's sign, whose NaN rule abs's gradient relies on).
 struct Sign {

@@ -84,6 +84,16 @@ TEST_P(OpsTest, MaximumMinimumAndMasks) {
   EXPECT_TRUE(std::isnan(minimum(tensor({0, 0}, options(kFloat64)), n).to_vector<double>()[0]));
 }
 
+// |−0.0| is +0.0: 1/|x| is +inf (the differential tester found −inf).
+TEST_P(OpsTest, AbsOfNegativeZeroIsPositiveZero) {
+  const Tensor x = from_vector<double>({-0.0, 0.0, -2.0, NAN}, {4}, options(kFloat64));
+  const std::vector<double> got = (1.0 / abs(x)).cpu().to_vector<double>();
+  EXPECT_EQ(got[0], INFINITY);
+  EXPECT_EQ(got[1], INFINITY);
+  EXPECT_EQ(got[2], 0.5);
+  EXPECT_TRUE(std::isnan(got[3]));
+}
+
 TEST_P(OpsTest, Int64Arithmetic) {
   const Tensor a = from_vector<std::int64_t>({-3, 0, 7}, {3}, options(kInt64));
   EXPECT_EQ((a * a + 1).to_vector<std::int64_t>(), (std::vector<std::int64_t>{10, 1, 50}));
