@@ -164,6 +164,41 @@ void register_indexing(Device device) {
   }
 }
 
+/// The CNN example's layers at batch 64 (the second convolution: 16 → 32 channels, 5×5, 14×14,
+/// padding 2; its max-pooling; batch norm of its output): forward, and the convolution's forward
+/// and backward. Convolution FLOPs: 2·N·C_out·L·C_in·k² (forward; the backward twice that).
+void register_spatial(Device device) {
+  const std::string dev = bench::tag(device);
+  const std::int64_t n = 64, cin = 16, cout = 32, side = 14, k = 5;
+  const double conv_flops = 2.0 * n * cout * side * side * cin * k * k;
+  add("op/conv2d/b64_16x14x14_k5_32/" + dev, [=](benchmark::State& state) {
+    const Tensor x = randn({n, cin, side, side}, device), w = randn({cout, cin, k, k}, device);
+    const Tensor b = randn({cout}, device);
+    NoGradGuard no_grad;
+    bench::run_timed(state, device, [&] { (void)conv2d(x, w, b, 1, 2); });
+    bench::set_flops(state, conv_flops);
+  });
+  add("op/conv2d_fwd_bwd/b64_16x14x14_k5_32/" + dev, [=](benchmark::State& state) {
+    const Tensor x = randn({n, cin, side, side}, device).requires_grad_();
+    const Tensor w = randn({cout, cin, k, k}, device).requires_grad_(), b = randn({cout}, device).requires_grad_();
+    bench::run_timed(state, device, [&] { conv2d(x, w, b, 1, 2).sum().backward(); });  // grads accumulate
+    bench::set_flops(state, 3 * conv_flops);
+  });
+  add("op/max_pool2d/b64_32x14x14_k2/" + dev, [=](benchmark::State& state) {
+    const Tensor x = randn({n, cout, side, side}, device);
+    NoGradGuard no_grad;
+    bench::run_timed(state, device, [&] { (void)max_pool2d(x, 2); });
+    bench::set_bytes(state, device, 4.0 * n * cout * side * side * 1.25);
+  });
+  add("op/batch_norm_train/b64_32x14x14/" + dev, [=](benchmark::State& state) {
+    const Tensor x = randn({n, cout, side, side}, device);
+    Tensor mean = zeros({cout}, device), var = ones({cout}, device);
+    NoGradGuard no_grad;
+    bench::run_timed(state, device, [&] { (void)batch_norm(x, mean, var, {}, {}, true); });
+    bench::set_bytes(state, device, 2.0 * 4 * n * cout * side * side);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,6 +208,7 @@ int main(int argc, char** argv) {
     register_matmul(device);
     register_copies(device);
     register_indexing(device);
+    register_spatial(device);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -14,6 +14,7 @@ import platform
 import time
 
 import torch
+import torch.nn.functional as F
 
 
 def timed(device, fn, min_time):
@@ -134,6 +135,23 @@ def op_rows(device, quick, min_time, rows):
         rows.append(row(f"op/index_select/{vocab}x{dim}/b{batch}/{device}", seconds, iters,
                         bytes=2.0 * 4 * batch * dim + 8.0 * batch))
     del table
+    # The CNN example's second convolution, its pooling and a batch norm of its output (bench_ops.cpp).
+    conv_flops = 2.0 * 64 * 32 * 14 * 14 * 16 * 5 * 5
+    x, w, bias = (torch.randn(64, 16, 14, 14, device=device), torch.randn(32, 16, 5, 5, device=device),
+                  torch.randn(32, device=device))
+    with torch.no_grad():
+        seconds, iters = timed(device, lambda: F.conv2d(x, w, bias, padding=2), min_time)
+    rows.append(row(f"op/conv2d/b64_16x14x14_k5_32/{device}", seconds, iters, flops=conv_flops))
+    xg, wg, bg = (t.clone().requires_grad_() for t in (x, w, bias))
+    seconds, iters = timed(device, lambda: F.conv2d(xg, wg, bg, padding=2).sum().backward(), min_time)
+    rows.append(row(f"op/conv2d_fwd_bwd/b64_16x14x14_k5_32/{device}", seconds, iters, flops=3 * conv_flops))
+    y = torch.randn(64, 32, 14, 14, device=device)
+    mean, var = torch.zeros(32, device=device), torch.ones(32, device=device)
+    with torch.no_grad():
+        seconds, iters = timed(device, lambda: F.max_pool2d(y, 2), min_time)
+        rows.append(row(f"op/max_pool2d/b64_32x14x14_k2/{device}", seconds, iters, bytes=4.0 * y.numel() * 1.25))
+        seconds, iters = timed(device, lambda: F.batch_norm(y, mean, var, training=True), min_time)
+        rows.append(row(f"op/batch_norm_train/b64_32x14x14/{device}", seconds, iters, bytes=2.0 * 4 * y.numel()))
     torch.backends.cuda.matmul.allow_tf32 = False
     for name, m, n, k in shapes:
         a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
